@@ -1,0 +1,105 @@
+#include "sg_buf.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void sg_buf_init(sg_buf_t *b)
+{
+        b->data = NULL;
+        b->len = 0;
+        b->cap = 0;
+}
+
+void sg_buf_fini(sg_buf_t *b)
+{
+        free(b->data);
+        sg_buf_init(b);
+}
+
+void sg_buf_reset(sg_buf_t *b)
+{
+        b->len = 0;
+}
+
+static void sg_buf_reserve(sg_buf_t *b, size_t extra)
+{
+        size_t need = b->len + extra + 1;
+        size_t cap = b->cap ? b->cap : 4096;
+
+        if (need <= b->cap)
+                return;
+        while (cap < need)
+                cap *= 2;
+        b->data = realloc(b->data, cap);
+        if (!b->data) {
+                fputs("out of memory\n", stderr);
+                abort();
+        }
+        b->cap = cap;
+}
+
+void sg_buf_append(sg_buf_t *b, const char *s, size_t n)
+{
+        sg_buf_reserve(b, n);
+        memcpy(b->data + b->len, s, n);
+        b->len += n;
+        b->data[b->len] = '\0';
+}
+
+void sg_buf_puts(sg_buf_t *b, const char *s)
+{
+        sg_buf_append(b, s, strlen(s));
+}
+
+void sg_buf_putc(sg_buf_t *b, char c)
+{
+        sg_buf_reserve(b, 1);
+        b->data[b->len++] = c;
+        b->data[b->len] = '\0';
+}
+
+void sg_buf_printf(sg_buf_t *b, const char *fmt, ...)
+{
+        va_list ap;
+        int n;
+
+        va_start(ap, fmt);
+        n = vsnprintf(NULL, 0, fmt, ap);
+        va_end(ap);
+        if (n < 0)
+                return;
+        sg_buf_reserve(b, (size_t)n);
+        va_start(ap, fmt);
+        vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+        va_end(ap);
+        b->len += (size_t)n;
+}
+
+void sg_buf_copy_text(sg_buf_t *b, const char *s, size_t n)
+{
+        size_t start = 0;
+
+        sg_buf_reserve(b, n);
+        for (size_t i = 0; i < n; i++) {
+                char esc;
+                switch (s[i]) {
+                case '\\': esc = '\\'; break;
+                case '\t': esc = 't'; break;
+                case '\n': esc = 'n'; break;
+                case '\r': esc = 'r'; break;
+                default: continue;
+                }
+                sg_buf_append(b, s + start, i - start);
+                sg_buf_putc(b, '\\');
+                sg_buf_putc(b, esc);
+                start = i + 1;
+        }
+        sg_buf_append(b, s + start, n - start);
+}
+
+void sg_buf_copy_null(sg_buf_t *b)
+{
+        sg_buf_append(b, "\\N", 2);
+}

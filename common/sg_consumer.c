@@ -1,0 +1,732 @@
+#include "sg_consumer.h"
+#include "sg_kafka.h"
+#include "sg_log.h"
+#include "sg_offsets.h"
+#include "sg_pg.h"
+#include "sg_signal.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Per-partition state, indexed by partition id. */
+typedef struct sg_part {
+        bool assigned;
+        bool eof;
+        int64_t stored;  /* what stream_offsets holds (SG_OFFSETS_NONE) */
+        int64_t pending; /* next offset after the open batch, -1: none */
+} sg_part_t;
+
+typedef struct sg_consumer {
+        const sg_consumer_conf_t *cc;
+        const sg_consumer_ops_t *ops;
+        void *app;
+        rd_kafka_t *rk;
+        PGconn *conn;
+        char conninfo[1024];
+        char cluster_id[256];
+        sg_part_t *parts;
+        int nparts;
+        int batch_msgs;
+        long long batch_started_ms;
+        long long last_activity_ms;
+        bool had_assignment;
+        bool fatal;
+        long long consumed;
+        long long committed;
+        long long batches;
+        long long last_progress_ms;
+        long long last_progress_committed;
+} sg_consumer_t;
+
+/* A unit of work run inside one transaction. Returns 0, SG_OFFSETS_FENCED,
+ * or -1 with errstr. */
+typedef int (*sg_consumer_tx_fn)(sg_consumer_t *c, void *arg, char *errstr,
+                                 size_t errstr_size);
+
+void sg_consumer_conf_init(sg_consumer_conf_t *cc)
+{
+        memset(cc, 0, sizeof(*cc));
+        cc->batch_rows = 5000;
+        cc->batch_ms = 500;
+        cc->idle_exit_s = 0;
+        cc->progress_s = 10;
+        cc->on_gap = SG_GAP_CONTINUE;
+}
+
+int sg_consumer_gap_policy_parse(const char *s, sg_gap_policy_t *out)
+{
+        if (strcmp(s, "continue") == 0)
+                *out = SG_GAP_CONTINUE;
+        else if (strcmp(s, "stop") == 0)
+                *out = SG_GAP_STOP;
+        else
+                return -1;
+        return 0;
+}
+
+static sg_part_t *sg_consumer_part(sg_consumer_t *c, int32_t p)
+{
+        if (p < 0 || p > 1000000)
+                return NULL;
+        if (p >= c->nparts) {
+                int n = c->nparts ? c->nparts : 16;
+                sg_part_t *np;
+                while (n <= p)
+                        n *= 2;
+                np = realloc(c->parts, (size_t)n * sizeof(*np));
+                if (!np)
+                        return NULL;
+                for (int i = c->nparts; i < n; i++) {
+                        np[i].assigned = false;
+                        np[i].eof = false;
+                        np[i].stored = SG_OFFSETS_NONE;
+                        np[i].pending = -1;
+                }
+                c->parts = np;
+                c->nparts = n;
+        }
+        return &c->parts[p];
+}
+
+/* Makes sure there is a usable connection, waiting out an outage.
+ * Returns 0, or -1 if a stop was requested meanwhile. */
+static int sg_consumer_ensure_conn(sg_consumer_t *c)
+{
+        if (c->conn && PQstatus(c->conn) == CONNECTION_OK)
+                return 0;
+        PQfinish(c->conn);
+        c->conn = sg_pg_open_retry(c->conninfo, c->cc->appname);
+        return c->conn ? 0 : -1;
+}
+
+/* Is the failure described by errstr (from sg_pg_errstr: SQLSTATE first)
+ * one to wait out? */
+static bool sg_consumer_transient(sg_consumer_t *c, const char *errstr)
+{
+        static const char *const states[] = {"57P01", "57P02", "57P03",
+                                             "40001", "40P01", NULL};
+
+        if (!c->conn || PQstatus(c->conn) != CONNECTION_OK)
+                return true;
+        if (strncmp(errstr, "08", 2) == 0 || strncmp(errstr, "53", 2) == 0)
+                return true;
+        for (int i = 0; states[i]; i++)
+                if (strncmp(errstr, states[i], 5) == 0)
+                        return true;
+        return false;
+}
+
+/* Runs fn in one transaction, retrying transient failures with capped
+ * backoff. Returns 0, SG_OFFSETS_FENCED, or -1 (fatal error: c->fatal is
+ * set; or a stop was requested during an outage). */
+static int sg_consumer_tx(sg_consumer_t *c, const char *what,
+                          sg_consumer_tx_fn fn, void *arg)
+{
+        char errstr[1024];
+        int delay = 500;
+        int rc;
+
+        for (;;) {
+                PGresult *res;
+
+                if (sg_consumer_ensure_conn(c) < 0)
+                        return -1;
+                errstr[0] = '\0';
+                rc = sg_pg_exec(c->conn, "BEGIN", errstr, sizeof(errstr));
+                if (rc == 0)
+                        rc = fn(c, arg, errstr, sizeof(errstr));
+                if (rc == 0)
+                        rc = sg_pg_exec(c->conn, "COMMIT", errstr,
+                                        sizeof(errstr));
+                if (rc == 0)
+                        return 0;
+                res = PQexec(c->conn, "ROLLBACK");
+                PQclear(res);
+                if (rc == SG_OFFSETS_FENCED) {
+                        sg_warn("%s rolled back: %s", what, errstr);
+                        return SG_OFFSETS_FENCED;
+                }
+                if (!sg_consumer_transient(c, errstr)) {
+                        sg_error("%s failed: %s", what, errstr);
+                        c->fatal = true;
+                        return -1;
+                }
+                sg_warn("%s failed, postgres unavailable; retrying in %d ms "
+                        "reason=\"%s\"", what, delay, errstr);
+                PQfinish(c->conn);
+                c->conn = NULL;
+                if (sg_sleep_ms(delay))
+                        return -1;
+                delay = delay * 2 > 10000 ? 10000 : delay * 2;
+        }
+}
+
+/* Collects the partitions with a pending offset. Returns their count;
+ * the arrays are heap-allocated (caller frees) or NULL when count is 0. */
+static int sg_consumer_pending(sg_consumer_t *c, int32_t **parts,
+                               int64_t **next, int64_t **expected)
+{
+        int n = 0, k = 0;
+
+        *parts = NULL;
+        *next = NULL;
+        *expected = NULL;
+        for (int p = 0; p < c->nparts; p++)
+                if (c->parts[p].pending >= 0)
+                        n++;
+        if (n == 0)
+                return 0;
+        *parts = malloc((size_t)n * sizeof(**parts));
+        *next = malloc((size_t)n * sizeof(**next));
+        *expected = malloc((size_t)n * sizeof(**expected));
+        if (!*parts || !*next || !*expected) {
+                sg_error("out of memory");
+                abort();
+        }
+        for (int p = 0; p < c->nparts; p++) {
+                if (c->parts[p].pending < 0)
+                        continue;
+                (*parts)[k] = p;
+                (*next)[k] = c->parts[p].pending;
+                (*expected)[k] = c->parts[p].stored;
+                k++;
+        }
+        return n;
+}
+
+typedef struct sg_batch_arg {
+        int n;
+        int32_t *parts;
+        int64_t *next;
+        int64_t *expected;
+} sg_batch_arg_t;
+
+static int sg_consumer_batch_tx(sg_consumer_t *c, void *arg, char *errstr,
+                                size_t errstr_size)
+{
+        sg_batch_arg_t *b = arg;
+
+        if (c->ops->flush(c->app, c->conn, errstr, errstr_size) < 0)
+                return -1;
+        return sg_offsets_store(c->conn, c->cc->group, c->cc->common->topic,
+                                c->cluster_id, b->n, b->parts, b->next,
+                                b->expected, errstr, errstr_size);
+}
+
+/* Seeks every assigned partition back to its stored offset (after a batch
+ * was discarded). */
+static void sg_consumer_rewind(sg_consumer_t *c);
+
+static void sg_consumer_discard(sg_consumer_t *c)
+{
+        c->ops->discard(c->app);
+        for (int p = 0; p < c->nparts; p++)
+                c->parts[p].pending = -1;
+        c->batch_msgs = 0;
+}
+
+/* Tells Kafka how far we got, best effort: only lag tools read it. */
+static void sg_consumer_kafka_commit(sg_consumer_t *c, const sg_batch_arg_t *b)
+{
+        rd_kafka_topic_partition_list_t *list =
+            rd_kafka_topic_partition_list_new(b->n);
+
+        for (int i = 0; i < b->n; i++)
+                rd_kafka_topic_partition_list_add(list, c->cc->common->topic,
+                                                  b->parts[i])
+                    ->offset = b->next[i];
+        rd_kafka_commit(c->rk, list, 1);
+        rd_kafka_topic_partition_list_destroy(list);
+}
+
+/* Commits the open batch (rows + offsets in one transaction). Returns 0,
+ * or -1 if the batch was discarded (fenced, fatal, or stopping during an
+ * outage). */
+static int sg_consumer_commit(sg_consumer_t *c)
+{
+        sg_batch_arg_t b;
+        int rc;
+
+        b.n = sg_consumer_pending(c, &b.parts, &b.next, &b.expected);
+        if (b.n == 0) {
+                c->batch_msgs = 0;
+                return 0;
+        }
+        rc = sg_consumer_tx(c, "batch commit", sg_consumer_batch_tx, &b);
+        if (rc == 0) {
+                for (int i = 0; i < b.n; i++) {
+                        c->parts[b.parts[i]].stored = b.next[i];
+                        c->parts[b.parts[i]].pending = -1;
+                }
+                c->committed += c->batch_msgs;
+                c->batches++;
+                c->batch_msgs = 0;
+                c->ops->committed(c->app);
+                sg_consumer_kafka_commit(c, &b);
+        } else {
+                sg_consumer_discard(c);
+                if (rc == SG_OFFSETS_FENCED)
+                        sg_consumer_rewind(c);
+                rc = -1;
+        }
+        free(b.parts);
+        free(b.next);
+        free(b.expected);
+        return rc;
+}
+
+typedef struct sg_gap_arg {
+        int32_t partition;
+        const char *reason;
+        int64_t from, to, lost;
+        bool advance; /* also move the stored offset to `to` */
+} sg_gap_arg_t;
+
+static int sg_consumer_gap_tx(sg_consumer_t *c, void *arg, char *errstr,
+                              size_t errstr_size)
+{
+        sg_gap_arg_t *g = arg;
+        int64_t expected = g->from;
+
+        if (sg_offsets_record_gap(c->conn, c->cc->group, c->cc->common->topic,
+                                  g->partition, g->reason, g->from, g->to,
+                                  g->lost, c->cluster_id, errstr,
+                                  errstr_size) < 0)
+                return -1;
+        if (!g->advance)
+                return 0;
+        return sg_offsets_store(c->conn, c->cc->group, c->cc->common->topic,
+                                c->cluster_id, 1, &g->partition, &g->to,
+                                &expected, errstr, errstr_size);
+}
+
+/* Reads the stored offsets of n partitions and prepares them for
+ * assignment: rows of another cluster are reset to 0 for this one (and
+ * the change recorded). Sets each list element's offset. Returns 0, or -1
+ * (fatal, or stopping). */
+static int sg_consumer_load(sg_consumer_t *c,
+                            rd_kafka_topic_partition_list_t *list)
+{
+        int n = list->cnt;
+        int32_t *parts = calloc((size_t)n + 1, sizeof(*parts));
+        int64_t *stored = calloc((size_t)n + 1, sizeof(*stored));
+        int *other = calloc((size_t)n + 1, sizeof(*other));
+        char errstr[1024];
+        int delay = 500, rc = -1;
+
+        if (!parts || !stored || !other)
+                abort();
+        for (int i = 0; i < n; i++)
+                parts[i] = list->elems[i].partition;
+        for (;;) {
+                if (sg_consumer_ensure_conn(c) < 0)
+                        goto out;
+                if (sg_offsets_load(c->conn, c->cc->group, c->cc->common->topic,
+                                    c->cluster_id, n, parts, stored, other,
+                                    errstr, sizeof(errstr)) == 0)
+                        break;
+                if (!sg_consumer_transient(c, errstr)) {
+                        sg_error("cannot read stored offsets: %s", errstr);
+                        c->fatal = true;
+                        goto out;
+                }
+                sg_warn("cannot read stored offsets, retrying in %d ms "
+                        "reason=\"%s\"", delay, errstr);
+                PQfinish(c->conn);
+                c->conn = NULL;
+                if (sg_sleep_ms(delay))
+                        goto out;
+                delay = delay * 2 > 10000 ? 10000 : delay * 2;
+        }
+        for (int i = 0; i < n; i++) {
+                if (other[i]) {
+                        sg_gap_arg_t g = {parts[i], "cluster_changed",
+                                          stored[i], 0, 0, true};
+                        sg_warn("stored offsets belong to another Kafka "
+                                "cluster; reading partition=%d from its "
+                                "beginning on cluster=%s old_next_offset=%" PRId64,
+                                parts[i], c->cluster_id, stored[i]);
+                        if (sg_consumer_tx(c, "offset reset", sg_consumer_gap_tx,
+                                           &g) != 0) {
+                                c->fatal = true;
+                                goto out;
+                        }
+                        stored[i] = 0;
+                }
+                sg_part_t *sp = sg_consumer_part(c, parts[i]);
+                if (!sp)
+                        abort();
+                sp->stored = stored[i];
+                sp->pending = -1;
+                sp->eof = false;
+                list->elems[i].offset = stored[i] >= 0
+                                            ? stored[i]
+                                            : RD_KAFKA_OFFSET_BEGINNING;
+        }
+        rc = 0;
+out:
+        free(parts);
+        free(stored);
+        free(other);
+        return rc;
+}
+
+static void sg_consumer_rewind(sg_consumer_t *c)
+{
+        rd_kafka_topic_partition_list_t *list =
+            rd_kafka_topic_partition_list_new(8);
+        rd_kafka_error_t *error;
+
+        for (int p = 0; p < c->nparts; p++)
+                if (c->parts[p].assigned)
+                        rd_kafka_topic_partition_list_add(
+                            list, c->cc->common->topic, p);
+        if (list->cnt > 0 && sg_consumer_load(c, list) == 0) {
+                error = rd_kafka_seek_partitions(c->rk, list, 5000);
+                if (error) {
+                        sg_warn("seek after rewind failed: %s",
+                                rd_kafka_error_string(error));
+                        rd_kafka_error_destroy(error);
+                }
+                sg_info("rewound partitions=%d to their stored offsets",
+                        list->cnt);
+        }
+        rd_kafka_topic_partition_list_destroy(list);
+}
+
+static void sg_consumer_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                                     rd_kafka_topic_partition_list_t *parts,
+                                     void *opaque)
+{
+        sg_consumer_t *c = opaque;
+        bool coop = strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
+        rd_kafka_error_t *error = NULL;
+
+        c->last_activity_ms = sg_now_ms();
+        if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+                if (sg_consumer_load(c, parts) < 0) {
+                        /* Stopping or fatal: take nothing. */
+                        if (!coop)
+                                rd_kafka_assign(rk, NULL);
+                        return;
+                }
+                for (int i = 0; i < parts->cnt; i++) {
+                        sg_part_t *sp = sg_consumer_part(c, parts->elems[i].partition);
+                        sp->assigned = true;
+                        if (sp->stored >= 0)
+                                sg_info("assigned partition=%d offset=%" PRId64,
+                                        parts->elems[i].partition, sp->stored);
+                        else
+                                sg_info("assigned partition=%d offset=beginning "
+                                        "(nothing stored yet)",
+                                        parts->elems[i].partition);
+                }
+                c->had_assignment = true;
+                if (coop)
+                        error = rd_kafka_incremental_assign(rk, parts);
+                else
+                        rd_kafka_assign(rk, parts);
+        } else {
+                /* Commit what we have before letting go, unless the
+                 * partitions are already someone else's. */
+                if (rd_kafka_assignment_lost(rk))
+                        sg_consumer_discard(c);
+                else
+                        sg_consumer_commit(c);
+                for (int i = 0; i < parts->cnt; i++) {
+                        sg_part_t *sp = sg_consumer_part(c, parts->elems[i].partition);
+                        if (sp) {
+                                sp->assigned = false;
+                                sp->pending = -1;
+                        }
+                }
+                sg_info("revoked partitions=%d", parts->cnt);
+                if (coop)
+                        error = rd_kafka_incremental_unassign(rk, parts);
+                else
+                        rd_kafka_assign(rk, NULL);
+        }
+        if (error) {
+                sg_warn("rebalance: %s", rd_kafka_error_string(error));
+                rd_kafka_error_destroy(error);
+        }
+}
+
+/* The stored offset of partition p fell outside what the broker holds. */
+static void sg_consumer_gap(sg_consumer_t *c, int32_t p)
+{
+        sg_part_t *sp = sg_consumer_part(c, p);
+        int64_t lo = -1, hi = -1;
+        rd_kafka_resp_err_t err;
+        sg_gap_arg_t g;
+
+        if (!sp || !sp->assigned)
+                return;
+        if (sg_consumer_commit(c) < 0 && c->fatal)
+                return;
+        while ((err = rd_kafka_query_watermark_offsets(
+                    c->rk, c->cc->common->topic, p, &lo, &hi, 5000))) {
+                sg_warn("cannot read the offsets of partition=%d: %s; "
+                        "retrying", p, rd_kafka_err2str(err));
+                if (sg_sleep_ms(1000))
+                        return;
+        }
+        g.partition = p;
+        g.from = sp->stored >= 0 ? sp->stored : 0;
+        g.to = lo;
+        if (g.from < lo) {
+                g.reason = "retention";
+                g.lost = lo - g.from;
+        } else {
+                g.reason = "out_of_range";
+                g.lost = 0;
+        }
+        g.advance = c->cc->on_gap == SG_GAP_CONTINUE;
+        sg_error("events lost before they were read: partition=%d "
+                 "reason=%s stored_offset=%" PRId64 " low=%" PRId64
+                 " high=%" PRId64 " lost=%" PRId64 " policy=%s",
+                 p, g.reason, g.from, lo, hi, g.lost,
+                 g.advance ? "continue" : "stop");
+        if (sg_consumer_tx(c, "gap record", sg_consumer_gap_tx, &g) != 0) {
+                c->fatal = true;
+                return;
+        }
+        if (!g.advance) {
+                sg_error("stopping (--on-gap stop): the gap is recorded in "
+                         "offset_gaps; rerun with --on-gap continue to go on "
+                         "from offset %" PRId64, lo);
+                c->fatal = true;
+                return;
+        }
+        sp->stored = lo;
+        rd_kafka_topic_partition_list_t *list =
+            rd_kafka_topic_partition_list_new(1);
+        rd_kafka_topic_partition_list_add(list, c->cc->common->topic, p)
+            ->offset = lo;
+        rd_kafka_error_t *error = rd_kafka_seek_partitions(c->rk, list, 5000);
+        if (error) {
+                sg_warn("seek partition=%d: %s", p,
+                        rd_kafka_error_string(error));
+                rd_kafka_error_destroy(error);
+        }
+        rd_kafka_topic_partition_list_destroy(list);
+}
+
+static void sg_consumer_handle_error(sg_consumer_t *c,
+                                     const rd_kafka_message_t *rkm)
+{
+        sg_part_t *sp;
+
+        switch (rkm->err) {
+        case RD_KAFKA_RESP_ERR__PARTITION_EOF:
+                sp = sg_consumer_part(c, rkm->partition);
+                if (sp)
+                        sp->eof = true;
+                return;
+        case RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET:
+        case RD_KAFKA_RESP_ERR_OFFSET_OUT_OF_RANGE:
+                sg_consumer_gap(c, rkm->partition);
+                return;
+        default:
+                sg_warn("consumer err=%s partition=%d reason=\"%s\"",
+                        rd_kafka_err2name(rkm->err), rkm->partition,
+                        rd_kafka_message_errstr(rkm));
+                if (rkm->err == RD_KAFKA_RESP_ERR__FATAL)
+                        c->fatal = true;
+        }
+}
+
+static bool sg_consumer_idle(sg_consumer_t *c, long long now)
+{
+        if (c->cc->idle_exit_s <= 0 || !c->had_assignment || c->batch_msgs)
+                return false;
+        for (int p = 0; p < c->nparts; p++)
+                if (c->parts[p].assigned && !c->parts[p].eof)
+                        return false;
+        return now - c->last_activity_ms >= (long long)c->cc->idle_exit_s * 1000;
+}
+
+static void sg_consumer_progress(sg_consumer_t *c, long long now, bool final)
+{
+        char extra[512] = "";
+        long long lag = 0;
+        int assigned = 0;
+        double secs = (double)(now - c->last_progress_ms) / 1000.0;
+
+        for (int p = 0; p < c->nparts; p++) {
+                int64_t lo, hi, pos;
+                if (!c->parts[p].assigned)
+                        continue;
+                assigned++;
+                pos = c->parts[p].pending >= 0 ? c->parts[p].pending
+                                               : c->parts[p].stored;
+                if (rd_kafka_get_watermark_offsets(c->rk, c->cc->common->topic,
+                                                   p, &lo, &hi) == 0 &&
+                    hi >= 0)
+                        lag += hi - (pos >= 0 ? pos : lo);
+        }
+        if (c->ops->progress)
+                c->ops->progress(c->app, extra, sizeof(extra));
+        sg_info("%s rate=%.0f/s committed=%lld batches=%lld partitions=%d "
+                "lag=%lld%s",
+                final ? "final" : "progress",
+                secs > 0 ? (double)(c->committed - c->last_progress_committed) / secs
+                         : 0.0,
+                c->committed, c->batches, assigned, lag, extra);
+        c->last_progress_ms = now;
+        c->last_progress_committed = c->committed;
+}
+
+/* Waits until the cluster id is known (it tells one cluster's stored
+ * offsets from another's). Returns 0, or -1 if stopping. */
+static int sg_consumer_cluster_id(sg_consumer_t *c)
+{
+        for (int attempt = 1; !sg_stop_requested; attempt++) {
+                char *id = rd_kafka_clusterid(c->rk, 5000);
+                if (id) {
+                        snprintf(c->cluster_id, sizeof(c->cluster_id), "%s", id);
+                        rd_kafka_mem_free(c->rk, id);
+                        return 0;
+                }
+                sg_warn("kafka cluster not reachable yet, retrying "
+                        "attempt=%d", attempt);
+        }
+        return -1;
+}
+
+int sg_consumer_run(const sg_consumer_conf_t *cc, const sg_consumer_ops_t *ops,
+                    void *app)
+{
+        sg_consumer_t c;
+        char errstr[512];
+        char session[16] = "45000";
+        bool embedded = false;
+        rd_kafka_conf_t *conf = NULL;
+        rd_kafka_topic_partition_list_t *topics = NULL;
+        rd_kafka_resp_err_t err;
+        int rc = 1;
+
+        memset(&c, 0, sizeof(c));
+        c.cc = cc;
+        c.ops = ops;
+        c.app = app;
+        sg_pg_conninfo(cc->common, "sg_writer", c.conninfo, sizeof(c.conninfo));
+
+        {
+                bool probe = false;
+                char brokers[1024];
+                if (sg_kafka_brokers(cc->common, brokers, sizeof(brokers),
+                                     &probe, errstr, sizeof(errstr)) < 0) {
+                        sg_error("%s", errstr);
+                        return 1;
+                }
+                /* The embedded broker is local: a dead member should not
+                 * hold its partitions for librdkafka's default 45 s. */
+                if (probe)
+                        snprintf(session, sizeof(session), "6000");
+        }
+        const char *defaults[] = {
+            "group.id", cc->group,
+            "client.id", cc->appname,
+            "enable.auto.commit", "false",
+            "enable.auto.offset.store", "false",
+            "auto.offset.reset", "error",
+            "enable.partition.eof", "true",
+            "session.timeout.ms", session,
+            "heartbeat.interval.ms", strcmp(session, "6000") == 0 ? "1000" : "3000",
+            "queued.max.messages.kbytes", "16384",
+            NULL};
+        conf = sg_kafka_conf_new(cc->common, defaults, &embedded, errstr,
+                                 sizeof(errstr));
+        if (!conf) {
+                sg_error("%s", errstr);
+                return 1;
+        }
+        rd_kafka_conf_set_opaque(conf, &c);
+        rd_kafka_conf_set_rebalance_cb(conf, sg_consumer_rebalance_cb);
+
+        /* PostgreSQL first: without it nothing can be committed. */
+        c.conn = sg_pg_open_retry(c.conninfo, cc->appname);
+        if (!c.conn) {
+                rd_kafka_conf_destroy(conf);
+                return 0; /* stop requested while waiting */
+        }
+        c.rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr));
+        if (!c.rk) {
+                sg_error("cannot create the consumer: %s", errstr);
+                rd_kafka_conf_destroy(conf);
+                goto out;
+        }
+        conf = NULL; /* owned by rk */
+        rd_kafka_poll_set_consumer(c.rk);
+        if (sg_consumer_cluster_id(&c) < 0) {
+                rc = 0;
+                goto out_close;
+        }
+        topics = rd_kafka_topic_partition_list_new(1);
+        rd_kafka_topic_partition_list_add(topics, cc->common->topic,
+                                          RD_KAFKA_PARTITION_UA);
+        err = rd_kafka_subscribe(c.rk, topics);
+        rd_kafka_topic_partition_list_destroy(topics);
+        if (err) {
+                sg_error("cannot subscribe topic=%s: %s", cc->common->topic,
+                         rd_kafka_err2str(err));
+                goto out_close;
+        }
+        sg_info("started group=%s topic=%s cluster=%s batch_rows=%d "
+                "batch_ms=%d idle_exit=%ds",
+                cc->group, cc->common->topic, c.cluster_id, cc->batch_rows,
+                cc->batch_ms, cc->idle_exit_s);
+        c.last_activity_ms = c.last_progress_ms = sg_now_ms();
+
+        while (!sg_stop_requested && !c.fatal) {
+                rd_kafka_message_t *rkm = rd_kafka_consumer_poll(c.rk, 100);
+                long long now;
+
+                if (rkm) {
+                        sg_part_t *sp = sg_consumer_part(&c, rkm->partition);
+                        if (rkm->err) {
+                                sg_consumer_handle_error(&c, rkm);
+                        } else if (sp && sp->assigned) {
+                                if (ops->add(app, rkm) < 0) {
+                                        c.fatal = true;
+                                } else {
+                                        if (c.batch_msgs++ == 0)
+                                                c.batch_started_ms = sg_now_ms();
+                                        sp->pending = rkm->offset + 1;
+                                        sp->eof = false;
+                                        c.consumed++;
+                                        c.last_activity_ms = sg_now_ms();
+                                }
+                        }
+                        rd_kafka_message_destroy(rkm);
+                }
+                now = sg_now_ms();
+                if (c.batch_msgs > 0 && !c.fatal &&
+                    (c.batch_msgs >= cc->batch_rows ||
+                     now - c.batch_started_ms >= cc->batch_ms))
+                        sg_consumer_commit(&c);
+                if (now - c.last_progress_ms >= (long long)cc->progress_s * 1000)
+                        sg_consumer_progress(&c, now, false);
+                if (sg_consumer_idle(&c, now)) {
+                        sg_info("idle for %ds with every partition at its "
+                                "end: exiting", cc->idle_exit_s);
+                        break;
+                }
+        }
+        rc = c.fatal ? 1 : 0;
+        if (!c.fatal)
+                sg_consumer_commit(&c);
+
+out_close:
+        /* Leaves the group: the revoke callback commits what is left. */
+        rd_kafka_consumer_close(c.rk);
+        sg_consumer_progress(&c, sg_now_ms(), true);
+        rd_kafka_destroy(c.rk);
+out:
+        PQfinish(c.conn);
+        free(c.parts);
+        return c.fatal ? 1 : rc;
+}

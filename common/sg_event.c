@@ -1,0 +1,1027 @@
+#include "sg_event.h"
+#include "sg_mask.h"
+
+#include <jansson.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SG_EVENT_US_PER_DAY 86400000000LL
+#define SG_EVENT_MAX_AMOUNT 1000000 /* in currency units */
+#define SG_EVENT_MAX_WATCH_SECONDS 86400
+
+static const char *const sg_reason_names[SG_REASON__CNT] = {
+    [SG_REASON_OK] = "ok",
+    [SG_REASON_TOO_LARGE] = "too_large",
+    [SG_REASON_INVALID_UTF8] = "invalid_utf8",
+    [SG_REASON_MALFORMED_JSON] = "malformed_json",
+    [SG_REASON_NOT_OBJECT] = "not_object",
+    [SG_REASON_DUPLICATE_KEY] = "duplicate_key",
+    [SG_REASON_MISSING_FIELD] = "missing_field",
+    [SG_REASON_WRONG_TYPE] = "wrong_type",
+    [SG_REASON_INVALID_VALUE] = "invalid_value",
+    [SG_REASON_UNKNOWN_FIELD] = "unknown_field",
+    [SG_REASON_INCONSISTENT] = "inconsistent",
+};
+
+static const char *const sg_event_type_names[SG_EV__CNT] = {
+    [SG_EV_PAGE_VIEW] = "page_view", [SG_EV_ADD_TO_CART] = "add_to_cart",
+    [SG_EV_PURCHASE] = "purchase",   [SG_EV_PLAY] = "play",
+    [SG_EV_PAUSE] = "pause",         [SG_EV_SEEK] = "seek",
+    [SG_EV_STOP] = "stop",           [SG_EV_PLAYBACK_ERROR] = "playback_error",
+};
+
+const char *sg_reason_name(sg_reason_t r)
+{
+        if ((unsigned)r >= SG_REASON__CNT)
+                return "unknown";
+        return sg_reason_names[r];
+}
+
+const char *sg_event_type_name(sg_event_type_t t)
+{
+        if ((unsigned)t >= SG_EV__CNT)
+                return "unknown";
+        return sg_event_type_names[t];
+}
+
+bool sg_event_type_is_playback(sg_event_type_t t)
+{
+        return t == SG_EV_PLAY || t == SG_EV_PAUSE || t == SG_EV_SEEK ||
+               t == SG_EV_STOP || t == SG_EV_PLAYBACK_ERROR;
+}
+
+/* --- Countries -------------------------------------------------------- */
+
+/* ISO 3166-1 alpha-2: the 249 officially assigned codes, sorted.
+ * Reserved codes (UK, EL, XK, ...) are not in it. */
+/* clang-format off */
+static const char sg_event_iso3166[][2] = {
+        {'A','D'},{'A','E'},{'A','F'},{'A','G'},{'A','I'},{'A','L'},{'A','M'},
+        {'A','O'},{'A','Q'},{'A','R'},{'A','S'},{'A','T'},{'A','U'},{'A','W'},
+        {'A','X'},{'A','Z'},
+        {'B','A'},{'B','B'},{'B','D'},{'B','E'},{'B','F'},{'B','G'},{'B','H'},
+        {'B','I'},{'B','J'},{'B','L'},{'B','M'},{'B','N'},{'B','O'},{'B','Q'},
+        {'B','R'},{'B','S'},{'B','T'},{'B','V'},{'B','W'},{'B','Y'},{'B','Z'},
+        {'C','A'},{'C','C'},{'C','D'},{'C','F'},{'C','G'},{'C','H'},{'C','I'},
+        {'C','K'},{'C','L'},{'C','M'},{'C','N'},{'C','O'},{'C','R'},{'C','U'},
+        {'C','V'},{'C','W'},{'C','X'},{'C','Y'},{'C','Z'},
+        {'D','E'},{'D','J'},{'D','K'},{'D','M'},{'D','O'},{'D','Z'},
+        {'E','C'},{'E','E'},{'E','G'},{'E','H'},{'E','R'},{'E','S'},{'E','T'},
+        {'F','I'},{'F','J'},{'F','K'},{'F','M'},{'F','O'},{'F','R'},
+        {'G','A'},{'G','B'},{'G','D'},{'G','E'},{'G','F'},{'G','G'},{'G','H'},
+        {'G','I'},{'G','L'},{'G','M'},{'G','N'},{'G','P'},{'G','Q'},{'G','R'},
+        {'G','S'},{'G','T'},{'G','U'},{'G','W'},{'G','Y'},
+        {'H','K'},{'H','M'},{'H','N'},{'H','R'},{'H','T'},{'H','U'},
+        {'I','D'},{'I','E'},{'I','L'},{'I','M'},{'I','N'},{'I','O'},{'I','Q'},
+        {'I','R'},{'I','S'},{'I','T'},
+        {'J','E'},{'J','M'},{'J','O'},{'J','P'},
+        {'K','E'},{'K','G'},{'K','H'},{'K','I'},{'K','M'},{'K','N'},{'K','P'},
+        {'K','R'},{'K','W'},{'K','Y'},{'K','Z'},
+        {'L','A'},{'L','B'},{'L','C'},{'L','I'},{'L','K'},{'L','R'},{'L','S'},
+        {'L','T'},{'L','U'},{'L','V'},{'L','Y'},
+        {'M','A'},{'M','C'},{'M','D'},{'M','E'},{'M','F'},{'M','G'},{'M','H'},
+        {'M','K'},{'M','L'},{'M','M'},{'M','N'},{'M','O'},{'M','P'},{'M','Q'},
+        {'M','R'},{'M','S'},{'M','T'},{'M','U'},{'M','V'},{'M','W'},{'M','X'},
+        {'M','Y'},{'M','Z'},
+        {'N','A'},{'N','C'},{'N','E'},{'N','F'},{'N','G'},{'N','I'},{'N','L'},
+        {'N','O'},{'N','P'},{'N','R'},{'N','U'},{'N','Z'},
+        {'O','M'},
+        {'P','A'},{'P','E'},{'P','F'},{'P','G'},{'P','H'},{'P','K'},{'P','L'},
+        {'P','M'},{'P','N'},{'P','R'},{'P','S'},{'P','T'},{'P','W'},{'P','Y'},
+        {'Q','A'},
+        {'R','E'},{'R','O'},{'R','S'},{'R','U'},{'R','W'},
+        {'S','A'},{'S','B'},{'S','C'},{'S','D'},{'S','E'},{'S','G'},{'S','H'},
+        {'S','I'},{'S','J'},{'S','K'},{'S','L'},{'S','M'},{'S','N'},{'S','O'},
+        {'S','R'},{'S','S'},{'S','T'},{'S','V'},{'S','X'},{'S','Y'},{'S','Z'},
+        {'T','C'},{'T','D'},{'T','F'},{'T','G'},{'T','H'},{'T','J'},{'T','K'},
+        {'T','L'},{'T','M'},{'T','N'},{'T','O'},{'T','R'},{'T','T'},{'T','V'},
+        {'T','W'},{'T','Z'},
+        {'U','A'},{'U','G'},{'U','M'},{'U','S'},{'U','Y'},{'U','Z'},
+        {'V','A'},{'V','C'},{'V','E'},{'V','G'},{'V','I'},{'V','N'},{'V','U'},
+        {'W','F'},{'W','S'},
+        {'Y','E'},{'Y','T'},
+        {'Z','A'},{'Z','M'},{'Z','W'},
+};
+
+/* EU-27 member states, sorted. Greece is GR (ISO), not EL (EU usage). */
+static const char sg_event_eu27[][2] = {
+        {'A','T'},{'B','E'},{'B','G'},{'C','Y'},{'C','Z'},{'D','E'},{'D','K'},
+        {'E','E'},{'E','S'},{'F','I'},{'F','R'},{'G','R'},{'H','R'},{'H','U'},
+        {'I','E'},{'I','T'},{'L','T'},{'L','U'},{'L','V'},{'M','T'},{'N','L'},
+        {'P','L'},{'P','T'},{'R','O'},{'S','E'},{'S','I'},{'S','K'},
+};
+/* clang-format on */
+
+static int sg_event_cc_cmp(const void *a, const void *b)
+{
+        return memcmp(a, b, 2);
+}
+
+static bool sg_event_is_upper(char c)
+{
+        return c >= 'A' && c <= 'Z';
+}
+
+static bool sg_event_is_digit(char c)
+{
+        return c >= '0' && c <= '9';
+}
+
+static bool sg_event_country_assigned(const char *alpha2)
+{
+        return bsearch(alpha2, sg_event_iso3166,
+                       sizeof sg_event_iso3166 / sizeof sg_event_iso3166[0],
+                       sizeof sg_event_iso3166[0], sg_event_cc_cmp) != NULL;
+}
+
+bool sg_event_country_is_eu(const char *alpha2)
+{
+        if (!alpha2 || !sg_event_is_upper(alpha2[0]) ||
+            !sg_event_is_upper(alpha2[1]))
+                return false;
+        return bsearch(alpha2, sg_event_eu27,
+                       sizeof sg_event_eu27 / sizeof sg_event_eu27[0],
+                       sizeof sg_event_eu27[0], sg_event_cc_cmp) != NULL;
+}
+
+/* "DE" or "US-CA": an assigned alpha-2 code, optionally '-' and 1-3
+ * upper-case letters or digits. */
+static bool sg_event_country_valid(const char *s, size_t len)
+{
+        if (len != 2 && (len < 4 || len > 6))
+                return false;
+        if (!sg_event_is_upper(s[0]) || !sg_event_is_upper(s[1]) ||
+            !sg_event_country_assigned(s))
+                return false;
+        if (len == 2)
+                return true;
+        if (s[2] != '-')
+                return false;
+        for (size_t i = 3; i < len; i++)
+                if (!sg_event_is_upper(s[i]) && !sg_event_is_digit(s[i]))
+                        return false;
+        return true;
+}
+
+/* --- Time ------------------------------------------------------------- */
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's
+ * days_from_civil): integer-only, no timegm, no TZ. */
+static long long sg_event_days_from_civil(long long y, unsigned m, unsigned d)
+{
+        long long era;
+        unsigned yoe, doy, doe;
+
+        y -= m <= 2;
+        era = (y >= 0 ? y : y - 399) / 400;
+        yoe = (unsigned)(y - era * 400);
+        doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+        doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+        return era * 146097 + (long long)doe - 719468;
+}
+
+static void sg_event_civil_from_days(long long z, long long *y, unsigned *m,
+                                     unsigned *d)
+{
+        long long era;
+        unsigned doe, yoe, doy, mp;
+
+        z += 719468;
+        era = (z >= 0 ? z : z - 146096) / 146097;
+        doe = (unsigned)(z - era * 146097);
+        yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+        doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        mp = (5 * doy + 2) / 153;
+        *d = doy - (153 * mp + 2) / 5 + 1;
+        *m = mp < 10 ? mp + 3 : mp - 9;
+        *y = (long long)yoe + era * 400 + (*m <= 2);
+}
+
+static int sg_event_days_in_month(int y, int m)
+{
+        static const int days[12] = {31, 28, 31, 30, 31, 30,
+                                     31, 31, 30, 31, 30, 31};
+
+        if (m == 2 && y % 4 == 0 && (y % 100 != 0 || y % 400 == 0))
+                return 29;
+        return days[m - 1];
+}
+
+/* Value of the n decimal digits at s, or -1. Stops at the first
+ * non-digit, so it never reads past a terminating NUL. */
+static int sg_event_digits(const char *s, int n)
+{
+        int v = 0;
+
+        for (int i = 0; i < n; i++) {
+                if (!sg_event_is_digit(s[i]))
+                        return -1;
+                v = v * 10 + (s[i] - '0');
+        }
+        return v;
+}
+
+/* YYYY-MM-DDTHH:MM:SS[.f{1,6}](Z|+hh:mm|-hh:mm). 'T' and 'Z' may be lower
+ * case (RFC 3339 section 5.6 note); a space separator is not accepted. The
+ * leap second :60 is rejected: we cannot place it on a POSIX timeline
+ * without a leap-second table, and a replay must give the same verdict.
+ * The year range 2000-2099 applies to the year as written. */
+int sg_event_parse_timestamp(const char *s, long long *ts_us)
+{
+        int y, mo, d, h, mi, sec, oh = 0, om = 0, sign = 0, nfrac = 0;
+        long long frac = 0, secs;
+        const char *p = s;
+
+        if (!s || !ts_us)
+                return -1;
+        y = sg_event_digits(p, 4);
+        if (y < 2000 || y > 2099 || p[4] != '-')
+                return -1;
+        p += 5;
+        mo = sg_event_digits(p, 2);
+        if (mo < 1 || mo > 12 || p[2] != '-')
+                return -1;
+        p += 3;
+        d = sg_event_digits(p, 2);
+        if (d < 1 || d > sg_event_days_in_month(y, mo) ||
+            (p[2] != 'T' && p[2] != 't'))
+                return -1;
+        p += 3;
+        h = sg_event_digits(p, 2);
+        if (h < 0 || h > 23 || p[2] != ':')
+                return -1;
+        p += 3;
+        mi = sg_event_digits(p, 2);
+        if (mi < 0 || mi > 59 || p[2] != ':')
+                return -1;
+        p += 3;
+        sec = sg_event_digits(p, 2);
+        if (sec < 0 || sec > 59)
+                return -1;
+        p += 2;
+        if (*p == '.') {
+                p++;
+                while (sg_event_is_digit(*p)) {
+                        if (nfrac == 6)
+                                return -1;
+                        frac = frac * 10 + (*p - '0');
+                        nfrac++;
+                        p++;
+                }
+                if (nfrac == 0)
+                        return -1;
+                for (int i = nfrac; i < 6; i++)
+                        frac *= 10;
+        }
+        if (*p == 'Z' || *p == 'z') {
+                p++;
+        } else if (*p == '+' || *p == '-') {
+                sign = *p == '+' ? 1 : -1;
+                oh = sg_event_digits(p + 1, 2);
+                if (oh < 0 || oh > 23 || p[3] != ':')
+                        return -1;
+                om = sg_event_digits(p + 4, 2);
+                if (om < 0 || om > 59)
+                        return -1;
+                p += 6;
+        } else {
+                return -1;
+        }
+        if (*p != '\0')
+                return -1;
+        secs = sg_event_days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 +
+               h * 3600 + mi * 60 + sec - sign * (oh * 3600 + om * 60);
+        *ts_us = secs * 1000000 + frac;
+        return 0;
+}
+
+long long sg_event_utc_day(long long ts_us)
+{
+        long long q = ts_us / SG_EVENT_US_PER_DAY;
+
+        if (ts_us % SG_EVENT_US_PER_DAY < 0)
+                q--;
+        return q;
+}
+
+/* Writes v as exactly n decimal digits (v >= 0). */
+static char *sg_event_put_digits(char *p, long long v, int n)
+{
+        for (int i = n - 1; i >= 0; i--) {
+                p[i] = (char)('0' + v % 10);
+                v /= 10;
+        }
+        return p + n;
+}
+
+/* Writes YYYY-MM-DD (10 bytes, no NUL); years outside 0-9999 are clamped,
+ * which only timestamps far outside the contract's range can reach. */
+static char *sg_event_put_day(char *p, long long day)
+{
+        long long y;
+        unsigned m, d;
+
+        sg_event_civil_from_days(day, &y, &m, &d);
+        if (y < 0)
+                y = 0;
+        if (y > 9999)
+                y = 9999;
+        p = sg_event_put_digits(p, y, 4);
+        *p++ = '-';
+        p = sg_event_put_digits(p, m, 2);
+        *p++ = '-';
+        return sg_event_put_digits(p, d, 2);
+}
+
+size_t sg_event_format_ts(long long ts_us, char *out, size_t outsize)
+{
+        char tmp[32], *p = tmp;
+        long long rem = ts_us % SG_EVENT_US_PER_DAY, secs;
+        size_t n;
+
+        if (rem < 0)
+                rem += SG_EVENT_US_PER_DAY;
+        secs = rem / 1000000;
+        p = sg_event_put_day(p, sg_event_utc_day(ts_us));
+        *p++ = ' ';
+        p = sg_event_put_digits(p, secs / 3600, 2);
+        *p++ = ':';
+        p = sg_event_put_digits(p, secs / 60 % 60, 2);
+        *p++ = ':';
+        p = sg_event_put_digits(p, secs % 60, 2);
+        *p++ = '.';
+        p = sg_event_put_digits(p, rem % 1000000, 6);
+        memcpy(p, "+00", 3);
+        p += 3;
+        n = (size_t)(p - tmp);
+        if (!out || outsize == 0)
+                return 0;
+        if (n > outsize - 1)
+                n = outsize - 1;
+        memcpy(out, tmp, n);
+        out[n] = '\0';
+        return n;
+}
+
+void sg_event_format_day(long long day, char out[11])
+{
+        *sg_event_put_day(out, day) = '\0';
+}
+
+/* --- Fields ----------------------------------------------------------- */
+
+enum sg_event_field {
+        SG_F_EVENT_ID,
+        SG_F_USER_ID,
+        SG_F_EVENT_TYPE,
+        SG_F_EVENT_TIMESTAMP,
+        SG_F_COUNTRY,
+        SG_F_AMOUNT,
+        SG_F_CURRENCY,
+        SG_F_HAS_CONSENT,
+        SG_F_IS_EU,
+        SG_F_DO_NOT_TRACK,
+        SG_F_DEVICE_ID,
+        SG_F_CONTENT_ID,
+        SG_F_WATCH_SECONDS,
+        SG_F_ERROR_CODE,
+        SG_F_IP_ADDRESS,
+        SG_F_METADATA,
+        SG_F__CNT
+};
+
+enum sg_event_jtype {
+        SG_J_STRING,
+        SG_J_NUMBER, /* integer or real */
+        SG_J_INTEGER,
+        SG_J_BOOLEAN,
+        SG_J_OBJECT,
+};
+
+static const struct sg_event_field_def {
+        const char *name;
+        size_t len;
+        enum sg_event_jtype type;
+        bool required;
+} sg_event_fields[SG_F__CNT] = {
+#define SG_FIELD(name, type, req)                                              \
+        {                                                                      \
+                name, sizeof(name) - 1, type, req                              \
+        }
+    [SG_F_EVENT_ID] = SG_FIELD("event_id", SG_J_STRING, true),
+    [SG_F_USER_ID] = SG_FIELD("user_id", SG_J_STRING, true),
+    [SG_F_EVENT_TYPE] = SG_FIELD("event_type", SG_J_STRING, true),
+    [SG_F_EVENT_TIMESTAMP] = SG_FIELD("event_timestamp", SG_J_STRING, true),
+    [SG_F_COUNTRY] = SG_FIELD("country", SG_J_STRING, true),
+    [SG_F_AMOUNT] = SG_FIELD("amount", SG_J_NUMBER, false),
+    [SG_F_CURRENCY] = SG_FIELD("currency", SG_J_STRING, false),
+    [SG_F_HAS_CONSENT] = SG_FIELD("has_consent", SG_J_BOOLEAN, false),
+    [SG_F_IS_EU] = SG_FIELD("is_eu", SG_J_BOOLEAN, false),
+    [SG_F_DO_NOT_TRACK] = SG_FIELD("do_not_track", SG_J_BOOLEAN, false),
+    [SG_F_DEVICE_ID] = SG_FIELD("device_id", SG_J_STRING, false),
+    [SG_F_CONTENT_ID] = SG_FIELD("content_id", SG_J_STRING, false),
+    [SG_F_WATCH_SECONDS] = SG_FIELD("watch_seconds", SG_J_INTEGER, false),
+    [SG_F_ERROR_CODE] = SG_FIELD("error_code", SG_J_STRING, false),
+    [SG_F_IP_ADDRESS] = SG_FIELD("ip_address", SG_J_STRING, false),
+    [SG_F_METADATA] = SG_FIELD("metadata", SG_J_OBJECT, false),
+#undef SG_FIELD
+};
+
+static const char *const sg_event_jtype_names[] = {
+    [SG_J_STRING] = "a string",    [SG_J_NUMBER] = "a number",
+    [SG_J_INTEGER] = "an integer", [SG_J_BOOLEAN] = "true or false",
+    [SG_J_OBJECT] = "an object",
+};
+
+/* What one parse has found so far. f[] points into the parsed document:
+ * NULL when the field is absent or null. */
+struct sg_event_ctx {
+        json_t *f[SG_F__CNT];
+        bool amount_nonzero;
+        size_t meta_len;
+        char meta[SG_EVENT_MAX_METADATA + 1]; /* compact dump as received */
+        char *msg;
+        size_t msgsize;
+};
+
+static sg_reason_t __attribute__((format(printf, 3, 4)))
+sg_event_fail(struct sg_event_ctx *ctx, sg_reason_t r, const char *fmt, ...)
+{
+        va_list ap;
+
+        if (ctx->msg && ctx->msgsize) {
+                va_start(ap, fmt);
+                vsnprintf(ctx->msg, ctx->msgsize, fmt, ap);
+                va_end(ap);
+        }
+        return r;
+}
+
+static sg_reason_t sg_event_field_fail(struct sg_event_ctx *ctx, sg_reason_t r,
+                                       int field, const char *rule)
+{
+        return sg_event_fail(ctx, r, "%s: %s", sg_event_fields[field].name,
+                             rule);
+}
+
+static void sg_event_oom(void)
+{
+        /* As sg_buf does: out of memory is not a verdict on the message
+         * (dead-lettering a good event would break replay determinism). */
+        fputs("sg_event: out of memory\n", stderr);
+        abort();
+}
+
+static int sg_event_field_find(const char *key, size_t len)
+{
+        for (int i = 0; i < SG_F__CNT; i++)
+                if (sg_event_fields[i].len == len &&
+                    memcmp(sg_event_fields[i].name, key, len) == 0)
+                        return i;
+        return -1;
+}
+
+/* Stage 5: one pass over the top-level keys fills ctx->f. */
+static sg_reason_t sg_event_collect(struct sg_event_ctx *ctx, json_t *root)
+{
+        bool unknown = false;
+
+        for (void *it = json_object_iter(root); it;
+             it = json_object_iter_next(root, it)) {
+                json_t *v = json_object_iter_value(it);
+                int i = sg_event_field_find(json_object_iter_key(it),
+                                            json_object_iter_key_len(it));
+
+                if (i < 0)
+                        unknown = true; /* the key is payload: not named */
+                else if (!json_is_null(v))
+                        ctx->f[i] = v;
+        }
+        if (unknown)
+                return sg_event_fail(ctx, SG_REASON_UNKNOWN_FIELD,
+                                     "top-level field not in contract v1");
+        return SG_REASON_OK;
+}
+
+static bool sg_event_type_ok(const json_t *v, enum sg_event_jtype t)
+{
+        switch (t) {
+        case SG_J_STRING:
+                return json_is_string(v);
+        case SG_J_NUMBER:
+                return json_is_number(v);
+        case SG_J_INTEGER:
+                return json_is_integer(v);
+        case SG_J_BOOLEAN:
+                return json_is_boolean(v);
+        case SG_J_OBJECT:
+                return json_is_object(v);
+        }
+        return false;
+}
+
+/* Stages 6 and 7, in table order so the verdict does not depend on the
+ * order of the keys. */
+static sg_reason_t sg_event_check_presence(struct sg_event_ctx *ctx)
+{
+        for (int i = 0; i < SG_F__CNT; i++)
+                if (sg_event_fields[i].required && !ctx->f[i])
+                        return sg_event_field_fail(ctx, SG_REASON_MISSING_FIELD,
+                                                   i,
+                                                   "required, absent or null");
+        for (int i = 0; i < SG_F__CNT; i++) {
+                if (!ctx->f[i] ||
+                    sg_event_type_ok(ctx->f[i], sg_event_fields[i].type))
+                        continue;
+                return sg_event_fail(
+                    ctx, SG_REASON_WRONG_TYPE, "%s: must be %s",
+                    sg_event_fields[i].name,
+                    sg_event_jtype_names[sg_event_fields[i].type]);
+        }
+        return SG_REASON_OK;
+}
+
+static bool sg_event_is_hex(char c)
+{
+        return sg_event_is_digit(c) || (c >= 'a' && c <= 'f') ||
+               (c >= 'A' && c <= 'F');
+}
+
+/* Canonical 8-4-4-4-12 hex, copied lower-cased to out[37]. */
+static bool sg_event_uuid(const json_t *v, char out[37])
+{
+        const char *s = json_string_value(v);
+
+        if (json_string_length(v) != 36)
+                return false;
+        for (int i = 0; i < 36; i++) {
+                char c = s[i];
+
+                if (i == 8 || i == 13 || i == 18 || i == 23) {
+                        if (c != '-')
+                                return false;
+                } else if (!sg_event_is_hex(c)) {
+                        return false;
+                } else if (c >= 'A' && c <= 'F') {
+                        c = (char)(c - 'A' + 'a');
+                }
+                out[i] = c;
+        }
+        out[36] = '\0';
+        return true;
+}
+
+/* 1..max bytes of 0x21-0x7E, copied to out[max + 1]. */
+static bool sg_event_token(const json_t *v, size_t max, char *out)
+{
+        const char *s = json_string_value(v);
+        size_t len = json_string_length(v);
+
+        if (len < 1 || len > max)
+                return false;
+        for (size_t i = 0; i < len; i++)
+                if (s[i] < 0x21 || s[i] > 0x7E)
+                        return false;
+        memcpy(out, s, len);
+        out[len] = '\0';
+        return true;
+}
+
+static bool sg_event_type_parse(const json_t *v, sg_event_type_t *t)
+{
+        /* jansson rejects \u0000, so the string has no embedded NUL. */
+        const char *s = json_string_value(v);
+
+        for (int i = 0; i < SG_EV__CNT; i++)
+                if (strcmp(sg_event_type_names[i], s) == 0) {
+                        *t = (sg_event_type_t)i;
+                        return true;
+                }
+        return false;
+}
+
+/* Amount rules that hold on every type: at most 2 decimals (checked
+ * exactly: the value must survive "%.2f" and back bit for bit), not
+ * negative; on purchase also in (0, 1000000]. Sets amount_cents when the
+ * value is within range, and ctx->amount_nonzero. */
+static sg_reason_t sg_event_amount(struct sg_event_ctx *ctx, const json_t *v,
+                                   sg_event_type_t type, sg_event_t *ev)
+{
+        bool negative, zero, over;
+
+        if (json_is_integer(v)) {
+                long long iv = json_integer_value(v);
+
+                negative = iv < 0;
+                zero = iv == 0;
+                over = iv > SG_EVENT_MAX_AMOUNT;
+                if (!negative && !over)
+                        ev->amount_cents = iv * 100;
+        } else {
+                /* Big enough for "%.2f" of DBL_MAX (309 digits). */
+                char txt[400];
+                double dv = json_real_value(v), back;
+
+                snprintf(txt, sizeof txt, "%.2f", dv);
+                back = strtod(txt, NULL);
+                if (memcmp(&back, &dv, sizeof dv) != 0)
+                        return sg_event_field_fail(ctx, SG_REASON_INVALID_VALUE,
+                                                   SG_F_AMOUNT,
+                                                   "more than 2 decimals");
+                negative = dv < 0;
+                zero = dv == 0; /* -0 is 0 */
+                over = dv > SG_EVENT_MAX_AMOUNT;
+                if (!negative && !over)
+                        ev->amount_cents = llround(dv * 100);
+        }
+        if (negative)
+                return sg_event_field_fail(ctx, SG_REASON_INVALID_VALUE,
+                                           SG_F_AMOUNT, "must not be negative");
+        if (type == SG_EV_PURCHASE && (zero || over))
+                return sg_event_field_fail(ctx, SG_REASON_INVALID_VALUE,
+                                           SG_F_AMOUNT,
+                                           "must be > 0 and <= 1000000 on "
+                                           "purchase");
+        ctx->amount_nonzero = !zero;
+        return SG_REASON_OK;
+}
+
+/* Nesting depth of v where v itself is at depth `level`; false as soon as
+ * a container deeper than SG_EVENT_MAX_DEPTH is seen. */
+static bool sg_event_depth_ok(json_t *v, int level)
+{
+        if (json_is_object(v)) {
+                if (level > SG_EVENT_MAX_DEPTH)
+                        return false;
+                for (void *it = json_object_iter(v); it;
+                     it = json_object_iter_next(v, it))
+                        if (!sg_event_depth_ok(json_object_iter_value(it),
+                                               level + 1))
+                                return false;
+        } else if (json_is_array(v)) {
+                if (level > SG_EVENT_MAX_DEPTH)
+                        return false;
+                for (size_t i = 0; i < json_array_size(v); i++)
+                        if (!sg_event_depth_ok(json_array_get(v, i), level + 1))
+                                return false;
+        }
+        return true;
+}
+
+static sg_reason_t sg_event_metadata(struct sg_event_ctx *ctx, json_t *meta)
+{
+        size_t n;
+
+        if (!sg_event_depth_ok(meta, 1))
+                return sg_event_field_fail(ctx, SG_REASON_INVALID_VALUE,
+                                           SG_F_METADATA,
+                                           "nesting deeper than 4");
+        /* Returns the full size even when it does not fit. */
+        n = json_dumpb(meta, ctx->meta, sizeof ctx->meta, JSON_COMPACT);
+        if (n == 0)
+                sg_event_oom();
+        if (n > SG_EVENT_MAX_METADATA)
+                return sg_event_field_fail(ctx, SG_REASON_INVALID_VALUE,
+                                           SG_F_METADATA,
+                                           "over 2048 bytes serialised");
+        ctx->meta_len = n;
+        return SG_REASON_OK;
+}
+
+/* Stage 8, in table order. Fills the fields of ev as it goes. */
+static sg_reason_t sg_event_check_values(struct sg_event_ctx *ctx,
+                                         sg_event_t *ev)
+{
+        json_t *const *f = ctx->f;
+        const char *s;
+        size_t len;
+        sg_reason_t r;
+
+        if (!sg_event_uuid(f[SG_F_EVENT_ID], ev->event_id))
+                return sg_event_field_fail(ctx, SG_REASON_INVALID_VALUE,
+                                           SG_F_EVENT_ID,
+                                           "not a canonical UUID");
+        if (!sg_event_uuid(f[SG_F_USER_ID], ev->user_id))
+                return sg_event_field_fail(ctx, SG_REASON_INVALID_VALUE,
+                                           SG_F_USER_ID,
+                                           "not a canonical UUID");
+        if (!sg_event_type_parse(f[SG_F_EVENT_TYPE], &ev->type))
+                return sg_event_field_fail(ctx, SG_REASON_INVALID_VALUE,
+                                           SG_F_EVENT_TYPE,
+                                           "not a known event type");
+        if (sg_event_parse_timestamp(json_string_value(f[SG_F_EVENT_TIMESTAMP]),
+                                     &ev->ts_us) != 0)
+                return sg_event_field_fail(ctx, SG_REASON_INVALID_VALUE,
+                                           SG_F_EVENT_TIMESTAMP,
+                                           "not RFC 3339 with offset, year "
+                                           "2000-2099, <= 6 fractional digits");
+        s = json_string_value(f[SG_F_COUNTRY]);
+        len = json_string_length(f[SG_F_COUNTRY]);
+        if (!sg_event_country_valid(s, len))
+                return sg_event_field_fail(ctx, SG_REASON_INVALID_VALUE,
+                                           SG_F_COUNTRY,
+                                           "not an assigned ISO 3166-1 alpha-2 "
+                                           "code with optional subdivision");
+        memcpy(ev->country, s, len);
+        ev->country[len] = '\0';
+        ev->is_eu = sg_event_country_is_eu(s);
+        if (f[SG_F_AMOUNT]) {
+                r = sg_event_amount(ctx, f[SG_F_AMOUNT], ev->type, ev);
+                if (r != SG_REASON_OK)
+                        return r;
+        }
+        if (f[SG_F_CURRENCY]) {
+                s = json_string_value(f[SG_F_CURRENCY]);
+                if (json_string_length(f[SG_F_CURRENCY]) != 3 ||
+                    !sg_event_is_upper(s[0]) || !sg_event_is_upper(s[1]) ||
+                    !sg_event_is_upper(s[2]))
+                        return sg_event_field_fail(ctx, SG_REASON_INVALID_VALUE,
+                                                   SG_F_CURRENCY,
+                                                   "not 3 upper-case letters");
+                memcpy(ev->currency, s, 4);
+        } else {
+                memcpy(ev->currency, "EUR", 4);
+        }
+        if (f[SG_F_HAS_CONSENT])
+                ev->has_consent = json_is_true(f[SG_F_HAS_CONSENT]);
+        if (f[SG_F_DO_NOT_TRACK])
+                ev->do_not_track = json_is_true(f[SG_F_DO_NOT_TRACK]);
+        if (f[SG_F_DEVICE_ID] &&
+            !sg_event_token(f[SG_F_DEVICE_ID], 64, ev->device_id))
+                return sg_event_field_fail(ctx, SG_REASON_INVALID_VALUE,
+                                           SG_F_DEVICE_ID,
+                                           "not 1-64 printable ASCII without "
+                                           "spaces");
+        if (f[SG_F_CONTENT_ID] &&
+            !sg_event_token(f[SG_F_CONTENT_ID], 64, ev->content_id))
+                return sg_event_field_fail(ctx, SG_REASON_INVALID_VALUE,
+                                           SG_F_CONTENT_ID,
+                                           "not 1-64 printable ASCII without "
+                                           "spaces");
+        ev->watch_seconds = -1;
+        if (f[SG_F_WATCH_SECONDS]) {
+                long long w = json_integer_value(f[SG_F_WATCH_SECONDS]);
+
+                if (w < 0 || w > SG_EVENT_MAX_WATCH_SECONDS)
+                        return sg_event_field_fail(ctx, SG_REASON_INVALID_VALUE,
+                                                   SG_F_WATCH_SECONDS,
+                                                   "not within 0-86400");
+                ev->watch_seconds = (int)w;
+        }
+        if (f[SG_F_ERROR_CODE] &&
+            !sg_event_token(f[SG_F_ERROR_CODE], 32, ev->error_code))
+                return sg_event_field_fail(ctx, SG_REASON_INVALID_VALUE,
+                                           SG_F_ERROR_CODE,
+                                           "not 1-32 printable ASCII without "
+                                           "spaces");
+        if (f[SG_F_IP_ADDRESS] &&
+            sg_mask_ip(json_string_value(f[SG_F_IP_ADDRESS]), ev->ip,
+                       sizeof ev->ip) != 0)
+                return sg_event_field_fail(ctx, SG_REASON_INVALID_VALUE,
+                                           SG_F_IP_ADDRESS,
+                                           "not IPv4 or IPv6 text");
+        if (f[SG_F_METADATA])
+                return sg_event_metadata(ctx, f[SG_F_METADATA]);
+        return SG_REASON_OK;
+}
+
+/* Stages 9 and 10. */
+static sg_reason_t sg_event_check_rules(struct sg_event_ctx *ctx,
+                                        const sg_event_t *ev)
+{
+        json_t *const *f = ctx->f;
+
+        if (ev->type == SG_EV_PURCHASE && !f[SG_F_AMOUNT])
+                return sg_event_field_fail(ctx, SG_REASON_MISSING_FIELD,
+                                           SG_F_AMOUNT, "required on purchase");
+        if (ev->type == SG_EV_PLAYBACK_ERROR && !f[SG_F_ERROR_CODE])
+                return sg_event_field_fail(ctx, SG_REASON_MISSING_FIELD,
+                                           SG_F_ERROR_CODE,
+                                           "required on playback_error");
+        if (f[SG_F_IS_EU] && json_is_true(f[SG_F_IS_EU]) != ev->is_eu)
+                return sg_event_field_fail(ctx, SG_REASON_INCONSISTENT,
+                                           SG_F_IS_EU,
+                                           "disagrees with country");
+        if (ev->type != SG_EV_PURCHASE && ctx->amount_nonzero)
+                return sg_event_field_fail(ctx, SG_REASON_INCONSISTENT,
+                                           SG_F_AMOUNT,
+                                           "non-zero on a non-purchase");
+        if (ev->type != SG_EV_PLAYBACK_ERROR && f[SG_F_ERROR_CODE])
+                return sg_event_field_fail(ctx, SG_REASON_INCONSISTENT,
+                                           SG_F_ERROR_CODE,
+                                           "only allowed on playback_error");
+        if (sg_event_type_is_playback(ev->type) && !f[SG_F_CONTENT_ID])
+                return sg_event_field_fail(ctx, SG_REASON_INCONSISTENT,
+                                           SG_F_CONTENT_ID,
+                                           "required on playback events");
+        if (ev->type != SG_EV_STOP && f[SG_F_WATCH_SECONDS])
+                return sg_event_field_fail(ctx, SG_REASON_INCONSISTENT,
+                                           SG_F_WATCH_SECONDS,
+                                           "only allowed on stop");
+        return SG_REASON_OK;
+}
+
+/* --- Metadata redaction ----------------------------------------------- */
+
+static bool sg_event_needs_redact(json_t *v)
+{
+        if (json_is_string(v))
+                return sg_mask_has_email(json_string_value(v),
+                                         json_string_length(v));
+        if (json_is_array(v)) {
+                for (size_t i = 0; i < json_array_size(v); i++)
+                        if (sg_event_needs_redact(json_array_get(v, i)))
+                                return true;
+        } else if (json_is_object(v)) {
+                for (void *it = json_object_iter(v); it;
+                     it = json_object_iter_next(v, it))
+                        if (sg_mask_has_email(json_object_iter_key(it),
+                                              json_object_iter_key_len(it)) ||
+                            sg_event_needs_redact(json_object_iter_value(it)))
+                                return true;
+        }
+        return false;
+}
+
+/* Rebuilds obj with every key that contains an e-mail renamed to
+ * "[redacted]" ("[redacted]_2", ... if taken), keeping the key order. */
+static void sg_event_redact_keys(json_t *obj)
+{
+        json_t *out = json_object();
+
+        if (!out)
+                sg_event_oom();
+        for (void *it = json_object_iter(obj); it;
+             it = json_object_iter_next(obj, it)) {
+                const char *key = json_object_iter_key(it);
+                size_t len = json_object_iter_key_len(it);
+                json_t *v = json_object_iter_value(it);
+                char name[32] = "[redacted]";
+
+                if (sg_mask_has_email(key, len)) {
+                        /* Original keys keep their names, so a new name
+                         * must avoid them and the names given so far. */
+                        for (unsigned k = 2; json_object_get(obj, name) ||
+                                             json_object_get(out, name);
+                             k++)
+                                snprintf(name, sizeof name, "[redacted]_%u", k);
+                        key = name;
+                        len = strlen(name);
+                }
+                if (json_object_setn(out, key, len, v) != 0)
+                        sg_event_oom();
+        }
+        if (json_object_clear(obj) != 0 || json_object_update(obj, out) != 0)
+                sg_event_oom();
+        json_decref(out);
+}
+
+/* Replaces every string value holding an e-mail by "[redacted]" and
+ * renames keys holding one, at any depth. Recursion is bounded by the
+ * depth check already done. */
+static void sg_event_redact(json_t *v)
+{
+        if (json_is_string(v)) {
+                if (sg_mask_has_email(json_string_value(v),
+                                      json_string_length(v)) &&
+                    json_string_set(v, "[redacted]") != 0)
+                        sg_event_oom();
+        } else if (json_is_array(v)) {
+                for (size_t i = 0; i < json_array_size(v); i++)
+                        sg_event_redact(json_array_get(v, i));
+        } else if (json_is_object(v)) {
+                bool keys = false;
+
+                for (void *it = json_object_iter(v); it;
+                     it = json_object_iter_next(v, it)) {
+                        sg_event_redact(json_object_iter_value(it));
+                        if (sg_mask_has_email(json_object_iter_key(it),
+                                              json_object_iter_key_len(it)))
+                                keys = true;
+                }
+                if (keys)
+                        sg_event_redact_keys(v);
+        }
+}
+
+/* Only called once the event is accepted: nothing is allocated for a
+ * rejected one. */
+static void sg_event_fill_metadata(struct sg_event_ctx *ctx, sg_event_t *ev)
+{
+        json_t *meta = ctx->f[SG_F_METADATA];
+
+        if (!meta)
+                return;
+        if (sg_event_needs_redact(meta)) {
+                sg_event_redact(meta);
+                ev->metadata = json_dumps(meta, JSON_COMPACT);
+                if (!ev->metadata)
+                        sg_event_oom();
+                return;
+        }
+        ev->metadata = malloc(ctx->meta_len + 1);
+        if (!ev->metadata)
+                sg_event_oom();
+        memcpy(ev->metadata, ctx->meta, ctx->meta_len);
+        ev->metadata[ctx->meta_len] = '\0';
+}
+
+/* --- Parse ------------------------------------------------------------ */
+
+static sg_reason_t sg_event_load(struct sg_event_ctx *ctx, const char *buf,
+                                 size_t len, json_t **root)
+{
+        json_error_t err;
+
+        if (len > SG_EVENT_MAX_VALUE)
+                return sg_event_fail(ctx, SG_REASON_TOO_LARGE,
+                                     "value is %zu bytes, over %d", len,
+                                     SG_EVENT_MAX_VALUE);
+        if (!buf && len > 0)
+                return sg_event_fail(ctx, SG_REASON_MALFORMED_JSON, "no value");
+        /* Before parsing, so invalid UTF-8 wins over any syntax error. */
+        if (!sg_mask_utf8_valid(buf, len))
+                return sg_event_fail(ctx, SG_REASON_INVALID_UTF8,
+                                     "value is not valid UTF-8");
+        if (len == 0)
+                return sg_event_fail(ctx, SG_REASON_MALFORMED_JSON,
+                                     "empty value");
+        if (len >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0)
+                return sg_event_fail(ctx, SG_REASON_MALFORMED_JSON,
+                                     "value starts with a byte order mark");
+        *root = json_loadb(buf, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY,
+                           &err);
+        if (!*root) {
+                /* err.text quotes the input: report the position only. */
+                switch (json_error_code(&err)) {
+                case json_error_out_of_memory:
+                        sg_event_oom();
+                        break;
+                case json_error_duplicate_key:
+                        return sg_event_fail(ctx, SG_REASON_DUPLICATE_KEY,
+                                             "duplicate key at byte %d",
+                                             err.position);
+                case json_error_invalid_utf8:
+                        return sg_event_fail(ctx, SG_REASON_INVALID_UTF8,
+                                             "invalid UTF-8 at byte %d",
+                                             err.position);
+                case json_error_numeric_overflow:
+                        return sg_event_fail(ctx, SG_REASON_INVALID_VALUE,
+                                             "number out of range at byte %d",
+                                             err.position);
+                default:
+                        break;
+                }
+                return sg_event_fail(ctx, SG_REASON_MALFORMED_JSON,
+                                     "not parseable JSON at byte %d",
+                                     err.position);
+        }
+        if (!json_is_object(*root))
+                return sg_event_fail(ctx, SG_REASON_NOT_OBJECT,
+                                     "top level is not an object");
+        return SG_REASON_OK;
+}
+
+sg_reason_t sg_event_parse(const char *buf, size_t len, sg_event_t *ev,
+                           char *msg, size_t msgsize)
+{
+        struct sg_event_ctx ctx;
+        json_t *root = NULL;
+        sg_reason_t r;
+
+        memset(ev, 0, sizeof *ev);
+        memset(ctx.f, 0, sizeof ctx.f);
+        ctx.amount_nonzero = false;
+        ctx.meta_len = 0;
+        ctx.msg = msg;
+        ctx.msgsize = msgsize;
+        if (msg && msgsize)
+                msg[0] = '\0';
+
+        r = sg_event_load(&ctx, buf, len, &root);
+        if (r == SG_REASON_OK)
+                r = sg_event_collect(&ctx, root);
+        if (r == SG_REASON_OK)
+                r = sg_event_check_presence(&ctx);
+        if (r == SG_REASON_OK)
+                r = sg_event_check_values(&ctx, ev);
+        if (r == SG_REASON_OK)
+                r = sg_event_check_rules(&ctx, ev);
+        if (r == SG_REASON_OK)
+                sg_event_fill_metadata(&ctx, ev);
+        else
+                memset(ev, 0, sizeof *ev);
+        json_decref(root);
+        return r;
+}
+
+void sg_event_fini(sg_event_t *ev)
+{
+        if (!ev)
+                return;
+        free(ev->metadata);
+        ev->metadata = NULL;
+}

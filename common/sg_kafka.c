@@ -1,0 +1,134 @@
+#include "sg_kafka.h"
+#include "sg_log.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+const char *sg_kafka_broker_file(char *buf, size_t size)
+{
+        const char *env = getenv("SG_BROKER_FILE");
+
+        if (env && *env)
+                snprintf(buf, size, "%s", env);
+        else
+                snprintf(buf, size, "/tmp/sg-broker-%u.addr",
+                         (unsigned)getuid());
+        return buf;
+}
+
+int sg_kafka_brokers(const sg_cli_common_t *c, char *out, size_t size,
+                     bool *embedded, char *errstr, size_t errstr_size)
+{
+        const char *env = getenv("KAFKA_BOOTSTRAP_SERVERS");
+        char path[512];
+        FILE *fp;
+        size_t n;
+
+        *embedded = false;
+        if (c->brokers && *c->brokers) {
+                snprintf(out, size, "%s", c->brokers);
+                return 0;
+        }
+        if (env && *env) {
+                snprintf(out, size, "%s", env);
+                return 0;
+        }
+        sg_kafka_broker_file(path, sizeof(path));
+        fp = fopen(path, "r");
+        if (!fp) {
+                snprintf(errstr, errstr_size,
+                         "no Kafka brokers given: pass --brokers, set "
+                         "KAFKA_BOOTSTRAP_SERVERS, or start sg-broker (it "
+                         "writes %s)", path);
+                return -1;
+        }
+        n = fread(out, 1, size - 1, fp);
+        fclose(fp);
+        out[n] = '\0';
+        out[strcspn(out, "\r\n")] = '\0';
+        if (!*out) {
+                snprintf(errstr, errstr_size, "broker file %s is empty", path);
+                return -1;
+        }
+        *embedded = true;
+        return 0;
+}
+
+static void sg_kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac,
+                            const char *buf)
+{
+        (void)rk;
+        /* syslog levels: 0-3 error, 4 warning, 5-6 info, 7 debug */
+        sg_log(level <= 3 ? SG_LOG_ERROR : level == 4 ? SG_LOG_WARN
+                                       : level <= 6 ? SG_LOG_INFO
+                                                    : SG_LOG_DEBUG,
+               "kafka fac=%s msg=\"%s\"", fac, buf);
+}
+
+static void sg_kafka_error_cb(rd_kafka_t *rk, int err, const char *reason,
+                              void *opaque)
+{
+        (void)opaque;
+        if (err == RD_KAFKA_RESP_ERR__FATAL) {
+                char fatal[256];
+                rd_kafka_resp_err_t ferr =
+                    rd_kafka_fatal_error(rk, fatal, sizeof(fatal));
+                sg_error("kafka fatal error err=%s reason=\"%s\"",
+                         rd_kafka_err2name(ferr), fatal);
+                return;
+        }
+        /* Informational: librdkafka retries by itself. */
+        if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN)
+                sg_warn("kafka brokers unreachable; librdkafka keeps "
+                        "retrying reason=\"%s\"", reason);
+        else
+                sg_warn("kafka err=%s reason=\"%s\"",
+                        rd_kafka_err2name((rd_kafka_resp_err_t)err), reason);
+}
+
+static int sg_kafka_set(rd_kafka_conf_t *conf, const char *k, const char *v,
+                        char *errstr, size_t errstr_size)
+{
+        char e[256];
+
+        if (rd_kafka_conf_set(conf, k, v, e, sizeof(e)) != RD_KAFKA_CONF_OK) {
+                snprintf(errstr, errstr_size, "kafka property %s: %s", k, e);
+                return -1;
+        }
+        return 0;
+}
+
+rd_kafka_conf_t *sg_kafka_conf_new(const sg_cli_common_t *c,
+                                   const char *const *defaults,
+                                   bool *embedded, char *errstr,
+                                   size_t errstr_size)
+{
+        rd_kafka_conf_t *conf = rd_kafka_conf_new();
+        char brokers[1024];
+        bool emb = false;
+
+        if (sg_kafka_brokers(c, brokers, sizeof(brokers), &emb, errstr,
+                             errstr_size) < 0)
+                goto fail;
+        if (sg_kafka_set(conf, "bootstrap.servers", brokers, errstr,
+                         errstr_size) < 0)
+                goto fail;
+        rd_kafka_conf_set_log_cb(conf, sg_kafka_log_cb);
+        rd_kafka_conf_set_error_cb(conf, sg_kafka_error_cb);
+        for (; defaults && defaults[0]; defaults += 2)
+                if (sg_kafka_set(conf, defaults[0], defaults[1], errstr,
+                                 errstr_size) < 0)
+                        goto fail;
+        for (int i = 0; i < c->nprops; i++)
+                if (sg_kafka_set(conf, c->prop_keys[i], c->prop_values[i],
+                                 errstr, errstr_size) < 0)
+                        goto fail;
+        if (embedded)
+                *embedded = emb;
+        return conf;
+fail:
+        rd_kafka_conf_destroy(conf);
+        return NULL;
+}

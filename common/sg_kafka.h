@@ -1,0 +1,31 @@
+#ifndef SG_KAFKA_H
+#define SG_KAFKA_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <librdkafka/rdkafka.h>
+
+#include "sg_cli.h"
+
+/* Path of the file sg-broker writes its bootstrap address to:
+ * $SG_BROKER_FILE, else /tmp/sg-broker-<uid>.addr. */
+const char *sg_kafka_broker_file(char *buf, size_t size);
+
+/* Resolves the bootstrap servers: --brokers, then
+ * $KAFKA_BOOTSTRAP_SERVERS, then the sg-broker file. *embedded is set
+ * when the address came from the sg-broker file. Returns 0, or -1 with
+ * a one-line explanation in errstr. */
+int sg_kafka_brokers(const sg_cli_common_t *c, char *out, size_t size,
+                     bool *embedded, char *errstr, size_t errstr_size);
+
+/* Creates a configuration: bootstrap servers resolved as above, our
+ * logger and error callback, then defaults (a NULL-terminated list of
+ * key, value pairs; may be NULL), then the -X properties (which win).
+ * Returns NULL with errstr set on failure; the caller owns the conf
+ * (rd_kafka_new takes it over). */
+rd_kafka_conf_t *sg_kafka_conf_new(const sg_cli_common_t *c,
+                                   const char *const *defaults,
+                                   bool *embedded, char *errstr,
+                                   size_t errstr_size);
+
+#endif

@@ -1,0 +1,166 @@
+#include "sg_pg.h"
+#include "sg_log.h"
+#include "sg_signal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void sg_pg_conninfo(const sg_cli_common_t *c, const char *default_user,
+                    char *out, size_t size)
+{
+        const char *env = getenv("PG_DSN");
+        size_t n = 0;
+
+        if (c && c->dsn && *c->dsn) {
+                snprintf(out, size, "%s", c->dsn);
+                return;
+        }
+        if (env && *env) {
+                snprintf(out, size, "%s", env);
+                return;
+        }
+        out[0] = '\0';
+        if (!getenv("PGHOST") && !getenv("PGHOSTADDR"))
+                n += (size_t)snprintf(out + n, size - n, "host=localhost ");
+        if (!getenv("PGDATABASE") && n < size)
+                n += (size_t)snprintf(out + n, size - n, "dbname=streamguard ");
+        if (!getenv("PGUSER") && n < size)
+                snprintf(out + n, size - n, "user=%s", default_user);
+}
+
+static void sg_pg_oneline(char *s)
+{
+        for (char *p = s; *p; p++)
+                if (*p == '\n' || *p == '\r' || *p == '\t')
+                        *p = ' ';
+        for (size_t n = strlen(s); n > 0 && s[n - 1] == ' '; n--)
+                s[n - 1] = '\0';
+}
+
+PGconn *sg_pg_open(const char *conninfo, const char *appname, char *errstr,
+                   size_t errstr_size)
+{
+        const char *keys[] = {"dbname", "fallback_application_name",
+                              "connect_timeout", NULL};
+        const char *vals[] = {conninfo, appname, "5", NULL};
+        PGconn *conn;
+
+        /* expand_dbname: the conninfo's own settings win over ours. */
+        conn = PQconnectdbParams(keys, vals, 1);
+        if (!conn) {
+                snprintf(errstr, errstr_size, "out of memory");
+                return NULL;
+        }
+        if (PQstatus(conn) != CONNECTION_OK) {
+                snprintf(errstr, errstr_size, "%s", PQerrorMessage(conn));
+                sg_pg_oneline(errstr);
+                PQfinish(conn);
+                return NULL;
+        }
+        return conn;
+}
+
+PGconn *sg_pg_open_retry(const char *conninfo, const char *appname)
+{
+        int delay = 500;
+        int attempt = 0;
+        char err[512];
+
+        while (!sg_stop_requested) {
+                PGconn *conn = sg_pg_open(conninfo, appname, err, sizeof(err));
+                if (conn) {
+                        if (attempt > 0)
+                                sg_info("postgres connected after "
+                                        "attempts=%d", attempt + 1);
+                        return conn;
+                }
+                attempt++;
+                sg_warn("postgres unavailable, retrying in %d ms attempt=%d "
+                        "reason=\"%s\"", delay, attempt, err);
+                if (sg_sleep_ms(delay))
+                        break;
+                delay = delay * 2 > 10000 ? 10000 : delay * 2;
+        }
+        return NULL;
+}
+
+void sg_pg_errstr(PGconn *conn, const PGresult *res, char *errstr,
+                  size_t errstr_size)
+{
+        const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE)
+                                : NULL;
+        const char *msg = res ? PQresultErrorMessage(res) : "";
+
+        if (!msg || !*msg)
+                msg = conn ? PQerrorMessage(conn) : "unknown error";
+        snprintf(errstr, errstr_size, "%s%s%s", state ? state : "",
+                 state ? " " : "", msg);
+        sg_pg_oneline(errstr);
+}
+
+bool sg_pg_is_transient(PGconn *conn, const PGresult *res)
+{
+        const char *state;
+
+        if (!conn || PQstatus(conn) != CONNECTION_OK)
+                return true;
+        state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+        if (!state)
+                return !res; /* no result at all: the link is in doubt */
+        return strncmp(state, "08", 2) == 0 || strncmp(state, "53", 2) == 0 ||
+               strcmp(state, "57P01") == 0 || strcmp(state, "57P02") == 0 ||
+               strcmp(state, "57P03") == 0 || strcmp(state, "40001") == 0 ||
+               strcmp(state, "40P01") == 0;
+}
+
+int sg_pg_exec(PGconn *conn, const char *sql, char *errstr,
+               size_t errstr_size)
+{
+        PGresult *res = PQexec(conn, sql);
+        int rc = 0;
+
+        if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+                sg_pg_errstr(conn, res, errstr, errstr_size);
+                rc = -1;
+        }
+        PQclear(res);
+        return rc;
+}
+
+int sg_pg_copy(PGconn *conn, const char *copy_sql, const char *data,
+               size_t len, char *errstr, size_t errstr_size)
+{
+        PGresult *res;
+        int rc = 0;
+
+        errstr[0] = '\0';
+        res = PQexec(conn, copy_sql);
+        if (PQresultStatus(res) != PGRES_COPY_IN) {
+                sg_pg_errstr(conn, res, errstr, errstr_size);
+                PQclear(res);
+                return -1;
+        }
+        PQclear(res);
+        /* Send in bounded chunks: PQputCopyData copies into libpq's buffer. */
+        for (size_t off = 0; off < len && rc == 0;) {
+                size_t chunk = len - off > (1u << 20) ? (1u << 20) : len - off;
+                if (PQputCopyData(conn, data + off, (int)chunk) != 1)
+                        rc = -1;
+                off += chunk;
+        }
+        if (PQputCopyEnd(conn, rc == 0 ? NULL : "client error") != 1)
+                rc = -1;
+        while ((res = PQgetResult(conn)) != NULL) {
+                if (PQresultStatus(res) != PGRES_COMMAND_OK && rc == 0) {
+                        sg_pg_errstr(conn, res, errstr, errstr_size);
+                        rc = -1;
+                } else if (rc < 0 && errstr[0] == '\0') {
+                        sg_pg_errstr(conn, res, errstr, errstr_size);
+                }
+                PQclear(res);
+        }
+        if (rc < 0 && errstr[0] == '\0')
+                sg_pg_errstr(conn, NULL, errstr, errstr_size);
+        return rc;
+}

@@ -1,0 +1,47 @@
+#ifndef SG_PG_H
+#define SG_PG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <libpq-fe.h>
+
+#include "sg_cli.h"
+
+/* Connection string: --dsn, else $PG_DSN, else the local defaults
+ * (host=localhost dbname=streamguard user=<default_user>), each default
+ * used only where libpq's own PGHOST/PGDATABASE/PGUSER is not set.
+ * default_user is "sg_writer" for the daemons, "sg_owner" for sg-migrate. */
+void sg_pg_conninfo(const sg_cli_common_t *c, const char *default_user,
+                    char *out, size_t size);
+
+/* One connection attempt (connect_timeout 5 s unless the conninfo says
+ * otherwise). Returns NULL with a one-line reason in errstr. */
+PGconn *sg_pg_open(const char *conninfo, const char *appname, char *errstr,
+                   size_t errstr_size);
+
+/* Connects, retrying with capped backoff (0.5 s doubling to 10 s) and a
+ * log line per failed attempt, until it succeeds or a stop is requested
+ * (then returns NULL). */
+PGconn *sg_pg_open_retry(const char *conninfo, const char *appname);
+
+/* Runs a statement that returns no rows. Returns 0, or -1 with errstr. */
+int sg_pg_exec(PGconn *conn, const char *sql, char *errstr,
+               size_t errstr_size);
+
+/* True if the failure behind res (may be NULL) is one to wait out: the
+ * connection is gone, or the SQLSTATE is in class 08 (connection),
+ * 57P01-57P03 (shutdown, cannot connect now), 40001/40P01
+ * (serialization, deadlock) or 53 (insufficient resources). */
+bool sg_pg_is_transient(PGconn *conn, const PGresult *res);
+
+/* Copies the error of res (or of conn) into errstr as one line, prefixed
+ * by its SQLSTATE when there is one. */
+void sg_pg_errstr(PGconn *conn, const PGresult *res, char *errstr,
+                  size_t errstr_size);
+
+/* Sends one COPY ... FROM STDIN statement and the data (text format),
+ * then checks the result. Returns 0, or -1 with errstr. */
+int sg_pg_copy(PGconn *conn, const char *copy_sql, const char *data,
+               size_t len, char *errstr, size_t errstr_size);
+
+#endif

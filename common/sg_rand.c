@@ -1,0 +1,68 @@
+#include "sg_rand.h"
+
+#include <stdio.h>
+
+static uint64_t sg_rand_splitmix(uint64_t *x)
+{
+        uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
+        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+        z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+        return z ^ (z >> 31);
+}
+
+static uint64_t sg_rand_rotl(uint64_t x, int k)
+{
+        return (x << k) | (x >> (64 - k));
+}
+
+void sg_rand_init(sg_rand_t *r, uint64_t seed, uint64_t stream)
+{
+        uint64_t x = seed ^ sg_rand_splitmix(&stream);
+
+        for (int i = 0; i < 4; i++)
+                r->s[i] = sg_rand_splitmix(&x);
+}
+
+uint64_t sg_rand_next(sg_rand_t *r)
+{
+        uint64_t *s = r->s;
+        uint64_t result = sg_rand_rotl(s[1] * 5, 7) * 9;
+        uint64_t t = s[1] << 17;
+
+        s[2] ^= s[0];
+        s[3] ^= s[1];
+        s[1] ^= s[2];
+        s[0] ^= s[3];
+        s[2] ^= t;
+        s[3] = sg_rand_rotl(s[3], 45);
+        return result;
+}
+
+uint64_t sg_rand_below(sg_rand_t *r, uint64_t n)
+{
+        /* Rejection sampling: no modulo bias. */
+        uint64_t limit = UINT64_MAX - UINT64_MAX % n;
+        uint64_t v;
+
+        do
+                v = sg_rand_next(r);
+        while (v >= limit);
+        return v % n;
+}
+
+double sg_rand_double(sg_rand_t *r)
+{
+        return (double)(sg_rand_next(r) >> 11) * 0x1.0p-53;
+}
+
+void sg_rand_uuid(sg_rand_t *r, char out[37])
+{
+        uint64_t hi = sg_rand_next(r), lo = sg_rand_next(r);
+
+        hi = (hi & ~0xf000ULL) | 0x4000ULL;                     /* version 4 */
+        lo = (lo & ~(0xc000ULL << 48)) | (0x8000ULL << 48);     /* variant */
+        snprintf(out, 37, "%08x-%04x-%04x-%04x-%012llx",
+                 (unsigned)(hi >> 32), (unsigned)((hi >> 16) & 0xffff),
+                 (unsigned)(hi & 0xffff), (unsigned)(lo >> 48),
+                 (unsigned long long)(lo & 0xffffffffffffULL));
+}

@@ -1,0 +1,23 @@
+#ifndef SG_SIGNAL_H
+#define SG_SIGNAL_H
+
+#include <signal.h>
+
+/* Set by SIGINT/SIGTERM. The handler only flips this flag; a second signal
+ * while a drain is under way exits at once (status 130). */
+extern volatile sig_atomic_t sg_stop_requested;
+
+/* Installs the SIGINT/SIGTERM handlers and ignores SIGPIPE. */
+void sg_signal_install(void);
+
+/* Sleeps up to ms milliseconds, waking early when a stop is requested.
+ * Returns 1 if a stop was requested, else 0. */
+int sg_sleep_ms(int ms);
+
+/* Monotonic clock in milliseconds. */
+long long sg_now_ms(void);
+
+/* Wall clock in microseconds since the epoch. */
+long long sg_wall_us(void);
+
+#endif

@@ -1,0 +1,244 @@
+#include "raw_store.h"
+#include "sg_log.h"
+#include "sg_mask.h"
+#include "sg_pg.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SG_RAW_STORE_COLUMNS                                                   \
+        "event_id, user_id, event_type, event_timestamp, event_date, "        \
+        "country, is_eu, amount, currency, has_consent, do_not_track, "        \
+        "device_id, content_id, watch_seconds, error_code, ip_truncated, "     \
+        "metadata, kafka_topic, kafka_partition, kafka_offset"
+
+void sg_raw_store_init(sg_raw_store_t *rs, const char *group,
+                       const char *topic)
+{
+        memset(rs, 0, sizeof(*rs));
+        rs->group = group;
+        rs->topic = topic;
+        sg_buf_init(&rs->rows);
+        sg_buf_init(&rs->rejects);
+}
+
+void sg_raw_store_fini(sg_raw_store_t *rs)
+{
+        sg_buf_fini(&rs->rows);
+        sg_buf_fini(&rs->rejects);
+}
+
+static void sg_raw_store_opt_text(sg_buf_t *b, const char *s)
+{
+        if (*s)
+                sg_buf_copy_text(b, s, strlen(s));
+        else
+                sg_buf_copy_null(b);
+}
+
+void sg_raw_store_encode_row(sg_buf_t *b, const sg_event_t *ev,
+                             const char *topic, int32_t partition,
+                             int64_t offset)
+{
+        char ts[40], day[11];
+        long long cents = ev->amount_cents;
+
+        sg_event_format_ts(ev->ts_us, ts, sizeof(ts));
+        sg_event_format_day(sg_event_utc_day(ev->ts_us), day);
+        sg_buf_printf(b, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s%lld.%02lld\t%s\t%s\t%s\t",
+                      ev->event_id, ev->user_id, sg_event_type_name(ev->type),
+                      ts, day, ev->country, ev->is_eu ? "t" : "f",
+                      cents < 0 ? "-" : "", llabs(cents) / 100,
+                      llabs(cents) % 100, ev->currency,
+                      ev->has_consent ? "t" : "f",
+                      ev->do_not_track ? "t" : "f");
+        sg_raw_store_opt_text(b, ev->device_id);
+        sg_buf_putc(b, '\t');
+        sg_raw_store_opt_text(b, ev->content_id);
+        sg_buf_putc(b, '\t');
+        if (ev->watch_seconds >= 0)
+                sg_buf_printf(b, "%d", ev->watch_seconds);
+        else
+                sg_buf_copy_null(b);
+        sg_buf_putc(b, '\t');
+        sg_raw_store_opt_text(b, ev->error_code);
+        sg_buf_putc(b, '\t');
+        sg_raw_store_opt_text(b, ev->ip);
+        sg_buf_putc(b, '\t');
+        if (ev->metadata)
+                sg_buf_copy_text(b, ev->metadata, strlen(ev->metadata));
+        else
+                sg_buf_copy_null(b);
+        sg_buf_putc(b, '\t');
+        sg_buf_copy_text(b, topic, strlen(topic));
+        sg_buf_printf(b, "\t%" PRId32 "\t%" PRId64 "\n", partition, offset);
+}
+
+sg_reason_t sg_raw_store_add_value(sg_raw_store_t *rs, const char *value,
+                                   size_t len, int32_t partition,
+                                   int64_t offset)
+{
+        sg_event_t ev;
+        char msg[256];
+        sg_reason_t r;
+        size_t n;
+
+        r = sg_event_parse(value ? value : "", value ? len : 0, &ev, msg,
+                           sizeof(msg));
+        if (r == SG_REASON_OK) {
+                sg_raw_store_encode_row(&rs->rows, &ev, rs->topic, partition,
+                                        offset);
+                rs->batch_rows++;
+                sg_event_fini(&ev);
+                return r;
+        }
+        sg_event_fini(&ev);
+        if (!value)
+                snprintf(msg, sizeof(msg), "empty value (tombstone)");
+        /* consumer_group, kafka_topic, kafka_partition, kafka_offset,
+         * reason, message, payload, payload_bytes */
+        sg_buf_copy_text(&rs->rejects, rs->group, strlen(rs->group));
+        sg_buf_putc(&rs->rejects, '\t');
+        sg_buf_copy_text(&rs->rejects, rs->topic, strlen(rs->topic));
+        sg_buf_printf(&rs->rejects, "\t%" PRId32 "\t%" PRId64 "\t%s\t",
+                      partition, offset, sg_reason_name(r));
+        sg_buf_copy_text(&rs->rejects, msg, strlen(msg));
+        sg_buf_putc(&rs->rejects, '\t');
+        n = sg_mask_dlq_payload(value ? value : "", value ? len : 0,
+                                SG_EVENT_MAX_VALUE, rs->dlq, sizeof(rs->dlq));
+        sg_buf_copy_text(&rs->rejects, rs->dlq, n);
+        sg_buf_printf(&rs->rejects, "\t%zu\n", value ? len : 0);
+        rs->batch_rejects++;
+        rs->batch_by_reason[r]++;
+        return r;
+}
+
+static int sg_raw_store_add(void *app, const rd_kafka_message_t *rkm)
+{
+        sg_raw_store_t *rs = app;
+
+        sg_raw_store_add_value(rs, rkm->payload, rkm->len, rkm->partition,
+                               rkm->offset);
+        return 0;
+}
+
+/* Slow path, only when the batch holds an event_id already stored: stage
+ * the batch, insert what is new, and record the rest as duplicates. */
+static int sg_raw_store_flush_dups(sg_raw_store_t *rs, PGconn *conn,
+                                   char *errstr, size_t errstr_size)
+{
+        const char *params[1] = {rs->group};
+        PGresult *res;
+        int rc = 0;
+
+        if (sg_pg_exec(conn,
+                       "CREATE TEMP TABLE IF NOT EXISTS raw_stage "
+                       "(LIKE events_raw INCLUDING DEFAULTS) "
+                       "ON COMMIT DELETE ROWS",
+                       errstr, errstr_size) < 0 ||
+            sg_pg_exec(conn, "TRUNCATE raw_stage", errstr, errstr_size) < 0 ||
+            sg_pg_copy(conn,
+                       "COPY raw_stage (" SG_RAW_STORE_COLUMNS ") FROM STDIN",
+                       rs->rows.data, rs->rows.len, errstr, errstr_size) < 0)
+                return -1;
+        res = PQexecParams(
+            conn,
+            "WITH ins AS (INSERT INTO events_raw SELECT * FROM raw_stage "
+            "ON CONFLICT (event_id) DO NOTHING "
+            "RETURNING kafka_partition, kafka_offset) "
+            "INSERT INTO events_duplicates (consumer_group, event_id, "
+            "kafka_topic, kafka_partition, kafka_offset) "
+            "SELECT $1, s.event_id, s.kafka_topic, s.kafka_partition, "
+            "s.kafka_offset FROM raw_stage s WHERE NOT EXISTS (SELECT 1 "
+            "FROM ins WHERE ins.kafka_partition = s.kafka_partition AND "
+            "ins.kafka_offset = s.kafka_offset)",
+            1, NULL, params, NULL, NULL, 0);
+        if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+                sg_pg_errstr(conn, res, errstr, errstr_size);
+                rc = -1;
+        } else {
+                rs->batch_dups = atoll(PQcmdTuples(res));
+        }
+        PQclear(res);
+        return rc;
+}
+
+static int sg_raw_store_flush(void *app, PGconn *conn, char *errstr,
+                              size_t errstr_size)
+{
+        sg_raw_store_t *rs = app;
+        PGresult *res;
+
+        rs->batch_dups = 0;
+        if (rs->batch_rejects > 0 &&
+            sg_pg_copy(conn,
+                       "COPY events_rejected (consumer_group, kafka_topic, "
+                       "kafka_partition, kafka_offset, reason, message, "
+                       "payload, payload_bytes) FROM STDIN",
+                       rs->rejects.data, rs->rejects.len, errstr,
+                       errstr_size) < 0)
+                return -1;
+        if (rs->batch_rows == 0)
+                return 0;
+        /* Fast path: straight COPY; a unique violation (an event_id seen
+         * before) rolls back to the savepoint and takes the slow path. */
+        if (sg_pg_exec(conn, "SAVEPOINT raw_copy", errstr, errstr_size) < 0)
+                return -1;
+        if (sg_pg_copy(conn,
+                       "COPY events_raw (" SG_RAW_STORE_COLUMNS ") FROM STDIN",
+                       rs->rows.data, rs->rows.len, errstr, errstr_size) == 0)
+                return 0;
+        if (strncmp(errstr, "23505", 5) != 0)
+                return -1;
+        res = PQexec(conn, "ROLLBACK TO SAVEPOINT raw_copy");
+        if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+                sg_pg_errstr(conn, res, errstr, errstr_size);
+                PQclear(res);
+                return -1;
+        }
+        PQclear(res);
+        return sg_raw_store_flush_dups(rs, conn, errstr, errstr_size);
+}
+
+static void sg_raw_store_reset(sg_raw_store_t *rs)
+{
+        sg_buf_reset(&rs->rows);
+        sg_buf_reset(&rs->rejects);
+        rs->batch_rows = rs->batch_rejects = rs->batch_dups = 0;
+        memset(rs->batch_by_reason, 0, sizeof(rs->batch_by_reason));
+}
+
+static void sg_raw_store_committed(void *app)
+{
+        sg_raw_store_t *rs = app;
+
+        rs->stored += rs->batch_rows - rs->batch_dups;
+        rs->duplicates += rs->batch_dups;
+        rs->rejected += rs->batch_rejects;
+        for (int i = 0; i < SG_REASON__CNT; i++)
+                rs->by_reason[i] += rs->batch_by_reason[i];
+        sg_raw_store_reset(rs);
+}
+
+static void sg_raw_store_discard(void *app)
+{
+        sg_raw_store_reset(app);
+}
+
+static void sg_raw_store_progress(void *app, char *buf, size_t size)
+{
+        sg_raw_store_t *rs = app;
+
+        snprintf(buf, size, " stored=%lld rejected=%lld duplicates=%lld",
+                 rs->stored, rs->rejected, rs->duplicates);
+}
+
+const sg_consumer_ops_t sg_raw_store_ops = {
+    .add = sg_raw_store_add,
+    .flush = sg_raw_store_flush,
+    .committed = sg_raw_store_committed,
+    .discard = sg_raw_store_discard,
+    .progress = sg_raw_store_progress,
+};

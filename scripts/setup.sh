@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# One setup path for both README commands. On a fresh Debian machine it
+# installs what is missing, builds, starts PostgreSQL (as the postgres user),
+# creates the roles and the database, and applies the migrations. Running it
+# again changes nothing that is already in place.
+#
+#   scripts/setup.sh            release build in build/
+#   scripts/setup.sh --asan     also the ASan+UBSan build in build-asan/
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+SANITIZE=0
+for arg in "$@"; do
+  case "$arg" in
+    --asan) SANITIZE=1 ;;
+    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
+    *) echo "setup.sh: unknown option '$arg'" >&2; exit 2 ;;
+  esac
+done
+
+say() { printf '==> %s\n' "$*" >&2; }
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+as_postgres() {
+  if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else sudo -u postgres "$@"; fi
+}
+
+# ---------------------------------------------------------------- packages
+PACKAGES=(build-essential cmake pkg-config git ca-certificates
+          librdkafka-dev libpq-dev libjansson-dev libcurl4-openssl-dev
+          libcriterion-dev kcat postgresql postgresql-client jq
+          python3 python3-yaml openssl)
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" \
+    || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  say "installing: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# ------------------------------------------------------------------- build
+build() {
+  local dir=$1; shift
+  if [ ! -f "$dir/CMakeCache.txt" ]; then
+    cmake -S "$ROOT" -B "$dir" "$@" >/dev/null
+  fi
+  cmake --build "$dir" -j"$(nproc)" >/dev/null
+}
+say "building build/"
+build "$ROOT/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo
+if [ "$SANITIZE" -eq 1 ]; then
+  say "building build-asan/ (AddressSanitizer + UndefinedBehaviorSanitizer)"
+  build "$ROOT/build-asan" -DCMAKE_BUILD_TYPE=Debug -DSG_SANITIZE=ON
+fi
+
+# -------------------------------------------------------------- PostgreSQL
+PGPORT_LOCAL=${SG_PGPORT:-5432}
+cluster=$(pg_lsclusters -h 2>/dev/null | awk -v p="$PGPORT_LOCAL" '$3 == p' | head -1)
+if [ -z "$cluster" ]; then
+  ver=$(ls /usr/lib/postgresql | sort -V | tail -1)
+  say "creating PostgreSQL $ver cluster 'main' on port $PGPORT_LOCAL"
+  $SUDO pg_createcluster "$ver" main --port "$PGPORT_LOCAL" >/dev/null
+  cluster=$(pg_lsclusters -h | awk -v p="$PGPORT_LOCAL" '$3 == p' | head -1)
+fi
+read -r pg_ver pg_name _ pg_status _ <<<"$cluster"
+if [ "$pg_status" != "online" ]; then
+  say "starting PostgreSQL $pg_ver/$pg_name as the postgres user"
+  as_postgres pg_ctlcluster "$pg_ver" "$pg_name" start
+fi
+for _ in $(seq 1 60); do
+  pg_isready -q -h localhost -p "$PGPORT_LOCAL" && break
+  sleep 0.5
+done
+pg_isready -q -h localhost -p "$PGPORT_LOCAL" \
+  || { echo "setup.sh: PostgreSQL did not become ready on port $PGPORT_LOCAL" >&2; exit 1; }
+
+# Passwords: from the environment if given, else generated once and kept in
+# ~/.pgpass (mode 600), where libpq and psql find them.
+PGPASS=${PGPASSFILE:-$HOME/.pgpass}
+touch "$PGPASS"; chmod 600 "$PGPASS"
+password_for() {
+  local role=$1 envvar=$2 pw
+  pw=${!envvar:-}
+  if [ -z "$pw" ]; then
+    pw=$(awk -F: -v r="$role" -v p="$PGPORT_LOCAL" \
+         '$1 == "localhost" && $2 == p && $4 == r { print $5; exit }' "$PGPASS")
+  fi
+  [ -n "$pw" ] || pw=$(openssl rand -hex 16)
+  for host in localhost 127.0.0.1; do
+    if ! grep -q "^$host:$PGPORT_LOCAL:\*:$role:" "$PGPASS"; then
+      echo "$host:$PGPORT_LOCAL:*:$role:$pw" >>"$PGPASS"
+    fi
+  done
+  echo "$pw"
+}
+OWNER_PW=$(password_for sg_owner SG_OWNER_PASSWORD)
+WRITER_PW=$(password_for sg_writer SG_WRITER_PASSWORD)
+ANALYTICS_PW=$(password_for sg_analytics SG_ANALYTICS_PASSWORD)
+DBNAME=${SG_DBNAME:-streamguard}
+
+as_postgres psql -X -q -p "$PGPORT_LOCAL" -d postgres -v ON_ERROR_STOP=1 \
+  -v owner_pw="$OWNER_PW" -v writer_pw="$WRITER_PW" -v analytics_pw="$ANALYTICS_PW" \
+  -v dbname="$DBNAME" -f - <"$ROOT/scripts/db-roles.sql" >/dev/null
+# Keep the roles' passwords in step with ~/.pgpass (e.g. after it was lost).
+for pair in "sg_owner:$OWNER_PW" "sg_writer:$WRITER_PW" "sg_analytics:$ANALYTICS_PW"; do
+  role=${pair%%:*}
+  if ! psql -X -q -w "host=localhost port=$PGPORT_LOCAL dbname=$DBNAME user=$role" \
+        -c 'SELECT 1' >/dev/null 2>&1; then
+    say "resetting the password of $role to the one in $PGPASS"
+    as_postgres psql -X -q -p "$PGPORT_LOCAL" -d postgres -v ON_ERROR_STOP=1 \
+      -v role="$role" -v pw="${pair#*:}" -c 'ALTER ROLE :"role" PASSWORD :'"'"'pw'"'" >/dev/null
+  fi
+done
+
+"$ROOT/build/bin/sg-migrate" --dsn "host=localhost port=$PGPORT_LOCAL dbname=$DBNAME user=sg_owner"
+say "setup done: database $DBNAME on localhost:$PGPORT_LOCAL, binaries in build/bin"
