@@ -16,9 +16,14 @@ CREATE TABLE privacy_requests (
                                     'not_found', 'failed')),
     user_id       uuid,                    -- when matched
     error         text,
+    notice_sent_at timestamptz,            -- erasure notice published to Kafka (outbox)
     CHECK (status = 'pending' OR email IS NULL)
 );
 CREATE INDEX privacy_requests_pending ON privacy_requests (id) WHERE status = 'pending';
+CREATE INDEX privacy_requests_unsent ON privacy_requests (id)
+    WHERE status = 'anonymized' AND notice_sent_at IS NULL;
+-- Requests match users after trimming and case-folding.
+CREATE INDEX users_pii_email_norm ON users_pii (lower(btrim(email)));
 
 CREATE FUNCTION privacy_requests_notify() RETURNS trigger
 LANGUAGE plpgsql AS $$
@@ -56,6 +61,7 @@ GRANT USAGE ON SEQUENCE privacy_requests_id_seq TO sg_writer;
 GRANT SELECT, INSERT ON gdpr_audit_log TO sg_writer;
 GRANT USAGE ON SEQUENCE gdpr_audit_log_id_seq TO sg_writer;
 -- Analytics may see outcomes and timings, not the pending e-mails.
-GRANT SELECT (id, email_sha256, requested_at, processed_at, status, user_id, error)
+GRANT SELECT (id, email_sha256, requested_at, processed_at, status, user_id, error,
+              notice_sent_at)
     ON privacy_requests TO sg_analytics;
 GRANT SELECT ON gdpr_audit_log TO sg_analytics;
