@@ -44,17 +44,33 @@ static void usage(FILE *fp)
               fp);
 }
 
-/* Writes addr to path atomically (temp file + rename). Returns 0 or -1. */
+/* Writes addr and this run's id to path atomically (temp file + rename).
+ * The run id tells one sg-broker run from the next: the mock cluster's
+ * own id is derived from a pointer and may repeat, and a restarted broker
+ * is a new, empty cluster whose offsets must not be confused with the old
+ * one's. Returns 0 or -1. */
 static int write_addr_file(const char *path, const char *addr)
 {
+        unsigned char rnd[16];
+        char run_id[33];
+        FILE *ur = fopen("/dev/urandom", "rb");
         char tmp[600];
         FILE *fp;
 
+        if (!ur || fread(rnd, 1, sizeof(rnd), ur) != sizeof(rnd)) {
+                if (ur)
+                        fclose(ur);
+                return -1;
+        }
+        fclose(ur);
+        for (int i = 0; i < 16; i++)
+                snprintf(run_id + 2 * i, 3, "%02x", rnd[i]);
         snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid());
         fp = fopen(tmp, "w");
         if (!fp)
                 return -1;
-        if (fprintf(fp, "%s\n", addr) < 0 || fclose(fp) != 0) {
+        if (fprintf(fp, "%s\nrun_id=%s\n", addr, run_id) < 0 ||
+            fclose(fp) != 0) {
                 unlink(tmp);
                 return -1;
         }

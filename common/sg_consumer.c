@@ -66,6 +66,114 @@ int sg_consumer_gap_policy_parse(const char *s, sg_gap_policy_t *out)
         return 0;
 }
 
+enum {
+        SG_OPT_GROUP = 2000,
+        SG_OPT_BATCH_ROWS,
+        SG_OPT_BATCH_MS,
+        SG_OPT_IDLE_EXIT,
+        SG_OPT_PROGRESS,
+        SG_OPT_ON_GAP,
+};
+
+void sg_consumer_usage(FILE *fp, const sg_consumer_conf_t *cc)
+{
+        fprintf(fp,
+                "Consumer options:\n"
+                "  --group ID           consumer group (default %s)\n"
+                "  --batch-rows N       commit after N messages (default %d)\n"
+                "  --batch-ms MS        ... or when the batch is MS "
+                "milliseconds old (default %d)\n"
+                "  --idle-exit SECONDS  exit 0 once every assigned partition "
+                "has been at its\n"
+                "                       end this long (default: run "
+                "forever)\n"
+                "  --progress-interval SECONDS  progress line period "
+                "(default %d)\n"
+                "  --on-gap POLICY      when stored offsets fell out of "
+                "retention: continue\n"
+                "                       (record in offset_gaps, log, go on; "
+                "default) or stop\n",
+                cc->group, cc->batch_rows, cc->batch_ms, cc->progress_s);
+}
+
+int sg_consumer_parse_args(int argc, char **argv, const char *prog,
+                           void (*usage)(FILE *), sg_cli_common_t *common,
+                           sg_consumer_conf_t *cc)
+{
+        static const struct option own[] = {
+            {"group", required_argument, NULL, SG_OPT_GROUP},
+            {"batch-rows", required_argument, NULL, SG_OPT_BATCH_ROWS},
+            {"batch-ms", required_argument, NULL, SG_OPT_BATCH_MS},
+            {"idle-exit", required_argument, NULL, SG_OPT_IDLE_EXIT},
+            {"progress-interval", required_argument, NULL, SG_OPT_PROGRESS},
+            {"on-gap", required_argument, NULL, SG_OPT_ON_GAP},
+            {NULL, 0, NULL, 0},
+        };
+        struct option longopts[32];
+        long long v;
+        int opt, r;
+
+        if (sg_cli_longopts(own, longopts, 32) < 0)
+                return 1;
+        while ((opt = getopt_long(argc, argv, SG_CLI_SHORTOPTS, longopts,
+                                  NULL)) != -1) {
+                switch (opt) {
+                case SG_OPT_GROUP:
+                        if (!*optarg)
+                                return sg_cli_usage_error(prog, usage,
+                                                          "--group is empty");
+                        cc->group = optarg;
+                        break;
+                case SG_OPT_BATCH_ROWS:
+                        if (sg_cli_parse_long(optarg, 1, 1000000, &v))
+                                return sg_cli_usage_error(
+                                    prog, usage, "--batch-rows must be 1..1000000");
+                        cc->batch_rows = (int)v;
+                        break;
+                case SG_OPT_BATCH_MS:
+                        if (sg_cli_parse_long(optarg, 1, 600000, &v))
+                                return sg_cli_usage_error(
+                                    prog, usage, "--batch-ms must be 1..600000");
+                        cc->batch_ms = (int)v;
+                        break;
+                case SG_OPT_IDLE_EXIT:
+                        if (sg_cli_parse_long(optarg, 1, 86400, &v))
+                                return sg_cli_usage_error(
+                                    prog, usage,
+                                    "--idle-exit must be 1..86400 seconds");
+                        cc->idle_exit_s = (int)v;
+                        break;
+                case SG_OPT_PROGRESS:
+                        if (sg_cli_parse_long(optarg, 1, 3600, &v))
+                                return sg_cli_usage_error(
+                                    prog, usage,
+                                    "--progress-interval must be 1..3600 seconds");
+                        cc->progress_s = (int)v;
+                        break;
+                case SG_OPT_ON_GAP:
+                        if (sg_consumer_gap_policy_parse(optarg, &cc->on_gap))
+                                return sg_cli_usage_error(
+                                    prog, usage,
+                                    "--on-gap must be continue or stop");
+                        break;
+                default:
+                        r = sg_cli_common(common, opt, optarg, prog, usage);
+                        if (r == 2)
+                                return 0;
+                        if (r <= 0) {
+                                if (r == 0)
+                                        usage(stderr);
+                                return 2;
+                        }
+                }
+        }
+        if (optind < argc)
+                return sg_cli_usage_error(prog, usage,
+                                          "unexpected argument '%s'",
+                                          argv[optind]);
+        return -1;
+}
+
 static sg_part_t *sg_consumer_part(sg_consumer_t *c, int32_t p)
 {
         if (p < 0 || p > 1000000)
@@ -373,26 +481,60 @@ out:
         return rc;
 }
 
+/* Re-assigns every assigned partition at the offset stream_offsets holds
+ * for it (the beginning where none). Used after a batch was discarded and
+ * after an offset gap: a fresh assignment restarts the fetchers, which a
+ * seek does not do for a partition stopped by an offset-reset error. */
+static void sg_consumer_reassign(sg_consumer_t *c)
+{
+        rd_kafka_topic_partition_list_t *list =
+            rd_kafka_topic_partition_list_new(8);
+        bool coop =
+            strcmp(rd_kafka_rebalance_protocol(c->rk), "COOPERATIVE") == 0;
+        rd_kafka_error_t *error = NULL;
+        rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
+
+        for (int p = 0; p < c->nparts; p++)
+                if (c->parts[p].assigned)
+                        rd_kafka_topic_partition_list_add(
+                            list, c->cc->common->topic, p)
+                            ->offset = c->parts[p].stored >= 0
+                                           ? c->parts[p].stored
+                                           : RD_KAFKA_OFFSET_BEGINNING;
+        if (list->cnt > 0) {
+                if (coop) {
+                        error = rd_kafka_incremental_unassign(c->rk, list);
+                        if (!error)
+                                error = rd_kafka_incremental_assign(c->rk,
+                                                                    list);
+                } else {
+                        err = rd_kafka_assign(c->rk, list);
+                }
+                if (error || err)
+                        sg_warn("re-assignment failed: %s",
+                                error ? rd_kafka_error_string(error)
+                                      : rd_kafka_err2str(err));
+                else
+                        sg_info("re-assigned partitions=%d at their stored "
+                                "offsets", list->cnt);
+                if (error)
+                        rd_kafka_error_destroy(error);
+        }
+        rd_kafka_topic_partition_list_destroy(list);
+}
+
 static void sg_consumer_rewind(sg_consumer_t *c)
 {
         rd_kafka_topic_partition_list_t *list =
             rd_kafka_topic_partition_list_new(8);
-        rd_kafka_error_t *error;
 
         for (int p = 0; p < c->nparts; p++)
                 if (c->parts[p].assigned)
                         rd_kafka_topic_partition_list_add(
                             list, c->cc->common->topic, p);
-        if (list->cnt > 0 && sg_consumer_load(c, list) == 0) {
-                error = rd_kafka_seek_partitions(c->rk, list, 5000);
-                if (error) {
-                        sg_warn("seek after rewind failed: %s",
-                                rd_kafka_error_string(error));
-                        rd_kafka_error_destroy(error);
-                }
-                sg_info("rewound partitions=%d to their stored offsets",
-                        list->cnt);
-        }
+        /* Re-read what is stored: another writer may have moved it. */
+        if (list->cnt > 0 && sg_consumer_load(c, list) == 0)
+                sg_consumer_reassign(c);
         rd_kafka_topic_partition_list_destroy(list);
 }
 
@@ -501,17 +643,7 @@ static void sg_consumer_gap(sg_consumer_t *c, int32_t p)
                 return;
         }
         sp->stored = lo;
-        rd_kafka_topic_partition_list_t *list =
-            rd_kafka_topic_partition_list_new(1);
-        rd_kafka_topic_partition_list_add(list, c->cc->common->topic, p)
-            ->offset = lo;
-        rd_kafka_error_t *error = rd_kafka_seek_partitions(c->rk, list, 5000);
-        if (error) {
-                sg_warn("seek partition=%d: %s", p,
-                        rd_kafka_error_string(error));
-                rd_kafka_error_destroy(error);
-        }
-        rd_kafka_topic_partition_list_destroy(list);
+        sg_consumer_reassign(c);
 }
 
 static void sg_consumer_handle_error(sg_consumer_t *c,
@@ -581,12 +713,20 @@ static void sg_consumer_progress(sg_consumer_t *c, long long now, bool final)
 
 /* Waits until the cluster id is known (it tells one cluster's stored
  * offsets from another's). Returns 0, or -1 if stopping. */
-static int sg_consumer_cluster_id(sg_consumer_t *c)
+static int sg_consumer_cluster_id(sg_consumer_t *c, bool embedded)
 {
         for (int attempt = 1; !sg_stop_requested; attempt++) {
                 char *id = rd_kafka_clusterid(c->rk, 5000);
+                char run_id[64];
                 if (id) {
-                        snprintf(c->cluster_id, sizeof(c->cluster_id), "%s", id);
+                        /* sg-broker: each run is a new, empty cluster. */
+                        if (embedded &&
+                            sg_kafka_embedded_run_id(run_id, sizeof(run_id)) == 0)
+                                snprintf(c->cluster_id, sizeof(c->cluster_id),
+                                         "%s/%s", id, run_id);
+                        else
+                                snprintf(c->cluster_id, sizeof(c->cluster_id),
+                                         "%s", id);
                         rd_kafka_mem_free(c->rk, id);
                         return 0;
                 }
@@ -661,7 +801,7 @@ int sg_consumer_run(const sg_consumer_conf_t *cc, const sg_consumer_ops_t *ops,
         }
         conf = NULL; /* owned by rk */
         rd_kafka_poll_set_consumer(c.rk);
-        if (sg_consumer_cluster_id(&c) < 0) {
+        if (sg_consumer_cluster_id(&c, embedded) < 0) {
                 rc = 0;
                 goto out_close;
         }

@@ -14,6 +14,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <librdkafka/rdkafka.h>
 #include <libpq-fe.h>
 
@@ -60,6 +61,19 @@ void sg_consumer_conf_init(sg_consumer_conf_t *cc);
 
 /* Parses "continue" or "stop". Returns 0 or -1. */
 int sg_consumer_gap_policy_parse(const char *s, sg_gap_policy_t *out);
+
+/* Prints the help lines of the consumer options, showing cc's values as
+ * the defaults. */
+void sg_consumer_usage(FILE *fp, const sg_consumer_conf_t *cc);
+
+/* Parses a consumer daemon's command line: the consumer options (--group,
+ * --batch-rows, --batch-ms, --idle-exit, --progress-interval, --on-gap)
+ * into cc, the common ones into common. usage prints the daemon's help.
+ * Returns -1 when the daemon should run, else the status main() returns
+ * (0 after --help/--version, 2 on a usage error, after a message). */
+int sg_consumer_parse_args(int argc, char **argv, const char *prog,
+                           void (*usage)(FILE *), sg_cli_common_t *common,
+                           sg_consumer_conf_t *cc);
 
 /* Runs the consumer until a stop is requested, --idle-exit is reached or a
  * fatal error occurs; commits the open batch and leaves the group cleanly.

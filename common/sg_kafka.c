@@ -56,6 +56,26 @@ int sg_kafka_brokers(const sg_cli_common_t *c, char *out, size_t size,
         return 0;
 }
 
+int sg_kafka_embedded_run_id(char *out, size_t size)
+{
+        char path[512], line[256];
+        FILE *fp = fopen(sg_kafka_broker_file(path, sizeof(path)), "r");
+        int rc = -1;
+
+        if (!fp)
+                return -1;
+        while (fgets(line, sizeof(line), fp)) {
+                line[strcspn(line, "\r\n")] = '\0';
+                if (strncmp(line, "run_id=", 7) == 0 && line[7]) {
+                        snprintf(out, size, "%s", line + 7);
+                        rc = 0;
+                        break;
+                }
+        }
+        fclose(fp);
+        return rc;
+}
+
 static void sg_kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac,
                             const char *buf)
 {

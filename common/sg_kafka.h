@@ -18,6 +18,10 @@ const char *sg_kafka_broker_file(char *buf, size_t size);
 int sg_kafka_brokers(const sg_cli_common_t *c, char *out, size_t size,
                      bool *embedded, char *errstr, size_t errstr_size);
 
+/* Reads the run id sg-broker wrote beside its address (a new one each
+ * time it starts). Returns 0, or -1 if there is none. */
+int sg_kafka_embedded_run_id(char *out, size_t size);
+
 /* Creates a configuration: bootstrap servers resolved as above, our
  * logger and error callback, then defaults (a NULL-terminated list of
  * key, value pairs; may be NULL), then the -X properties (which win).

@@ -1,0 +1,297 @@
+#include "stream_metrics.h"
+#include "sg_buf.h"
+#include "sg_log.h"
+#include "sg_pg.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static uint64_t sg_agg_hash(int32_t day, int type, const char *str)
+{
+        uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+
+        h = (h ^ (uint64_t)(uint32_t)day) * 1099511628211ULL;
+        h = (h ^ (uint64_t)(uint8_t)(type + 1)) * 1099511628211ULL;
+        for (; *str; str++)
+                h = (h ^ (uint8_t)*str) * 1099511628211ULL;
+        return h ^ (h >> 29);
+}
+
+static sg_agg_entry_t *sg_agg_slot(sg_agg_entry_t *e, size_t cap, int32_t day,
+                                   int type, const char *str)
+{
+        size_t i = sg_agg_hash(day, type, str) & (cap - 1);
+
+        while (e[i].used && !(e[i].day == day && e[i].type == type &&
+                              strcmp(e[i].str, str) == 0))
+                i = (i + 1) & (cap - 1);
+        return &e[i];
+}
+
+static void sg_agg_grow(sg_agg_map_t *m)
+{
+        size_t cap = m->cap ? m->cap * 2 : 256;
+        sg_agg_entry_t *e = calloc(cap, sizeof(*e));
+
+        if (!e) {
+                sg_error("out of memory");
+                abort();
+        }
+        for (size_t i = 0; i < m->cap; i++)
+                if (m->e[i].used)
+                        *sg_agg_slot(e, cap, m->e[i].day, m->e[i].type,
+                                     m->e[i].str) = m->e[i];
+        free(m->e);
+        m->e = e;
+        m->cap = cap;
+}
+
+static void sg_agg_add(sg_agg_map_t *m, int32_t day, int type, const char *str,
+                       long long a, long long b, long long c)
+{
+        sg_agg_entry_t *s;
+
+        if ((m->n + 1) * 10 > m->cap * 7)
+                sg_agg_grow(m);
+        s = sg_agg_slot(m->e, m->cap, day, type, str);
+        if (!s->used) {
+                s->used = true;
+                s->day = day;
+                s->type = (int8_t)type;
+                snprintf(s->str, sizeof(s->str), "%s", str);
+                m->n++;
+        }
+        s->v[0] += a;
+        s->v[1] += b;
+        s->v[2] += c;
+}
+
+const sg_agg_entry_t *sg_agg_map_find(const sg_agg_map_t *m, int32_t day,
+                                      int type, const char *str)
+{
+        const sg_agg_entry_t *s;
+
+        if (!m->cap)
+                return NULL;
+        s = sg_agg_slot(m->e, m->cap, day, type, str);
+        return s->used ? s : NULL;
+}
+
+static void sg_agg_clear(sg_agg_map_t *m)
+{
+        if (m->n)
+                memset(m->e, 0, m->cap * sizeof(*m->e));
+        m->n = 0;
+}
+
+void sg_stream_metrics_init(sg_stream_metrics_t *sm)
+{
+        memset(sm, 0, sizeof(*sm));
+}
+
+void sg_stream_metrics_fini(sg_stream_metrics_t *sm)
+{
+        free(sm->daily.e);
+        free(sm->country.e);
+        free(sm->content.e);
+        memset(sm, 0, sizeof(*sm));
+}
+
+void sg_stream_metrics_reset(sg_stream_metrics_t *sm)
+{
+        sg_agg_clear(&sm->daily);
+        sg_agg_clear(&sm->country);
+        sg_agg_clear(&sm->content);
+        sm->batch_valid = sm->batch_invalid = 0;
+}
+
+void sg_stream_metrics_add_event(sg_stream_metrics_t *sm,
+                                 const sg_event_t *ev)
+{
+        int32_t day = (int32_t)sg_event_utc_day(ev->ts_us);
+
+        sg_agg_add(&sm->daily, day, ev->type, "", 1, ev->amount_cents, 0);
+        sg_agg_add(&sm->country, day, ev->type, ev->country, 1,
+                   ev->amount_cents, 0);
+        if (ev->content_id[0])
+                sg_agg_add(&sm->content, day, -1, ev->content_id,
+                           ev->type == SG_EV_PLAY,
+                           ev->type == SG_EV_PLAYBACK_ERROR,
+                           ev->type == SG_EV_STOP && ev->watch_seconds > 0
+                               ? ev->watch_seconds
+                               : 0);
+        sm->batch_valid++;
+}
+
+sg_reason_t sg_stream_metrics_add_value(sg_stream_metrics_t *sm,
+                                        const char *value, size_t len)
+{
+        sg_event_t ev;
+        char msg[256];
+        sg_reason_t r = sg_event_parse(value ? value : "", value ? len : 0,
+                                       &ev, msg, sizeof(msg));
+
+        if (r == SG_REASON_OK)
+                sg_stream_metrics_add_event(sm, &ev);
+        else
+                sm->batch_invalid++;
+        sg_event_fini(&ev);
+        return r;
+}
+
+static int sg_stream_metrics_add(void *app, const rd_kafka_message_t *rkm)
+{
+        sg_stream_metrics_add_value(app, rkm->payload, rkm->len);
+        return 0;
+}
+
+/* Appends an element of a PostgreSQL array literal, quoted. */
+static void sg_array_str(sg_buf_t *b, const char *s)
+{
+        sg_buf_putc(b, '"');
+        for (; *s; s++) {
+                if (*s == '"' || *s == '\\')
+                        sg_buf_putc(b, '\\');
+                sg_buf_putc(b, *s);
+        }
+        sg_buf_putc(b, '"');
+}
+
+static void sg_array_cents(sg_buf_t *b, long long cents)
+{
+        sg_buf_printf(b, "%s%lld.%02lld", cents < 0 ? "-" : "",
+                      llabs(cents) / 100, llabs(cents) % 100);
+}
+
+/* Adds one map's aggregates to its table with one statement whose
+ * parameters are arrays, one per column. kind: 0 daily, 1 country,
+ * 2 content. */
+static int sg_stream_metrics_upsert(PGconn *conn, const sg_agg_map_t *m,
+                                    int kind, char *errstr,
+                                    size_t errstr_size)
+{
+        static const char *const sql[3] = {
+            "INSERT INTO metrics_streaming_daily AS m (event_date, event_type, "
+            "total_events, total_amount) "
+            "SELECT * FROM unnest($1::date[], $2::text[], $3::bigint[], "
+            "$4::numeric[]) "
+            "ON CONFLICT (event_date, event_type) DO UPDATE SET "
+            "total_events = m.total_events + EXCLUDED.total_events, "
+            "total_amount = m.total_amount + EXCLUDED.total_amount, "
+            "updated_at = now()",
+            "INSERT INTO metrics_streaming_country_daily AS m (event_date, "
+            "event_type, country, total_events, total_amount) "
+            "SELECT * FROM unnest($1::date[], $2::text[], $3::text[], "
+            "$4::bigint[], $5::numeric[]) "
+            "ON CONFLICT (event_date, country, event_type) DO UPDATE SET "
+            "total_events = m.total_events + EXCLUDED.total_events, "
+            "total_amount = m.total_amount + EXCLUDED.total_amount, "
+            "updated_at = now()",
+            "INSERT INTO metrics_streaming_content_daily AS m (event_date, "
+            "content_id, plays, playback_errors, watch_seconds) "
+            "SELECT * FROM unnest($1::date[], $2::text[], $3::bigint[], "
+            "$4::bigint[], $5::bigint[]) "
+            "ON CONFLICT (event_date, content_id) DO UPDATE SET "
+            "plays = m.plays + EXCLUDED.plays, "
+            "playback_errors = m.playback_errors + EXCLUDED.playback_errors, "
+            "watch_seconds = m.watch_seconds + EXCLUDED.watch_seconds, "
+            "updated_at = now()",
+        };
+        int ncols = kind == 0 ? 4 : 5;
+        sg_buf_t a[5];
+        const char *params[5];
+        PGresult *res;
+        int rc = 0, first = 1;
+
+        if (m->n == 0)
+                return 0;
+        for (int i = 0; i < ncols; i++) {
+                sg_buf_init(&a[i]);
+                sg_buf_putc(&a[i], '{');
+        }
+        for (size_t i = 0; i < m->cap; i++) {
+                const sg_agg_entry_t *e = &m->e[i];
+                char day[11];
+                int k = 0;
+                if (!e->used)
+                        continue;
+                if (!first)
+                        for (int j = 0; j < ncols; j++)
+                                sg_buf_putc(&a[j], ',');
+                first = 0;
+                sg_event_format_day(e->day, day);
+                sg_buf_puts(&a[k++], day);
+                if (kind != 2)
+                        sg_array_str(&a[k++], sg_event_type_name(
+                                                  (sg_event_type_t)e->type));
+                if (kind != 0)
+                        sg_array_str(&a[k++], e->str);
+                sg_buf_printf(&a[k++], "%lld", e->v[0]);
+                if (kind == 2) {
+                        sg_buf_printf(&a[k++], "%lld", e->v[1]);
+                        sg_buf_printf(&a[k++], "%lld", e->v[2]);
+                } else {
+                        sg_array_cents(&a[k++], e->v[1]);
+                }
+        }
+        for (int i = 0; i < ncols; i++) {
+                sg_buf_putc(&a[i], '}');
+                params[i] = a[i].data;
+        }
+        res = PQexecParams(conn, sql[kind], ncols, NULL, params, NULL, NULL,
+                           0);
+        if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+                sg_pg_errstr(conn, res, errstr, errstr_size);
+                rc = -1;
+        }
+        PQclear(res);
+        for (int i = 0; i < ncols; i++)
+                sg_buf_fini(&a[i]);
+        return rc;
+}
+
+static int sg_stream_metrics_flush(void *app, PGconn *conn, char *errstr,
+                                   size_t errstr_size)
+{
+        sg_stream_metrics_t *sm = app;
+
+        if (sg_stream_metrics_upsert(conn, &sm->daily, 0, errstr,
+                                     errstr_size) < 0 ||
+            sg_stream_metrics_upsert(conn, &sm->country, 1, errstr,
+                                     errstr_size) < 0 ||
+            sg_stream_metrics_upsert(conn, &sm->content, 2, errstr,
+                                     errstr_size) < 0)
+                return -1;
+        return 0;
+}
+
+static void sg_stream_metrics_committed(void *app)
+{
+        sg_stream_metrics_t *sm = app;
+
+        sm->counted += sm->batch_valid;
+        sm->skipped_invalid += sm->batch_invalid;
+        sg_stream_metrics_reset(sm);
+}
+
+static void sg_stream_metrics_discard(void *app)
+{
+        sg_stream_metrics_reset(app);
+}
+
+static void sg_stream_metrics_progress(void *app, char *buf, size_t size)
+{
+        sg_stream_metrics_t *sm = app;
+
+        snprintf(buf, size, " counted=%lld invalid_skipped=%lld", sm->counted,
+                 sm->skipped_invalid);
+}
+
+const sg_consumer_ops_t sg_stream_metrics_ops = {
+    .add = sg_stream_metrics_add,
+    .flush = sg_stream_metrics_flush,
+    .committed = sg_stream_metrics_committed,
+    .discard = sg_stream_metrics_discard,
+    .progress = sg_stream_metrics_progress,
+};

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Stored offsets the broker cannot serve are never skipped silently: the gap
+# is logged and recorded in offset_gaps; with --on-gap stop the daemon exits
+# 1 and moves nothing, with --on-gap continue (the default) it goes on from
+# the oldest available offset and loses nothing that is still there.
+# (Regression: a seek after an offset-reset error did not restart fetching.)
+source "$(dirname "$0")/lib.sh"
+
+db_create
+broker_start 2
+seed_users 50 42
+generate --count 1000 --seed 3
+sg-raw-store --idle-exit 2 2>"$T/raw1.log" || fail "first run"
+# Move the stored offsets past the end of the log, as if the topic had been
+# truncated under the consumer.
+psql_q "UPDATE stream_offsets SET next_offset = next_offset + 5000; DELETE FROM events_raw" >/dev/null
+
+set +e; timeout 60 sg-raw-store --idle-exit 2 --on-gap stop 2>"$T/raw-stop.log"; rc=$?; set -e
+assert_eq 1 "$rc" "exit status with --on-gap stop"
+grep -q "rerun with --on-gap continue" "$T/raw-stop.log" || fail "no hint on how to go on"
+assert_eq 0 "$(psql_q 'SELECT count(*) FROM events_raw')" "rows stored with --on-gap stop"
+[ "$(psql_q "SELECT count(*) FROM offset_gaps WHERE reason = 'out_of_range'")" -ge 1 ] || fail "gap not recorded"
+pass "gap recorded with --on-gap stop"
+assert_eq 11000 "$(psql_q 'SELECT sum(next_offset) FROM stream_offsets')" "stored offsets left as they were"
+
+timeout 60 sg-raw-store --idle-exit 2 2>"$T/raw-continue.log" || fail "run with --on-gap continue"
+grep -q "events lost before they were read" "$T/raw-continue.log" || fail "gap not logged"
+assert_eq 1000 "$(psql_q 'SELECT count(*) FROM events_raw')" "events re-read from the oldest offset"
+assert_eq 1000 "$(psql_q 'SELECT sum(next_offset) FROM stream_offsets')" "stored offsets at the end of the log"
