@@ -985,6 +985,18 @@ static sg_reason_t sg_event_load(struct sg_event_ctx *ctx, const char *buf,
         return SG_REASON_OK;
 }
 
+/* The free-form identifiers pass the contract with an e-mail address in
+ * them (printable ASCII, no spaces); like metadata strings, they are
+ * redacted before anything is written, so no PII reaches analytics. */
+static void sg_event_redact_ids(sg_event_t *ev)
+{
+        char *ids[3] = {ev->device_id, ev->content_id, ev->error_code};
+
+        for (int i = 0; i < 3; i++)
+                if (sg_mask_has_email(ids[i], strlen(ids[i])))
+                        memcpy(ids[i], "[redacted]", sizeof("[redacted]"));
+}
+
 sg_reason_t sg_event_parse(const char *buf, size_t len, sg_event_t *ev,
                            char *msg, size_t msgsize)
 {
@@ -1010,10 +1022,12 @@ sg_reason_t sg_event_parse(const char *buf, size_t len, sg_event_t *ev,
                 r = sg_event_check_values(&ctx, ev);
         if (r == SG_REASON_OK)
                 r = sg_event_check_rules(&ctx, ev);
-        if (r == SG_REASON_OK)
+        if (r == SG_REASON_OK) {
                 sg_event_fill_metadata(&ctx, ev);
-        else
+                sg_event_redact_ids(ev);
+        } else {
                 memset(ev, 0, sizeof *ev);
+        }
         json_decref(root);
         return r;
 }

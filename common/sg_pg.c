@@ -38,6 +38,18 @@ static void sg_pg_oneline(char *s)
                 s[n - 1] = '\0';
 }
 
+/* Server NOTICEs ("relation already exists, skipping", ...) go to our log
+ * at debug level instead of libpq's bare stderr lines. */
+static void sg_pg_notice(void *arg, const char *message)
+{
+        char line[512];
+
+        (void)arg;
+        snprintf(line, sizeof(line), "%s", message);
+        sg_pg_oneline(line);
+        sg_debug("postgres notice: %s", line);
+}
+
 PGconn *sg_pg_open(const char *conninfo, const char *appname, char *errstr,
                    size_t errstr_size)
 {
@@ -58,6 +70,7 @@ PGconn *sg_pg_open(const char *conninfo, const char *appname, char *errstr,
                 PQfinish(conn);
                 return NULL;
         }
+        PQsetNoticeProcessor(conn, sg_pg_notice, NULL);
         return conn;
 }
 

@@ -206,12 +206,16 @@ int main(int argc, char **argv)
                 goto out;
         }
         /* One migrator at a time per database. */
-        if (sg_pg_exec(conn,
-                       "SELECT pg_advisory_lock(hashtext('sg-migrate'))",
-                       err, sizeof(err)) < 0 &&
-            PQstatus(conn) != CONNECTION_OK) {
-                sg_error("cannot take the migration lock: %s", err);
-                goto out;
+        {
+                PGresult *res = PQexec(
+                    conn, "SELECT pg_advisory_lock(hashtext('sg-migrate'))");
+                if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+                        sg_pg_errstr(conn, res, err, sizeof(err));
+                        PQclear(res);
+                        sg_error("cannot take the migration lock: %s", err);
+                        goto out;
+                }
+                PQclear(res);
         }
         if (sg_pg_exec(conn,
                        "CREATE TABLE IF NOT EXISTS schema_migrations ("

@@ -1099,3 +1099,23 @@ Test(event, metadata_redaction_after_size_check)
         cr_assert_null(strchr(got, '@'));
         free(got);
 }
+
+Test(event, identifier_fields_with_emails_redacted)
+{
+        sg_event_t ev;
+
+        cr_assert_eq(parse("{" IDS ",\"event_type\":\"playback_error\"," TS
+                           ",\"country\":\"NL\",\"content_id\":\"bob@mail.example.net\","
+                           "\"device_id\":\"jane.doe@example.com\","
+                           "\"error_code\":\"x@y.org\"}",
+                           &ev),
+                     OK, "%s", g_msg);
+        cr_assert_str_eq(ev.device_id, "[redacted]");
+        cr_assert_str_eq(ev.content_id, "[redacted]");
+        cr_assert_str_eq(ev.error_code, "[redacted]");
+        sg_event_fini(&ev);
+        /* An ordinary identifier with an '@' but no e-mail stays. */
+        cr_assert_eq(parse(PV ",\"device_id\":\"tv@home\"}", &ev), OK, "%s", g_msg);
+        cr_assert_str_eq(ev.device_id, "tv@home");
+        sg_event_fini(&ev);
+}
