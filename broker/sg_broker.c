@@ -5,11 +5,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
 
+#include "broker_control.h"
 #include "sg_cli.h"
 #include "sg_kafka.h"
 #include "sg_log.h"
@@ -17,7 +22,7 @@
 
 #define PROG "sg-broker"
 
-enum { OPT_PARTITIONS = 1, OPT_BROKER_COUNT, OPT_ADDR_FILE };
+enum { OPT_PARTITIONS = 1, OPT_BROKER_COUNT, OPT_ADDR_FILE, OPT_CONTROL };
 
 static void usage(FILE *fp)
 {
@@ -35,7 +40,15 @@ static void usage(FILE *fp)
                 "(default 1)\n"
                 "  --addr-file PATH     where to write the address "
                 "(default $SG_BROKER_FILE,\n"
-                "                       else /tmp/sg-broker-<uid>.addr)\n",
+                "                       else /tmp/sg-broker-<uid>.addr)\n"
+                "  --control PATH       fault-injection FIFO (default: the "
+                "address file + .ctl);\n"
+                "                       one command per line:\n"
+                "                         down ID | up ID | rtt ID MS |\n"
+                "                         errors API COUNT ERROR_NAME | "
+                "clear API\n"
+                "                       e.g. echo 'errors Produce 5 "
+                "NOT_LEADER_FOR_PARTITION' > PATH\n",
                 PROG);
         sg_cli_common_usage(fp);
         fputs("  (--brokers and --dsn are accepted but not used here.)\n"
@@ -99,12 +112,73 @@ static void remove_addr_file(const char *path, const char *addr)
                 unlink(path);
 }
 
+/* Creates the control FIFO and opens it for reading without blocking (and
+ * for writing too, so it never reports end-of-file between writers).
+ * Returns the fd, or -1 (fault injection is then unavailable; logged). */
+static int control_open(const char *path)
+{
+        int fd;
+
+        unlink(path);
+        if (mkfifo(path, 0600) != 0) {
+                sg_warn("no control channel: cannot create FIFO path=%s: %s",
+                        path, strerror(errno));
+                return -1;
+        }
+        fd = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+        if (fd < 0)
+                sg_warn("no control channel: cannot open path=%s: %s", path,
+                        strerror(errno));
+        else
+                sg_info("fault-injection control channel path=%s", path);
+        return fd;
+}
+
+/* Waits up to 200 ms for control commands and applies complete lines. */
+static void control_serve(int fd, rd_kafka_mock_cluster_t *mcluster)
+{
+        static char buf[4096];
+        static size_t used;
+        struct pollfd pfd = {fd, POLLIN, 0};
+        char errstr[256];
+        ssize_t n;
+        char *nl;
+
+        if (fd < 0 || poll(&pfd, 1, 200) <= 0) {
+                if (fd < 0)
+                        sg_sleep_ms(200);
+                return;
+        }
+        n = read(fd, buf + used, sizeof(buf) - 1 - used);
+        if (n <= 0)
+                return;
+        used += (size_t)n;
+        buf[used] = '\0';
+        while ((nl = strchr(buf, '\n')) != NULL) {
+                *nl = '\0';
+                if (sg_broker_control_apply(mcluster, buf, errstr,
+                                            sizeof(errstr)) == 0) {
+                        if (buf[0] && buf[0] != '#')
+                                sg_info("control: applied \"%s\"", buf);
+                } else {
+                        sg_warn("control: rejected \"%s\": %s", buf, errstr);
+                }
+                used -= (size_t)(nl + 1 - buf);
+                memmove(buf, nl + 1, used + 1);
+        }
+        if (used == sizeof(buf) - 1) {
+                sg_warn("control: line too long, discarded");
+                used = 0;
+        }
+}
+
 int main(int argc, char **argv)
 {
         static const struct option own[] = {
             {"partitions", required_argument, NULL, OPT_PARTITIONS},
             {"broker-count", required_argument, NULL, OPT_BROKER_COUNT},
             {"addr-file", required_argument, NULL, OPT_ADDR_FILE},
+            {"control", required_argument, NULL, OPT_CONTROL},
             {NULL, 0, NULL, 0},
         };
         struct option longopts[32];
@@ -112,6 +186,9 @@ int main(int argc, char **argv)
         long long partitions = 6, broker_count = 1;
         char path_buf[512];
         const char *addr_file = NULL;
+        const char *control_path = NULL;
+        char control_buf[600];
+        int control_fd = -1;
         char errstr[512];
         char addr[1024];
         rd_kafka_conf_t *conf = NULL;
@@ -139,6 +216,9 @@ int main(int argc, char **argv)
                         break;
                 case OPT_ADDR_FILE:
                         addr_file = optarg;
+                        break;
+                case OPT_CONTROL:
+                        control_path = optarg;
                         break;
                 default:
                         rc = sg_cli_common(&common, opt, optarg, PROG, usage);
@@ -223,10 +303,21 @@ int main(int argc, char **argv)
                 "brokers=%lld addr_file=%s",
                 addr, common.topic, partitions, broker_count, addr_file);
 
+        if (!control_path) {
+                snprintf(control_buf, sizeof(control_buf), "%s.ctl",
+                         addr_file);
+                control_path = control_buf;
+        }
+        control_fd = control_open(control_path);
+
         while (!sg_stop_requested)
-                sg_sleep_ms(200);
+                control_serve(control_fd, mcluster);
 
         sg_info("shutting down");
+        if (control_fd >= 0) {
+                close(control_fd);
+                unlink(control_path);
+        }
         remove_addr_file(addr_file, addr);
         rd_kafka_mock_cluster_destroy(mcluster);
         rd_kafka_destroy(rk);
