@@ -29,7 +29,7 @@ as_postgres() {
 PACKAGES=(build-essential cmake pkg-config git ca-certificates
           librdkafka-dev libpq-dev libjansson-dev libcurl4-openssl-dev
           libcriterion-dev kcat postgresql postgresql-client jq
-          python3 python3-yaml openssl)
+          python3 python3-yaml openssl clang libclang-rt-14-dev)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" \

@@ -141,3 +141,25 @@ expected_reasons() {
     | awk '$2 > 0' | sort
 }
 actual_reasons() { psql_q "SELECT reason || ' ' || count(*) FROM events_rejected GROUP BY reason ORDER BY 1"; }
+
+# The second half of every reliability audit: batch recomputed from
+# events_raw equals what the streaming path counted.
+audit_lambda() {
+  sg-batch-metrics --all >"$T/batch.out" 2>"$T/batch.log" || fail "sg-batch-metrics --all"
+  set +e; sg-compare --all >"$T/compare.out" 2>"$T/compare.log"; local rc=$?; set -e
+  [ "$rc" -eq 0 ] || cat "$T/compare.out" >&2
+  assert_eq 0 "$rc" "sg-compare --all exit status"
+}
+
+# pg_restart fast|immediate: restarts the local cluster the tests use.
+pg_restart() {
+  local cluster ver name
+  cluster=$(pg_lsclusters -h | awk '$3 == 5432' | head -1)
+  read -r ver name _ <<<"$cluster"
+  if [ "$(id -u)" -eq 0 ]; then
+    runuser -u postgres -- pg_ctlcluster "$ver" "$name" restart -m "$1"
+  else
+    sudo -u postgres pg_ctlcluster "$ver" "$name" restart -m "$1"
+  fi
+  wait_until 60 pg_isready -q -h localhost || fail "PostgreSQL did not come back"
+}

@@ -4,7 +4,7 @@
 # explanation (and, for daemons, a retry), not a crash or a silent hang.
 source "$(dirname "$0")/lib.sh"
 
-for bin in sg-broker sg-seed-users sg-generate sg-raw-store sg-migrate; do
+for bin in sg-broker sg-seed-users sg-generate sg-raw-store sg-migrate sg-gdpr sg-report; do
   "$bin" --help >"$T/help.out" 2>&1 || fail "$bin --help exit status"
   grep -q "Usage: $bin" "$T/help.out" || fail "$bin --help has no usage line"
   "$bin" --version | grep -q "$bin (StreamGuard) [0-9]" || fail "$bin --version"

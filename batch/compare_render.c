@@ -1,0 +1,817 @@
+#include "compare_render.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#define GRID_MAX_COLS 16
+
+/* A table of owned cells, printed as aligned text or as Markdown. Row 0
+ * is the header. An allocation failure sets oom; the caller checks it
+ * once at the end. */
+typedef struct grid {
+        int ncols;
+        int nrows;
+        int cap;
+        char **cells;              /* nrows * ncols; NULL = empty */
+        bool right[GRID_MAX_COLS]; /* right-aligned (numbers) */
+        bool oom;
+} grid_t;
+
+static void grid_init(grid_t *g, int ncols)
+{
+        memset(g, 0, sizeof(*g));
+        g->ncols = ncols > GRID_MAX_COLS ? GRID_MAX_COLS : ncols;
+}
+
+static void grid_fini(grid_t *g)
+{
+        for (int i = 0; i < g->nrows * g->ncols; i++)
+                free(g->cells[i]);
+        free(g->cells);
+        memset(g, 0, sizeof(*g));
+}
+
+/* Appends an empty row; later grid_set calls fill it. */
+static void grid_add_row(grid_t *g)
+{
+        if (g->oom)
+                return;
+        if (g->nrows == g->cap) {
+                int cap = g->cap ? g->cap * 2 : 16;
+                char **cells = realloc(
+                    g->cells, (size_t)cap * (size_t)g->ncols * sizeof(*cells));
+                if (!cells) {
+                        g->oom = true;
+                        return;
+                }
+                g->cells = cells;
+                g->cap = cap;
+        }
+        for (int c = 0; c < g->ncols; c++)
+                g->cells[g->nrows * g->ncols + c] = NULL;
+        g->nrows++;
+}
+
+/* Sets a cell of the last row to a copy of s (NULL: empty). Control
+ * characters become '?' so that one cell stays on one line. */
+static void grid_set(grid_t *g, int col, const char *s)
+{
+        char **cell;
+
+        if (g->oom || g->nrows == 0 || col < 0 || col >= g->ncols || !s)
+                return;
+        cell = &g->cells[(g->nrows - 1) * g->ncols + col];
+        free(*cell);
+        *cell = strdup(s);
+        if (!*cell) {
+                g->oom = true;
+                return;
+        }
+        for (char *p = *cell; *p; p++)
+                if ((unsigned char)*p < 0x20 || *p == 0x7f)
+                        *p = '?';
+}
+
+static void grid_setf(grid_t *g, int col, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void grid_setf(grid_t *g, int col, const char *fmt, ...)
+{
+        char buf[256];
+        va_list ap;
+
+        va_start(ap, fmt);
+        vsnprintf(buf, sizeof(buf), fmt, ap);
+        va_end(ap);
+        grid_set(g, col, buf);
+}
+
+static const char *grid_cell(const grid_t *g, int row, int col)
+{
+        const char *s = g->cells[row * g->ncols + col];
+
+        return s ? s : "";
+}
+
+/* Aligned columns, two spaces apart, a dashed line under the header,
+ * no trailing blanks. */
+static void grid_print_text(const grid_t *g, FILE *fp, const char *indent)
+{
+        size_t width[GRID_MAX_COLS] = {0};
+
+        for (int r = 0; r < g->nrows; r++)
+                for (int c = 0; c < g->ncols; c++) {
+                        size_t n = strlen(grid_cell(g, r, c));
+                        if (n > width[c])
+                                width[c] = n;
+                }
+        for (int r = 0; r < g->nrows; r++) {
+                int last = g->ncols - 1;
+                char line[4096];
+                size_t len = 0;
+
+                /* Trailing empty cells print nothing. */
+                while (last > 0 && !*grid_cell(g, r, last))
+                        last--;
+                for (int c = 0; c <= last && len < sizeof(line); c++) {
+                        const char *s = grid_cell(g, r, c);
+                        int w = (int)width[c];
+                        int n = snprintf(line + len, sizeof(line) - len,
+                                         g->right[c] ? "%s%*s" : "%s%-*s",
+                                         c ? "  " : "", w, s);
+                        if (n > 0)
+                                len += (size_t)n;
+                }
+                if (len >= sizeof(line))
+                        len = sizeof(line) - 1;
+                while (len > 0 && line[len - 1] == ' ')
+                        len--;
+                fprintf(fp, "%s%.*s\n", indent, (int)len, line);
+                if (r == 0) {
+                        fputs(indent, fp);
+                        for (int c = 0; c < g->ncols; c++) {
+                                if (c)
+                                        fputs("  ", fp);
+                                for (size_t i = 0; i < width[c]; i++)
+                                        fputc('-', fp);
+                        }
+                        fputc('\n', fp);
+                }
+        }
+}
+
+/* A Markdown cell. Data (escape true) may hold any text: characters
+ * that would end the cell or start markup are backslash-escaped. */
+static void md_cell(FILE *fp, const char *s, bool escape)
+{
+        fputc(' ', fp);
+        for (; *s; s++) {
+                if (escape && strchr("|\\`*_<[", *s))
+                        fputc('\\', fp);
+                fputc(*s, fp);
+        }
+        fputs(" |", fp);
+}
+
+static void grid_print_markdown(const grid_t *g, FILE *fp)
+{
+        for (int r = 0; r < g->nrows; r++) {
+                fputc('|', fp);
+                for (int c = 0; c < g->ncols; c++)
+                        md_cell(fp, grid_cell(g, r, c), r > 0);
+                fputc('\n', fp);
+                if (r == 0) {
+                        fputc('|', fp);
+                        for (int c = 0; c < g->ncols; c++)
+                                fputs(g->right[c] ? "---:|" : "---|", fp);
+                        fputc('\n', fp);
+                }
+        }
+}
+
+int sg_compare_format_parse(const char *s, sg_compare_format_t *out)
+{
+        if (strcmp(s, "table") == 0)
+                *out = SG_COMPARE_TABLE;
+        else if (strcmp(s, "markdown") == 0)
+                *out = SG_COMPARE_MARKDOWN;
+        else if (strcmp(s, "json") == 0)
+                *out = SG_COMPARE_JSON;
+        else
+                return -1;
+        return 0;
+}
+
+long long sg_compare_differences(const sg_compare_result_t *r)
+{
+        long long n = 0;
+
+        for (int i = 0; i < r->ntables; i++)
+                n += r->tables[i].differences;
+        return n;
+}
+
+static long long compare_compared(const sg_compare_result_t *r)
+{
+        long long n = 0;
+
+        for (int i = 0; i < r->ntables; i++)
+                n += r->tables[i].compared;
+        return n;
+}
+
+static bool is_zero(const char *s)
+{
+        bool digit = false;
+
+        for (; *s; s++) {
+                if (*s >= '1' && *s <= '9')
+                        return false;
+                if (*s == '0')
+                        digit = true;
+        }
+        return digit;
+}
+
+/* A delta with its sign: "+3", "-2.50", "0". */
+static void fmt_delta(const char *d, char *out, size_t size)
+{
+        if (!d)
+                snprintf(out, size, "-");
+        else if (d[0] == '-' || d[0] == '+' || is_zero(d))
+                snprintf(out, size, "%s", d);
+        else
+                snprintf(out, size, "+%s", d);
+}
+
+/* "differs", "batch only" or "streaming only"; with underscores for
+ * JSON. */
+static const char *row_status(const sg_compare_row_t *row, bool json)
+{
+        if (!row->in_batch)
+                return json ? "streaming_only" : "streaming only";
+        if (!row->in_streaming)
+                return json ? "batch_only" : "batch only";
+        return "differs";
+}
+
+static void fmt_offset(long long v, char *out, size_t size)
+{
+        if (v < 0)
+                snprintf(out, size, "-");
+        else
+                snprintf(out, size, "%lld", v);
+}
+
+/* How many partitions one group is behind the other, and by how many
+ * offsets in all. */
+static void compare_lag(const sg_compare_result_t *r, int *stream_parts,
+                        long long *stream_behind, int *raw_parts,
+                        long long *raw_behind)
+{
+        *stream_parts = *raw_parts = 0;
+        *stream_behind = *raw_behind = 0;
+        for (int i = 0; i < r->npartitions; i++) {
+                const sg_compare_partition_t *p = &r->partitions[i];
+                long long raw = p->raw_offset < 0 ? 0 : p->raw_offset;
+                long long stream = p->stream_offset < 0 ? 0 : p->stream_offset;
+
+                if (stream < raw) {
+                        (*stream_parts)++;
+                        *stream_behind += raw - stream;
+                } else if (raw < stream) {
+                        (*raw_parts)++;
+                        *raw_behind += stream - raw;
+                }
+        }
+}
+
+/* --- text table and Markdown ----------------------------------------- */
+
+static void table_title(const sg_compare_table_t *t, char *out, size_t size)
+{
+        snprintf(out, size,
+                 "%s (metrics_batch_%s vs metrics_streaming_%s): %lld rows "
+                 "compared, %lld difference%s",
+                 t->name, t->name, t->name, t->compared, t->differences,
+                 t->differences == 1 ? "" : "s");
+}
+
+/* Text: each differing row on three lines (batch, streaming, delta). */
+static void render_table_text(FILE *fp, const sg_compare_table_t *t, bool *oom)
+{
+        char title[512], buf[64];
+        int vcol = t->nkeys + 1;
+        grid_t g;
+
+        table_title(t, title, sizeof(title));
+        fprintf(fp, "%s\n", title);
+        if (t->nrows == 0)
+                return;
+        grid_init(&g, vcol + t->nvalues);
+        grid_add_row(&g);
+        for (int k = 0; k < t->nkeys; k++)
+                grid_set(&g, k, t->key_names[k]);
+        grid_set(&g, t->nkeys, "side");
+        for (int v = 0; v < t->nvalues; v++) {
+                grid_set(&g, vcol + v, t->value_names[v]);
+                g.right[vcol + v] = true;
+        }
+        for (int i = 0; i < t->nrows; i++) {
+                const sg_compare_row_t *row = &t->rows[i];
+
+                grid_add_row(&g);
+                for (int k = 0; k < t->nkeys; k++)
+                        grid_set(&g, k, row->key[k]);
+                grid_set(&g, t->nkeys, "batch");
+                for (int v = 0; v < t->nvalues; v++)
+                        grid_set(&g, vcol + v,
+                                 row->in_batch ? row->batch[v]
+                                               : (v == 0 ? "(no row)" : NULL));
+                grid_add_row(&g);
+                grid_set(&g, t->nkeys, "streaming");
+                for (int v = 0; v < t->nvalues; v++)
+                        grid_set(&g, vcol + v,
+                                 row->in_streaming
+                                     ? row->streaming[v]
+                                     : (v == 0 ? "(no row)" : NULL));
+                grid_add_row(&g);
+                grid_set(&g, t->nkeys, "delta");
+                for (int v = 0; v < t->nvalues; v++) {
+                        fmt_delta(row->delta[v], buf, sizeof(buf));
+                        grid_set(&g, vcol + v, buf);
+                }
+        }
+        grid_print_text(&g, fp, "  ");
+        *oom |= g.oom;
+        grid_fini(&g);
+}
+
+/* Markdown: one row per difference, batch / streaming / delta columns. */
+static void render_table_markdown(FILE *fp, const sg_compare_table_t *t,
+                                  bool *oom)
+{
+        char title[512], buf[64];
+        int vcol = t->nkeys + 1;
+        grid_t g;
+
+        table_title(t, title, sizeof(title));
+        fprintf(fp, "## %s\n\n", title);
+        if (t->nrows == 0)
+                return;
+        grid_init(&g, vcol + 3 * t->nvalues);
+        grid_add_row(&g);
+        for (int k = 0; k < t->nkeys; k++)
+                grid_set(&g, k, t->key_names[k]);
+        grid_set(&g, t->nkeys, "status");
+        for (int v = 0; v < t->nvalues; v++) {
+                for (int s = 0; s < 3; s++) {
+                        static const char *const side[3] = {
+                            "batch", "streaming", "delta"};
+                        grid_setf(&g, vcol + 3 * v + s, "%s %s",
+                                  t->value_names[v], side[s]);
+                        g.right[vcol + 3 * v + s] = true;
+                }
+        }
+        for (int i = 0; i < t->nrows; i++) {
+                const sg_compare_row_t *row = &t->rows[i];
+
+                grid_add_row(&g);
+                for (int k = 0; k < t->nkeys; k++)
+                        grid_set(&g, k, row->key[k]);
+                grid_set(&g, t->nkeys, row_status(row, false));
+                for (int v = 0; v < t->nvalues; v++) {
+                        grid_set(&g, vcol + 3 * v,
+                                 row->in_batch ? row->batch[v] : "-");
+                        grid_set(&g, vcol + 3 * v + 1,
+                                 row->in_streaming ? row->streaming[v] : "-");
+                        fmt_delta(row->delta[v], buf, sizeof(buf));
+                        grid_set(&g, vcol + 3 * v + 2, buf);
+                }
+        }
+        grid_print_markdown(&g, fp);
+        fputc('\n', fp);
+        *oom |= g.oom;
+        grid_fini(&g);
+}
+
+static void partitions_grid(const sg_compare_result_t *r, grid_t *g)
+{
+        char buf[32];
+
+        grid_init(g, 6);
+        grid_add_row(g);
+        grid_set(g, 0, "partition");
+        grid_setf(g, 1, "%s", r->raw_group);
+        grid_setf(g, 2, "%s", r->stream_group);
+        grid_set(g, 3, "streaming behind");
+        grid_set(g, 4, "events_raw rows in dates");
+        grid_set(g, 5, "duplicates");
+        for (int c = 0; c < 6; c++)
+                g->right[c] = true;
+        for (int i = 0; i < r->npartitions; i++) {
+                const sg_compare_partition_t *p = &r->partitions[i];
+
+                grid_add_row(g);
+                grid_setf(g, 0, "%d", p->partition);
+                fmt_offset(p->raw_offset, buf, sizeof(buf));
+                grid_set(g, 1, buf);
+                fmt_offset(p->stream_offset, buf, sizeof(buf));
+                grid_set(g, 2, buf);
+                /* A group with no stored offset has read nothing. */
+                if (p->raw_offset >= 0 || p->stream_offset >= 0)
+                        grid_setf(
+                            g, 3, "%lld",
+                            (p->raw_offset < 0 ? 0 : p->raw_offset) -
+                                (p->stream_offset < 0 ? 0 : p->stream_offset));
+                else
+                        grid_set(g, 3, "-");
+                grid_setf(g, 4, "%lld", p->events);
+                grid_setf(g, 5, "%lld", p->duplicates);
+        }
+}
+
+/* The notes that help tell lag from a bug, one per line, each prefixed
+ * by bullet. */
+static void render_notes(FILE *fp, const sg_compare_result_t *r,
+                         const char *bullet)
+{
+        int stream_parts, raw_parts;
+        long long stream_behind, raw_behind;
+
+        if (r->unbatched > 0) {
+                fprintf(fp,
+                        "%ssg-batch-metrics has never run for %lld of the "
+                        "selected dates (metrics_batch_runs)",
+                        bullet, r->unbatched);
+                for (int i = 0; i < r->nunbatched_listed; i++)
+                        fprintf(fp, "%s%s", i ? ", " : ": ",
+                                r->unbatched_dates[i]);
+                if (r->nunbatched_listed < r->unbatched)
+                        fprintf(fp, ", ...");
+                fprintf(fp, "; their batch rows are missing, not wrong.\n");
+        }
+        compare_lag(r, &stream_parts, &stream_behind, &raw_parts, &raw_behind);
+        if (stream_parts > 0)
+                fprintf(fp,
+                        "%s%s is behind %s on %d partition%s (%lld offsets): "
+                        "the streaming side of the latest dates may be "
+                        "short until it catches up.\n",
+                        bullet, r->stream_group, r->raw_group, stream_parts,
+                        stream_parts == 1 ? "" : "s", stream_behind);
+        if (raw_parts > 0)
+                fprintf(fp,
+                        "%s%s is behind %s on %d partition%s (%lld offsets): "
+                        "events_raw, which the batch reads, may be short "
+                        "until it catches up (then re-run "
+                        "sg-batch-metrics).\n",
+                        bullet, r->raw_group, r->stream_group, raw_parts,
+                        raw_parts == 1 ? "" : "s", raw_behind);
+        if (r->duplicates > 0)
+                fprintf(fp,
+                        "%sevents_duplicates holds %lld upstream duplicate%s "
+                        "(%lld of them for events in the selected dates): "
+                        "sg-raw-store "
+                        "stored each event_id once, so the batch counts it "
+                        "once, but the streaming path counts every "
+                        "delivery.\n",
+                        bullet, r->duplicates, r->duplicates == 1 ? "" : "s",
+                        r->duplicates_in_range);
+        if (r->raw_gaps > 0 || r->stream_gaps > 0)
+                fprintf(fp,
+                        "%soffset_gaps: %s %lld gap%s (%lld events lost), "
+                        "%s %lld gap%s (%lld events lost); an event lost "
+                        "by one group but not by the other makes the "
+                        "sides differ.\n",
+                        bullet, r->raw_group, r->raw_gaps,
+                        r->raw_gaps == 1 ? "" : "s", r->raw_lost,
+                        r->stream_group, r->stream_gaps,
+                        r->stream_gaps == 1 ? "" : "s", r->stream_lost);
+}
+
+static void verdict(const sg_compare_result_t *r, char *out, size_t size)
+{
+        long long diff = sg_compare_differences(r);
+        size_t len;
+
+        if (diff == 0) {
+                snprintf(out, size,
+                         "EQUAL: 0 differences in %d tables (%lld rows "
+                         "compared)",
+                         r->ntables, compare_compared(r));
+                return;
+        }
+        len = (size_t)snprintf(out, size, "DIFFERENT: %lld difference%s (",
+                               diff, diff == 1 ? "" : "s");
+        for (int i = 0; i < r->ntables && len < size; i++)
+                len += (size_t)snprintf(out + len, size - len, "%s%s %lld",
+                                        i ? ", " : "", r->tables[i].name,
+                                        r->tables[i].differences);
+        if (len < size)
+                snprintf(out + len, size - len, ")");
+}
+
+static void render_text(FILE *fp, const sg_compare_result_t *r, bool *oom)
+{
+        char line[512];
+        grid_t g;
+
+        fprintf(fp, "sg-compare: batch vs streaming metrics, %s%s\n\n",
+                r->all ? "" : "dates ", r->range);
+        for (int i = 0; i < r->ntables; i++) {
+                const sg_compare_table_t *t = &r->tables[i];
+
+                render_table_text(fp, t, oom);
+                if (t->differences > t->nrows)
+                        fprintf(fp,
+                                "  ... and %lld more not listed "
+                                "(--max-rows)\n",
+                                t->differences - t->nrows);
+                fputc('\n', fp);
+        }
+        fprintf(fp, "consumer progress (topic %s): stored next offsets\n",
+                r->topic);
+        partitions_grid(r, &g);
+        if (r->npartitions > 0)
+                grid_print_text(&g, fp, "  ");
+        else
+                fprintf(fp, "  no offsets stored and no events in the "
+                            "selected dates\n");
+        *oom |= g.oom;
+        grid_fini(&g);
+        fprintf(fp,
+                "offset_gaps: %s %lld (%lld events lost), %s %lld "
+                "(%lld events lost)\n",
+                r->raw_group, r->raw_gaps, r->raw_lost, r->stream_group,
+                r->stream_gaps, r->stream_lost);
+        render_notes(fp, r, "note: ");
+        verdict(r, line, sizeof(line));
+        fprintf(fp, "\nverdict: %s\n", line);
+}
+
+static void render_markdown(FILE *fp, const sg_compare_result_t *r, bool *oom)
+{
+        char line[512];
+        grid_t g;
+
+        fprintf(fp, "# Batch vs streaming metrics: %s\n\n", r->range);
+        for (int i = 0; i < r->ntables; i++) {
+                const sg_compare_table_t *t = &r->tables[i];
+
+                render_table_markdown(fp, t, oom);
+                if (t->differences > t->nrows)
+                        fprintf(fp,
+                                "... and %lld more not listed "
+                                "(`--max-rows`).\n\n",
+                                t->differences - t->nrows);
+        }
+        fprintf(fp,
+                "## Consumer progress (topic %s)\n\n"
+                "Stored next offsets per partition.\n\n",
+                r->topic);
+        partitions_grid(r, &g);
+        if (r->npartitions > 0)
+                grid_print_markdown(&g, fp);
+        else
+                fprintf(fp, "No offsets stored and no events in the "
+                            "selected dates.\n");
+        *oom |= g.oom;
+        grid_fini(&g);
+        fprintf(fp,
+                "\noffset_gaps: %s %lld (%lld events lost), %s %lld "
+                "(%lld events lost)\n\n",
+                r->raw_group, r->raw_gaps, r->raw_lost, r->stream_group,
+                r->stream_gaps, r->stream_lost);
+        render_notes(fp, r, "- ");
+        verdict(r, line, sizeof(line));
+        fprintf(fp, "\n**Verdict: %s**\n", line);
+}
+
+/* --- JSON ------------------------------------------------------------ */
+
+/* Adds v to obj under key; a NULL v (out of memory) marks *oom. */
+static void jset(json_t *obj, const char *key, json_t *v, bool *oom)
+{
+        if (!v || json_object_set_new(obj, key, v) < 0)
+                *oom = true;
+}
+
+static void jappend(json_t *arr, json_t *v, bool *oom)
+{
+        if (!v || json_array_append_new(arr, v) < 0)
+                *oom = true;
+}
+
+/* A JSON string; text that is not valid UTF-8 (json_string refuses it)
+ * is sent with every non-ASCII byte as '?'. NULL only when out of
+ * memory. */
+static json_t *json_str(const char *s)
+{
+        json_t *v = json_string(s);
+        char *copy;
+
+        if (v)
+                return v;
+        copy = strdup(s);
+        if (!copy)
+                return NULL;
+        for (char *p = copy; *p; p++)
+                if ((unsigned char)*p >= 0x80)
+                        *p = '?';
+        v = json_string(copy);
+        free(copy);
+        return v;
+}
+
+static json_t *json_value(const char *s, sg_compare_kind_t kind)
+{
+        char *end;
+        long long v;
+
+        if (!s)
+                return json_null();
+        if (kind == SG_COMPARE_INT) {
+                errno = 0;
+                v = strtoll(s, &end, 10);
+                if (!errno && end != s && !*end)
+                        return json_integer(v);
+        }
+        return json_str(s);
+}
+
+static json_t *json_offset(long long v)
+{
+        return v < 0 ? json_null() : json_integer(v);
+}
+
+static json_t *json_side(const sg_compare_table_t *t, const char *const *vals,
+                         bool present, bool *oom)
+{
+        json_t *o;
+
+        if (!present)
+                return json_null();
+        o = json_object();
+        if (!o)
+                return NULL;
+        for (int v = 0; v < t->nvalues; v++)
+                jset(o, t->value_names[v],
+                     json_value(vals[v], t->value_kinds[v]), oom);
+        return o;
+}
+
+static json_t *json_table(const sg_compare_table_t *t, bool *oom)
+{
+        char name[128];
+        json_t *o = json_object(), *rows = json_array();
+
+        if (!o || !rows) {
+                json_decref(o);
+                json_decref(rows);
+                return NULL;
+        }
+        jset(o, "name", json_str(t->name), oom);
+        snprintf(name, sizeof(name), "metrics_batch_%s", t->name);
+        jset(o, "batch_table", json_str(name), oom);
+        snprintf(name, sizeof(name), "metrics_streaming_%s", t->name);
+        jset(o, "streaming_table", json_str(name), oom);
+        jset(o, "compared", json_integer(t->compared), oom);
+        jset(o, "differences", json_integer(t->differences), oom);
+        jset(o, "listed", json_integer(t->nrows), oom);
+        for (int i = 0; i < t->nrows; i++) {
+                const sg_compare_row_t *row = &t->rows[i];
+                json_t *jr = json_object(), *key = json_object();
+                json_t *delta = json_object();
+
+                if (!jr || !key || !delta) {
+                        json_decref(jr);
+                        json_decref(key);
+                        json_decref(delta);
+                        *oom = true;
+                        break;
+                }
+                for (int k = 0; k < t->nkeys; k++)
+                        jset(key, t->key_names[k],
+                             json_str(row->key[k] ? row->key[k] : ""), oom);
+                for (int v = 0; v < t->nvalues; v++)
+                        jset(delta, t->value_names[v],
+                             json_value(row->delta[v], t->value_kinds[v]), oom);
+                jset(jr, "key", key, oom);
+                jset(jr, "status", json_str(row_status(row, true)), oom);
+                jset(jr, "batch", json_side(t, row->batch, row->in_batch, oom),
+                     oom);
+                jset(jr, "streaming",
+                     json_side(t, row->streaming, row->in_streaming, oom), oom);
+                jset(jr, "delta", delta, oom);
+                jappend(rows, jr, oom);
+        }
+        jset(o, "rows", rows, oom);
+        return o;
+}
+
+static char *render_json(const sg_compare_result_t *r)
+{
+        json_t *root = json_object(), *tables = json_array();
+        json_t *dates = json_array(), *unbatched = json_object();
+        json_t *consumers = json_object(), *parts = json_array();
+        json_t *gaps = json_object(), *g;
+        char line[512];
+        char *out = NULL, *text;
+        bool oom = false;
+
+        if (!root || !tables || !dates || !unbatched || !consumers || !parts ||
+            !gaps) {
+                json_decref(root);
+                json_decref(tables);
+                json_decref(dates);
+                json_decref(unbatched);
+                json_decref(consumers);
+                json_decref(parts);
+                json_decref(gaps);
+                return NULL;
+        }
+        jset(root, "range", json_str(r->range), &oom);
+        jset(root, "all", json_boolean(r->all), &oom);
+        jset(root, "from", r->all || !r->from ? json_null() : json_str(r->from),
+             &oom);
+        jset(root, "to", r->all || !r->to ? json_null() : json_str(r->to),
+             &oom);
+        jset(root, "equal", json_boolean(sg_compare_differences(r) == 0), &oom);
+        jset(root, "differences", json_integer(sg_compare_differences(r)),
+             &oom);
+        for (int i = 0; i < r->ntables; i++)
+                jappend(tables, json_table(&r->tables[i], &oom), &oom);
+        jset(root, "tables", tables, &oom);
+
+        jset(unbatched, "count", json_integer(r->unbatched), &oom);
+        for (int i = 0; i < r->nunbatched_listed; i++)
+                jappend(dates, json_str(r->unbatched_dates[i]), &oom);
+        jset(unbatched, "dates", dates, &oom);
+        jset(root, "never_batched", unbatched, &oom);
+
+        jset(consumers, "topic", json_str(r->topic), &oom);
+        jset(consumers, "raw_group", json_str(r->raw_group), &oom);
+        jset(consumers, "stream_group", json_str(r->stream_group), &oom);
+        for (int i = 0; i < r->npartitions; i++) {
+                const sg_compare_partition_t *p = &r->partitions[i];
+                json_t *jp = json_object(), *next = json_object();
+
+                if (!jp || !next) {
+                        json_decref(jp);
+                        json_decref(next);
+                        oom = true;
+                        break;
+                }
+                jset(jp, "partition", json_integer(p->partition), &oom);
+                jset(next, r->raw_group, json_offset(p->raw_offset), &oom);
+                jset(next, r->stream_group, json_offset(p->stream_offset),
+                     &oom);
+                jset(jp, "next_offset", next, &oom);
+                jset(jp, "events_in_dates", json_integer(p->events), &oom);
+                jset(jp, "duplicates", json_integer(p->duplicates), &oom);
+                jappend(parts, jp, &oom);
+        }
+        jset(consumers, "partitions", parts, &oom);
+        g = json_pack("{s:I,s:I}", "gaps", (json_int_t)r->raw_gaps,
+                      "lost_events", (json_int_t)r->raw_lost);
+        jset(gaps, r->raw_group, g, &oom);
+        g = json_pack("{s:I,s:I}", "gaps", (json_int_t)r->stream_gaps,
+                      "lost_events", (json_int_t)r->stream_lost);
+        jset(gaps, r->stream_group, g, &oom);
+        jset(consumers, "offset_gaps", gaps, &oom);
+        jset(consumers, "duplicates", json_integer(r->duplicates), &oom);
+        jset(consumers, "duplicates_in_dates",
+             json_integer(r->duplicates_in_range), &oom);
+        jset(root, "consumers", consumers, &oom);
+        verdict(r, line, sizeof(line));
+        jset(root, "verdict", json_str(line), &oom);
+
+        if (!oom) {
+                text = json_dumps(root, JSON_INDENT(2));
+                if (text) {
+                        size_t n = strlen(text);
+                        out = malloc(n + 2);
+                        if (out) {
+                                memcpy(out, text, n);
+                                out[n] = '\n';
+                                out[n + 1] = '\0';
+                        }
+                        free(text);
+                }
+        }
+        json_decref(root);
+        return out;
+}
+
+char *sg_compare_render(const sg_compare_result_t *r, sg_compare_format_t fmt)
+{
+        char *buf = NULL;
+        size_t len = 0;
+        bool oom = false;
+        FILE *fp;
+
+        if (fmt == SG_COMPARE_JSON)
+                return render_json(r);
+        fp = open_memstream(&buf, &len);
+        if (!fp)
+                return NULL;
+        if (fmt == SG_COMPARE_MARKDOWN)
+                render_markdown(fp, r, &oom);
+        else
+                render_text(fp, r, &oom);
+        if (ferror(fp) || oom) {
+                fclose(fp);
+                free(buf);
+                return NULL;
+        }
+        if (fclose(fp) != 0) {
+                free(buf);
+                return NULL;
+        }
+        return buf;
+}

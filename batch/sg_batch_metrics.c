@@ -1,0 +1,417 @@
+/* sg-batch-metrics: recomputes metrics_batch_daily, _country_daily and
+ * _content_daily from events_raw for the selected dates, in one
+ * transaction: delete the dates' batch rows, insert them again with
+ * set-based GROUP BY queries, record the run in metrics_batch_runs. Running
+ * it twice gives the same tables. */
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <libpq-fe.h>
+
+#include "sg_cli.h"
+#include "sg_daterange.h"
+#include "sg_log.h"
+#include "sg_pg.h"
+#include "sg_signal.h"
+
+#define PROG "sg-batch-metrics"
+
+enum { OPT_RETRY_FOR = 1 };
+
+/* Readers (sg-compare) keep going; a second sg-batch-metrics waits. Taken
+ * before the transaction's first query, so its REPEATABLE READ snapshot
+ * includes whatever a run we waited for committed. */
+static const char *const SQL_LOCK =
+    "LOCK TABLE metrics_batch_daily, metrics_batch_country_daily, "
+    "metrics_batch_content_daily IN SHARE ROW EXCLUSIVE MODE";
+
+/* Deletes the dates' batch rows; returns the counts and, for --all, the
+ * dates that had rows (so that a date whose events are gone is reported
+ * too). */
+static const char *const SQL_DELETE =
+    "WITH d1 AS (DELETE FROM metrics_batch_daily"
+    "            WHERE event_date BETWEEN $1::date AND $2::date"
+    "            RETURNING event_date),"
+    "     d2 AS (DELETE FROM metrics_batch_country_daily"
+    "            WHERE event_date BETWEEN $1::date AND $2::date"
+    "            RETURNING event_date),"
+    "     d3 AS (DELETE FROM metrics_batch_content_daily"
+    "            WHERE event_date BETWEEN $1::date AND $2::date"
+    "            RETURNING event_date) "
+    "SELECT (SELECT count(*) FROM d1) + (SELECT count(*) FROM d2)"
+    "       + (SELECT count(*) FROM d3),"
+    "       (SELECT coalesce(array_agg(event_date), '{}') FROM"
+    "          (SELECT event_date FROM d1 UNION SELECT event_date FROM d3)"
+    "        AS d)::text";
+
+/* One pass over the dates' events: GROUPING SETS aggregates per (date,
+ * country, type) and per (date, content_id) in the same scan; the daily
+ * table is rolled up from the country rows. Uses the (event_date,
+ * event_type) index for a date range, a sequential scan for --all. */
+static const char *const SQL_INSERT =
+    "WITH agg AS MATERIALIZED ("
+    "  SELECT event_date, country, event_type, content_id,"
+    "         GROUPING(content_id) = 1 AS per_country,"
+    "         count(*) AS events,"
+    "         coalesce(sum(amount), 0) AS amount,"
+    "         count(*) FILTER (WHERE event_type = 'play') AS plays,"
+    "         count(*) FILTER (WHERE event_type = 'playback_error')"
+    "           AS playback_errors,"
+    "         coalesce(sum(watch_seconds) FILTER"
+    "           (WHERE event_type = 'stop'), 0) AS watch_seconds"
+    "    FROM events_raw"
+    "   WHERE event_date BETWEEN $1::date AND $2::date"
+    "   GROUP BY GROUPING SETS ((event_date, country, event_type),"
+    "                           (event_date, content_id))),"
+    " ins_country AS ("
+    "  INSERT INTO metrics_batch_country_daily"
+    "         (event_date, country, event_type, total_events, total_amount)"
+    "  SELECT event_date, country, event_type, events, amount"
+    "    FROM agg WHERE per_country"
+    "  RETURNING total_events),"
+    " ins_daily AS ("
+    "  INSERT INTO metrics_batch_daily"
+    "         (event_date, event_type, total_events, total_amount)"
+    "  SELECT event_date, event_type, sum(events), sum(amount)"
+    "    FROM agg WHERE per_country GROUP BY event_date, event_type"
+    "  RETURNING 1),"
+    " ins_content AS ("
+    "  INSERT INTO metrics_batch_content_daily"
+    "         (event_date, content_id, plays, playback_errors, watch_seconds)"
+    "  SELECT event_date, content_id, plays, playback_errors, watch_seconds"
+    "    FROM agg WHERE NOT per_country AND content_id IS NOT NULL"
+    "  RETURNING 1) "
+    "SELECT (SELECT coalesce(sum(total_events), 0) FROM ins_country),"
+    "       (SELECT count(*) FROM ins_daily),"
+    "       (SELECT count(*) FROM ins_country),"
+    "       (SELECT count(*) FROM ins_content)";
+
+/* What was recomputed, per date: every date of the range (zero-event
+ * dates included), or for --all every date that has rows now or had rows
+ * before ($3). Columns: date, events, rows in daily, country, content. */
+static const char *const SQL_REPORT_RANGE =
+    "SELECT d::date::text,"
+    "       (SELECT coalesce(sum(total_events), 0) FROM metrics_batch_daily m"
+    "         WHERE m.event_date = d::date),"
+    "       (SELECT count(*) FROM metrics_batch_daily m"
+    "         WHERE m.event_date = d::date),"
+    "       (SELECT count(*) FROM metrics_batch_country_daily m"
+    "         WHERE m.event_date = d::date),"
+    "       (SELECT count(*) FROM metrics_batch_content_daily m"
+    "         WHERE m.event_date = d::date)"
+    "  FROM generate_series($1::date::timestamp, $2::date::timestamp,"
+    "                       interval '1 day') AS d "
+    "ORDER BY 1";
+
+static const char *const SQL_REPORT_ALL =
+    "SELECT d::text,"
+    "       (SELECT coalesce(sum(total_events), 0) FROM metrics_batch_daily m"
+    "         WHERE m.event_date = d),"
+    "       (SELECT count(*) FROM metrics_batch_daily m"
+    "         WHERE m.event_date = d),"
+    "       (SELECT count(*) FROM metrics_batch_country_daily m"
+    "         WHERE m.event_date = d),"
+    "       (SELECT count(*) FROM metrics_batch_content_daily m"
+    "         WHERE m.event_date = d)"
+    "  FROM (SELECT event_date FROM metrics_batch_daily"
+    "        WHERE event_date BETWEEN $1::date AND $2::date"
+    "        UNION SELECT unnest($3::date[])) AS dates(d) "
+    "ORDER BY 1";
+
+static const char *const SQL_RUN =
+    "INSERT INTO metrics_batch_runs"
+    "       (date_from, date_to, events, started_at, finished_at) "
+    "VALUES ($1::date, $2::date, $3::bigint, now(), clock_timestamp())";
+
+/* One run's state; report is owned (cleared by batch_ctx_fini). */
+typedef struct batch_ctx {
+        const sg_daterange_t *dr;
+        PGresult *report;
+        long long events;
+        long long deleted;
+        long long rows[3]; /* inserted: daily, country, content */
+        bool transient;    /* the failure is worth a retry */
+        char err[512];
+} batch_ctx_t;
+
+static void usage(FILE *fp)
+{
+        fprintf(fp,
+                "Usage: %s [--date YYYY-MM-DD | --from YYYY-MM-DD [--to "
+                "YYYY-MM-DD] | --all]\n"
+                "          [--retry-for SECONDS] [--dsn CONNINFO]\n"
+                "Recomputes metrics_batch_daily, metrics_batch_country_daily "
+                "and\nmetrics_batch_content_daily from events_raw for the "
+                "selected dates, in one\ntransaction (delete, insert ... "
+                "select ... group by, record the run in\n"
+                "metrics_batch_runs). Idempotent. Prints one line per date "
+                "(events and rows)\nand a total line. Connects as sg_writer "
+                "by default.\n\n",
+                PROG);
+        sg_daterange_usage(fp);
+        fputs("Other options:\n"
+              "  --retry-for SECONDS  keep retrying an unreachable database "
+              "(and a transaction\n"
+              "                       that failed for a transient reason) "
+              "this long, then\n"
+              "                       exit 1 (default 60; 0: one attempt)\n",
+              fp);
+        sg_cli_common_usage(fp);
+        fputs("Exit status: 0 done, 1 runtime failure (nothing changed), "
+              "2 usage error.\n",
+              fp);
+}
+
+static void batch_ctx_fini(batch_ctx_t *ctx)
+{
+        PQclear(ctx->report);
+        ctx->report = NULL;
+}
+
+/* Records why res (may be NULL) failed and whether a retry may help. */
+static void batch_fail(batch_ctx_t *ctx, PGconn *conn, const PGresult *res,
+                       const char *what)
+{
+        char err[400];
+
+        sg_pg_errstr(conn, res, err, sizeof(err));
+        snprintf(ctx->err, sizeof(ctx->err), "%s: %s", what, err);
+        ctx->transient = sg_pg_is_transient(conn, res);
+}
+
+/* Runs a statement that must return one row of counts. Returns the
+ * result (caller clears), or NULL with ctx->err set. */
+static PGresult *batch_query(batch_ctx_t *ctx, PGconn *conn, const char *sql,
+                             int nparams, const char *const *params,
+                             const char *what)
+{
+        PGresult *res =
+            PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 0);
+
+        if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+                batch_fail(ctx, conn, res, what);
+                PQclear(res);
+                return NULL;
+        }
+        return res;
+}
+
+/* The whole recomputation, one REPEATABLE READ transaction (one snapshot
+ * of events_raw for all three tables). Returns 0 (committed; the per-date
+ * report is in ctx->report), or -1 with ctx->err (rolled back). */
+static int batch_run(batch_ctx_t *ctx, PGconn *conn)
+{
+        const char *params[3];
+        char events[32];
+        PGresult *res = NULL, *ins = NULL;
+        int rc = -1;
+
+        params[0] = sg_daterange_lower(ctx->dr);
+        params[1] = sg_daterange_upper(ctx->dr);
+        ctx->transient = false;
+        /* Dates print as YYYY-MM-DD whatever the server's DateStyle. */
+        if (sg_pg_exec(conn, "SET datestyle TO ISO, YMD", ctx->err,
+                       sizeof(ctx->err)) < 0 ||
+            sg_pg_exec(conn, "BEGIN ISOLATION LEVEL REPEATABLE READ", ctx->err,
+                       sizeof(ctx->err)) < 0) {
+                ctx->transient = sg_pg_is_transient(conn, NULL);
+                goto out;
+        }
+        res = PQexec(conn, SQL_LOCK);
+        if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+                batch_fail(ctx, conn, res, "lock the batch tables");
+                goto out;
+        }
+        PQclear(res);
+
+        res = batch_query(ctx, conn, SQL_DELETE, 2, params,
+                          "delete the dates' batch rows");
+        if (!res)
+                goto out;
+        ctx->deleted = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+        /* The deleted dates (text form of a date[]) feed the --all
+         * report; keep res until then. */
+        params[2] = PQgetvalue(res, 0, 1);
+
+        ins = batch_query(ctx, conn, SQL_INSERT, 2, params,
+                          "insert the batch rows");
+        if (!ins)
+                goto out;
+        ctx->events = strtoll(PQgetvalue(ins, 0, 0), NULL, 10);
+        for (int i = 0; i < 3; i++)
+                ctx->rows[i] = strtoll(PQgetvalue(ins, 0, i + 1), NULL, 10);
+        PQclear(ins);
+
+        /* The range report takes the bounds only, the --all one also the
+         * deleted dates. */
+        if (ctx->dr->all)
+                ctx->report = batch_query(ctx, conn, SQL_REPORT_ALL, 3, params,
+                                          "read back the batch rows");
+        else
+                ctx->report = batch_query(ctx, conn, SQL_REPORT_RANGE, 2,
+                                          params, "read back the batch rows");
+        if (!ctx->report)
+                goto out;
+        PQclear(res);
+
+        snprintf(events, sizeof(events), "%lld", ctx->events);
+        params[2] = events;
+        res = PQexecParams(conn, SQL_RUN, 3, NULL, params, NULL, NULL, 0);
+        if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+                batch_fail(ctx, conn, res, "record the run");
+                goto out;
+        }
+        PQclear(res);
+        res = PQexec(conn, "COMMIT");
+        if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+                batch_fail(ctx, conn, res, "commit");
+                goto out;
+        }
+        rc = 0;
+out:
+        PQclear(res);
+        if (rc < 0) {
+                batch_ctx_fini(ctx);
+                if (PQstatus(conn) == CONNECTION_OK &&
+                    PQtransactionStatus(conn) != PQTRANS_IDLE)
+                        PQclear(PQexec(conn, "ROLLBACK"));
+        }
+        return rc;
+}
+
+/* Prints the committed run: one line per date, then the total. */
+static void batch_print(const batch_ctx_t *ctx)
+{
+        const PGresult *res = ctx->report;
+        char range[64];
+        int n = PQntuples(res);
+
+        sg_daterange_describe(ctx->dr, range, sizeof(range));
+        printf("recomputed metrics_batch_* for %s\n", range);
+        printf("%-10s  %12s  %10s  %12s  %12s\n", "date", "events",
+               "daily_rows", "country_rows", "content_rows");
+        for (int i = 0; i < n; i++)
+                printf("%-10s  %12s  %10s  %12s  %12s\n", PQgetvalue(res, i, 0),
+                       PQgetvalue(res, i, 1), PQgetvalue(res, i, 2),
+                       PQgetvalue(res, i, 3), PQgetvalue(res, i, 4));
+        printf("%-10s  %12lld  %10lld  %12lld  %12lld\n", "total", ctx->events,
+               ctx->rows[0], ctx->rows[1], ctx->rows[2]);
+        printf("%d date%s, %lld events, %lld rows replaced by %lld\n", n,
+               n == 1 ? "" : "s", ctx->events, ctx->deleted,
+               ctx->rows[0] + ctx->rows[1] + ctx->rows[2]);
+}
+
+int main(int argc, char **argv)
+{
+        static const struct option own[] = {
+            {"date", required_argument, NULL, SG_OPT_DATE},
+            {"from", required_argument, NULL, SG_OPT_FROM},
+            {"to", required_argument, NULL, SG_OPT_TO},
+            {"all", no_argument, NULL, SG_OPT_ALL},
+            {"retry-for", required_argument, NULL, OPT_RETRY_FOR},
+            {NULL, 0, NULL, 0},
+        };
+        struct option longopts[32];
+        sg_cli_common_t common;
+        sg_daterange_args_t dargs;
+        sg_daterange_t dr;
+        batch_ctx_t ctx;
+        char conninfo[1024], err[512], range[64];
+        long long retry_s = 60, v, deadline, started;
+        int opt, r, attempt, delay = 500, rc = 1;
+        PGconn *conn = NULL;
+
+        sg_cli_common_init(&common);
+        sg_daterange_args_init(&dargs);
+        if (sg_cli_longopts(own, longopts, 32) < 0)
+                return 1;
+        while ((opt = getopt_long(argc, argv, SG_CLI_SHORTOPTS, longopts,
+                                  NULL)) != -1) {
+                if (sg_daterange_opt(&dargs, opt, optarg))
+                        continue;
+                switch (opt) {
+                case OPT_RETRY_FOR:
+                        if (sg_cli_parse_long(optarg, 0, 86400, &v))
+                                return sg_cli_usage_error(
+                                    PROG, usage,
+                                    "--retry-for must be 0..86400 seconds");
+                        retry_s = v;
+                        break;
+                default:
+                        r = sg_cli_common(&common, opt, optarg, PROG, usage);
+                        if (r == 2)
+                                return 0;
+                        if (r <= 0) {
+                                if (r == 0)
+                                        usage(stderr);
+                                return 2;
+                        }
+                }
+        }
+        if (optind < argc)
+                return sg_cli_usage_error(
+                    PROG, usage, "unexpected argument '%s'", argv[optind]);
+        if (sg_daterange_resolve(&dargs, time(NULL), &dr, err, sizeof(err)) < 0)
+                return sg_cli_usage_error(PROG, usage, "%s", err);
+        sg_log_init(PROG, common.log_level);
+        sg_signal_install();
+        sg_daterange_describe(&dr, range, sizeof(range));
+
+        memset(&ctx, 0, sizeof(ctx));
+        ctx.dr = &dr;
+        sg_pg_conninfo(&common, "sg_writer", conninfo, sizeof(conninfo));
+        started = sg_now_ms();
+        deadline = started + retry_s * 1000;
+        /* Connection failures and transient transaction failures are
+         * retried with capped backoff until --retry-for runs out; the
+         * transaction is idempotent, so re-running it is safe. */
+        for (attempt = 1;; attempt++) {
+                conn = sg_pg_open(conninfo, PROG, err, sizeof(err));
+                if (conn) {
+                        if (batch_run(&ctx, conn) == 0)
+                                break;
+                        snprintf(err, sizeof(err), "%s", ctx.err);
+                        if (!ctx.transient) {
+                                sg_error("recomputation failed, nothing "
+                                         "changed: %s",
+                                         err);
+                                goto out;
+                        }
+                }
+                PQfinish(conn);
+                conn = NULL;
+                if (sg_stop_requested || sg_now_ms() + delay > deadline) {
+                        sg_error("giving up after %d attempt%s in %lld s "
+                                 "(--retry-for %lld), nothing changed: %s",
+                                 attempt, attempt == 1 ? "" : "s",
+                                 (sg_now_ms() - started) / 1000, retry_s, err);
+                        goto out;
+                }
+                sg_warn("postgres unavailable, retrying in %d ms attempt=%d "
+                        "reason=\"%s\"",
+                        delay, attempt, err);
+                if (sg_sleep_ms(delay)) {
+                        sg_error("stopped by a signal, nothing changed");
+                        goto out;
+                }
+                delay = delay * 2 > 10000 ? 10000 : delay * 2;
+        }
+        batch_print(&ctx);
+        if (fflush(stdout) != 0) {
+                sg_error("cannot write the report to stdout");
+                goto out;
+        }
+        sg_info("recomputed dates=\"%s\" events=%lld deleted_rows=%lld "
+                "daily_rows=%lld country_rows=%lld content_rows=%lld "
+                "ms=%lld",
+                range, ctx.events, ctx.deleted, ctx.rows[0], ctx.rows[1],
+                ctx.rows[2], sg_now_ms() - started);
+        rc = 0;
+out:
+        batch_ctx_fini(&ctx);
+        PQfinish(conn);
+        return rc;
+}

@@ -1,0 +1,538 @@
+#include "load.h"
+#include "sg_pg.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- daily ---------------------------------------------------------- */
+
+/* $1: the date. Headline figures from events_raw; revenue is the exact
+ * NUMERIC sum of purchase amounts, the average order value revenue /
+ * purchases rounded to cents (NULL without purchases). */
+static const char SQL_DAILY_KPI[] =
+    "SELECT count(*),"
+    "       count(DISTINCT user_id),"
+    "       count(*) FILTER (WHERE event_type = 'purchase'),"
+    "       coalesce(sum(amount) FILTER (WHERE event_type = 'purchase'),"
+    "                0.00)::text,"
+    "       round(avg(amount) FILTER (WHERE event_type = 'purchase'), 2)"
+    "         ::text,"
+    "       count(DISTINCT user_id) FILTER (WHERE event_type = 'page_view'),"
+    "       count(DISTINCT user_id) FILTER (WHERE event_type = 'purchase'),"
+    "       count(*) FILTER (WHERE event_type = 'play'),"
+    "       count(*) FILTER (WHERE event_type = 'playback_error'),"
+    "       coalesce(sum(watch_seconds) FILTER (WHERE event_type = 'stop'),"
+    "                0)"
+    "  FROM events_raw WHERE event_date = $1::date";
+
+static const char SQL_DAILY_TYPES[] =
+    "SELECT event_type, count(*) FROM events_raw"
+    " WHERE event_date = $1::date"
+    " GROUP BY event_type"
+    " ORDER BY count(*) DESC, event_type COLLATE \"C\"";
+
+static const char SQL_DAILY_CURRENCIES[] =
+    "SELECT currency::text, count(*), sum(amount)::text,"
+    "       round(avg(amount), 2)::text"
+    "  FROM events_raw"
+    " WHERE event_date = $1::date AND event_type = 'purchase'"
+    " GROUP BY currency"
+    " ORDER BY count(*) DESC, currency::text COLLATE \"C\"";
+
+static const char SQL_DAILY_COUNTRIES[] =
+    "SELECT country, count(*), sum(amount)::text,"
+    "       string_agg(DISTINCT currency::text COLLATE \"C\", ', '"
+    "                  ORDER BY currency::text COLLATE \"C\")"
+    "  FROM events_raw"
+    " WHERE event_date = $1::date AND event_type = 'purchase'"
+    " GROUP BY country"
+    " ORDER BY sum(amount) DESC, country COLLATE \"C\""
+    " LIMIT 5";
+
+static const char SQL_DAILY_WORST_CONTENT[] =
+    "SELECT content_id, count(*) FROM events_raw"
+    " WHERE event_date = $1::date AND event_type = 'playback_error'"
+    "   AND content_id IS NOT NULL"
+    " GROUP BY content_id"
+    " ORDER BY count(*) DESC, content_id COLLATE \"C\""
+    " LIMIT 1";
+
+static const char SQL_DAILY_HOURLY[] =
+    "SELECT extract(hour FROM event_timestamp AT TIME ZONE 'UTC')::int AS h,"
+    "       event_type, count(*)"
+    "  FROM events_raw WHERE event_date = $1::date"
+    " GROUP BY 1, 2"
+    " ORDER BY h, event_type COLLATE \"C\"";
+
+/* Per event type: both sides of the date, a missing side as NULL, the
+ * differences (streaming - batch, a missing side as 0) and whether the
+ * row differs. */
+static const char SQL_DAILY_COMPARE[] =
+    "WITH b AS (SELECT event_type, total_events, total_amount"
+    "             FROM metrics_batch_daily WHERE event_date = $1::date),"
+    "     s AS (SELECT event_type, total_events, total_amount"
+    "             FROM metrics_streaming_daily WHERE event_date = $1::date) "
+    "SELECT coalesce(b.event_type, s.event_type) AS t,"
+    "       b.event_type IS NOT NULL, s.event_type IS NOT NULL,"
+    "       b.total_events, s.total_events,"
+    "       b.total_amount::text, s.total_amount::text,"
+    "       coalesce(s.total_events, 0) - coalesce(b.total_events, 0),"
+    "       (coalesce(s.total_amount, 0) - coalesce(b.total_amount, 0))"
+    "         ::numeric(20, 2)::text,"
+    "       b.event_type IS NULL OR s.event_type IS NULL"
+    "         OR b.total_events <> s.total_events"
+    "         OR b.total_amount <> s.total_amount"
+    "  FROM b FULL OUTER JOIN s ON s.event_type = b.event_type"
+    " ORDER BY coalesce(b.event_type, s.event_type) COLLATE \"C\"";
+
+static const char SQL_DAILY_BATCH_RUN[] =
+    "SELECT id, date_from::text, date_to::text,"
+    "       to_char(finished_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS')"
+    "  FROM metrics_batch_runs"
+    " WHERE $1::date BETWEEN date_from AND date_to"
+    " ORDER BY finished_at DESC, id DESC"
+    " LIMIT 1";
+
+/* ---- gdpr ----------------------------------------------------------- */
+
+/* The day's requests with their status at the reference time ($1 + 1
+ * day, 00:00 UTC): pending unless processed before it. Column list only:
+ * the analytics role may not read email. */
+#define SQL_GDPR_DAY                                                           \
+        "WITH k AS (SELECT $1::date::timestamp AT TIME ZONE 'UTC' AS s,"       \
+        "                  ($1::date + 1)::timestamp AT TIME ZONE 'UTC'"       \
+        "                    AS ref),"                                         \
+        "     d AS (SELECT p.id, p.requested_at, p.processed_at,"              \
+        "                  CASE WHEN p.processed_at IS NULL"                   \
+        "                         OR p.processed_at >= k.ref"                  \
+        "                       THEN 'pending' ELSE p.status END AS st"        \
+        "             FROM privacy_requests p, k"                              \
+        "            WHERE p.requested_at >= k.s"                              \
+        "              AND p.requested_at < k.ref) "
+
+static const char SQL_GDPR_FIGURES[] = SQL_GDPR_DAY
+    "SELECT count(*),"
+    "       count(*) FILTER (WHERE st = 'pending'),"
+    "       count(*) FILTER (WHERE st = 'anonymized'),"
+    "       count(*) FILTER (WHERE st = 'already_anonymized'),"
+    "       count(*) FILTER (WHERE st = 'not_found'),"
+    "       count(*) FILTER (WHERE st = 'failed'),"
+    "       (SELECT count(DISTINCT a.user_id)"
+    "          FROM gdpr_audit_log a JOIN d ON d.id = a.request_id, k"
+    "         WHERE a.action = 'anonymize_user' AND a.created_at < k.ref),"
+    "       count(*) FILTER (WHERE st <> 'pending' AND NOT EXISTS"
+    "                        (SELECT 1 FROM gdpr_audit_log a"
+    "                          WHERE a.request_id = d.id)),"
+    "       to_char((SELECT ref FROM k) AT TIME ZONE 'UTC',"
+    "               'YYYY-MM-DD HH24:MI:SS')"
+    "  FROM d";
+
+static const char SQL_GDPR_LATENCIES[] = SQL_GDPR_DAY
+    "SELECT extract(epoch FROM processed_at - requested_at)::float8"
+    "  FROM d WHERE st <> 'pending'"
+    " ORDER BY 1, id";
+
+static const char SQL_GDPR_RECENT[] = SQL_GDPR_DAY
+    "SELECT id, to_char(requested_at AT TIME ZONE 'UTC',"
+    "                   'YYYY-MM-DD HH24:MI:SS'),"
+    "       st, st <> 'pending',"
+    "       CASE WHEN st <> 'pending'"
+    "            THEN extract(epoch FROM processed_at - requested_at)::float8"
+    "       END"
+    "  FROM d"
+    " ORDER BY requested_at DESC, id DESC"
+    " LIMIT 10";
+
+/* Requests pending at the reference time, whatever their date. $2: the
+ * SLA in days; $3: how many breaches to list. */
+#define SQL_GDPR_PENDING                                                       \
+        "WITH k AS (SELECT ($1::date + 1)::timestamp AT TIME ZONE 'UTC'"       \
+        "                    AS ref),"                                         \
+        "     p AS (SELECT r.id, r.requested_at,"                              \
+        "                  extract(epoch FROM k.ref - r.requested_at)"         \
+        "                    ::float8 AS age,"                                 \
+        "                  r.requested_at < k.ref"                             \
+        "                    - make_interval(days => $2::int) AS breach"       \
+        "             FROM privacy_requests r, k"                              \
+        "            WHERE r.requested_at < k.ref"                             \
+        "              AND (r.processed_at IS NULL"                            \
+        "                   OR r.processed_at >= k.ref)) "
+
+static const char SQL_GDPR_BACKLOG[] = SQL_GDPR_PENDING
+    "SELECT (SELECT count(*) FROM p),"
+    "       (SELECT count(*) FROM p WHERE breach),"
+    "       o.id,"
+    "       to_char(o.requested_at AT TIME ZONE 'UTC',"
+    "               'YYYY-MM-DD HH24:MI:SS'),"
+    "       o.age"
+    "  FROM (SELECT 1) AS one LEFT JOIN LATERAL"
+    "       (SELECT * FROM p ORDER BY requested_at, id LIMIT 1) AS o ON true";
+
+static const char SQL_GDPR_BREACHES[] =
+    SQL_GDPR_PENDING "SELECT id, to_char(requested_at AT TIME ZONE 'UTC',"
+                     "                   'YYYY-MM-DD HH24:MI:SS'),"
+                     "       age"
+                     "  FROM p WHERE breach"
+                     " ORDER BY requested_at, id"
+                     " LIMIT $3::int";
+
+#define SG_LOAD_MAX_BREACHES 20
+
+/* ---- shared --------------------------------------------------------- */
+
+static long long sg_load_ll(const PGresult *res, int row, int col)
+{
+        return strtoll(PQgetvalue(res, row, col), NULL, 10);
+}
+
+static double sg_load_double(const PGresult *res, int row, int col)
+{
+        return strtod(PQgetvalue(res, row, col), NULL);
+}
+
+static bool sg_load_bool(const PGresult *res, int row, int col)
+{
+        return strcmp(PQgetvalue(res, row, col), "t") == 0;
+}
+
+/* NULL for SQL NULL, else the value (owned by res). */
+static const char *sg_load_str(const PGresult *res, int row, int col)
+{
+        return PQgetisnull(res, row, col) ? NULL : PQgetvalue(res, row, col);
+}
+
+static void *sg_load_calloc(int n, size_t size)
+{
+        void *p = calloc(n > 0 ? (size_t)n : 1, size);
+
+        if (!p) {
+                fputs("out of memory\n", stderr);
+                abort();
+        }
+        return p;
+}
+
+/* Runs one query expected to return rows and keeps its result in res[]
+ * (freed by the context's _fini). Returns the result, or NULL with
+ * errstr and *transient. */
+static PGresult *sg_load_query(PGconn *conn, PGresult **res, int *nres,
+                               const char *sql, int nparams,
+                               const char *const *params, const char *what,
+                               char *errstr, size_t errstr_size,
+                               bool *transient)
+{
+        PGresult *r;
+        char err[400];
+
+        if (*nres >= SG_LOAD_MAX_RES) {
+                snprintf(errstr, errstr_size, "%s: too many queries", what);
+                return NULL;
+        }
+        r = PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 0);
+        if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+                sg_pg_errstr(conn, r, err, sizeof(err));
+                snprintf(errstr, errstr_size, "%s: %s", what, err);
+                *transient = sg_pg_is_transient(conn, r);
+                PQclear(r);
+                return NULL;
+        }
+        res[(*nres)++] = r;
+        return r;
+}
+
+static int sg_load_begin(PGconn *conn, char *errstr, size_t errstr_size,
+                         bool *transient)
+{
+        char err[400];
+
+        if (sg_pg_exec(conn,
+                       "BEGIN ISOLATION LEVEL REPEATABLE READ, "
+                       "READ ONLY",
+                       err, sizeof(err)) < 0) {
+                snprintf(errstr, errstr_size, "begin: %s", err);
+                *transient = sg_pg_is_transient(conn, NULL);
+                return -1;
+        }
+        return 0;
+}
+
+static int sg_load_commit(PGconn *conn, char *errstr, size_t errstr_size,
+                          bool *transient)
+{
+        char err[400];
+
+        if (sg_pg_exec(conn, "COMMIT", err, sizeof(err)) < 0) {
+                snprintf(errstr, errstr_size, "commit: %s", err);
+                *transient = sg_pg_is_transient(conn, NULL);
+                return -1;
+        }
+        return 0;
+}
+
+/* Leaves no transaction open after a failure. */
+static void sg_load_rollback(PGconn *conn)
+{
+        if (PQstatus(conn) == CONNECTION_OK &&
+            PQtransactionStatus(conn) != PQTRANS_IDLE)
+                PQclear(PQexec(conn, "ROLLBACK"));
+}
+
+/* ---- daily ---------------------------------------------------------- */
+
+void sg_load_daily_init(sg_load_daily_t *ld)
+{
+        memset(ld, 0, sizeof(*ld));
+}
+
+void sg_load_daily_fini(sg_load_daily_t *ld)
+{
+        for (int i = 0; i < ld->nres; i++)
+                PQclear(ld->res[i]);
+        free(ld->types);
+        free(ld->currencies);
+        free(ld->countries);
+        free(ld->compare);
+        memset(ld, 0, sizeof(*ld));
+}
+
+int sg_load_daily(PGconn *conn, const char *date, sg_load_daily_t *ld,
+                  char *errstr, size_t errstr_size, bool *transient)
+{
+        const char *params[1] = {date};
+        sg_daily_report_t *r = &ld->report;
+        PGresult *res;
+        int n, rc = -1;
+
+#define Q(sql, what)                                                           \
+        sg_load_query(conn, ld->res, &ld->nres, sql, 1, params, what, errstr,  \
+                      errstr_size, transient)
+
+        sg_load_daily_fini(ld);
+        *transient = false;
+        if (sg_load_begin(conn, errstr, errstr_size, transient) < 0)
+                goto out;
+        r->date = date;
+
+        if (!(res = Q(SQL_DAILY_KPI, "events_raw figures")))
+                goto out;
+        r->events = sg_load_ll(res, 0, 0);
+        r->active_users = sg_load_ll(res, 0, 1);
+        r->purchases = sg_load_ll(res, 0, 2);
+        r->revenue = sg_load_str(res, 0, 3);
+        r->aov = sg_load_str(res, 0, 4);
+        r->page_viewers = sg_load_ll(res, 0, 5);
+        r->purchasers = sg_load_ll(res, 0, 6);
+        r->plays = sg_load_ll(res, 0, 7);
+        r->playback_errors = sg_load_ll(res, 0, 8);
+        r->watch_seconds = sg_load_ll(res, 0, 9);
+
+        if (!(res = Q(SQL_DAILY_TYPES, "events by type")))
+                goto out;
+        n = PQntuples(res);
+        ld->types = sg_load_calloc(n, sizeof(*ld->types));
+        for (int i = 0; i < n; i++) {
+                ld->types[i].event_type = PQgetvalue(res, i, 0);
+                ld->types[i].events = sg_load_ll(res, i, 1);
+        }
+        r->ntypes = n;
+        r->types = ld->types;
+
+        if (!(res = Q(SQL_DAILY_CURRENCIES, "revenue by currency")))
+                goto out;
+        n = PQntuples(res);
+        ld->currencies = sg_load_calloc(n, sizeof(*ld->currencies));
+        for (int i = 0; i < n; i++) {
+                ld->currencies[i].currency = PQgetvalue(res, i, 0);
+                ld->currencies[i].purchases = sg_load_ll(res, i, 1);
+                ld->currencies[i].revenue = PQgetvalue(res, i, 2);
+                ld->currencies[i].aov = PQgetvalue(res, i, 3);
+        }
+        r->ncurrencies = n;
+        r->currencies = ld->currencies;
+
+        if (!(res = Q(SQL_DAILY_COUNTRIES, "top countries")))
+                goto out;
+        n = PQntuples(res);
+        ld->countries = sg_load_calloc(n, sizeof(*ld->countries));
+        for (int i = 0; i < n; i++) {
+                ld->countries[i].country = PQgetvalue(res, i, 0);
+                ld->countries[i].purchases = sg_load_ll(res, i, 1);
+                ld->countries[i].revenue = PQgetvalue(res, i, 2);
+                ld->countries[i].currencies = PQgetvalue(res, i, 3);
+        }
+        r->ncountries = n;
+        r->countries = ld->countries;
+
+        if (!(res = Q(SQL_DAILY_WORST_CONTENT, "playback errors by content")))
+                goto out;
+        if (PQntuples(res) == 1) {
+                r->worst_content = PQgetvalue(res, 0, 0);
+                r->worst_content_errors = sg_load_ll(res, 0, 1);
+        }
+
+        if (!(res = Q(SQL_DAILY_HOURLY, "events per hour")))
+                goto out;
+        snprintf(ld->chart_title, sizeof(ld->chart_title),
+                 "Events per hour by type, %s (UTC)", date);
+        sg_chart_init(&ld->chart, ld->chart_title);
+        for (int i = 0; i < PQntuples(res); i++)
+                if (sg_chart_add(&ld->chart, PQgetvalue(res, i, 1),
+                                 (int)sg_load_ll(res, i, 0),
+                                 sg_load_ll(res, i, 2)) < 0) {
+                        snprintf(errstr, errstr_size,
+                                 "events per hour: too many event types for "
+                                 "the chart");
+                        goto out;
+                }
+        r->chart = &ld->chart;
+
+        if (!(res = Q(SQL_DAILY_COMPARE, "batch vs streaming")))
+                goto out;
+        n = PQntuples(res);
+        ld->compare = sg_load_calloc(n, sizeof(*ld->compare));
+        for (int i = 0; i < n; i++) {
+                sg_daily_compare_t *c = &ld->compare[i];
+
+                c->event_type = PQgetvalue(res, i, 0);
+                c->in_batch = sg_load_bool(res, i, 1);
+                c->in_streaming = sg_load_bool(res, i, 2);
+                c->batch_events = sg_load_ll(res, i, 3);
+                c->streaming_events = sg_load_ll(res, i, 4);
+                c->batch_amount = sg_load_str(res, i, 5);
+                c->streaming_amount = sg_load_str(res, i, 6);
+                c->delta_events = sg_load_ll(res, i, 7);
+                c->delta_amount = sg_load_str(res, i, 8);
+                c->differs = sg_load_bool(res, i, 9);
+        }
+        r->ncompare = n;
+        r->compare = ld->compare;
+
+        if (!(res = Q(SQL_DAILY_BATCH_RUN, "metrics_batch_runs")))
+                goto out;
+        if (PQntuples(res) == 1) {
+                r->batch_run.found = true;
+                r->batch_run.id = sg_load_ll(res, 0, 0);
+                r->batch_run.date_from = PQgetvalue(res, 0, 1);
+                r->batch_run.date_to = PQgetvalue(res, 0, 2);
+                r->batch_run.finished_at = PQgetvalue(res, 0, 3);
+        }
+#undef Q
+        if (sg_load_commit(conn, errstr, errstr_size, transient) < 0)
+                goto out;
+        rc = 0;
+out:
+        if (rc < 0) {
+                sg_load_rollback(conn);
+                sg_load_daily_fini(ld);
+        }
+        return rc;
+}
+
+/* ---- gdpr ----------------------------------------------------------- */
+
+void sg_load_gdpr_init(sg_load_gdpr_t *lg)
+{
+        memset(lg, 0, sizeof(*lg));
+}
+
+void sg_load_gdpr_fini(sg_load_gdpr_t *lg)
+{
+        for (int i = 0; i < lg->nres; i++)
+                PQclear(lg->res[i]);
+        free(lg->latencies);
+        free(lg->recent);
+        free(lg->breaches);
+        memset(lg, 0, sizeof(*lg));
+}
+
+int sg_load_gdpr(PGconn *conn, const char *date, sg_load_gdpr_t *lg,
+                 char *errstr, size_t errstr_size, bool *transient)
+{
+        char sla[16], cap[16];
+        const char *params[3] = {date, sla, cap};
+        sg_gdpr_report_t *r = &lg->report;
+        PGresult *res;
+        int n, rc = -1;
+
+#define Q(sql, np, what)                                                       \
+        sg_load_query(conn, lg->res, &lg->nres, sql, np, params, what, errstr, \
+                      errstr_size, transient)
+
+        sg_load_gdpr_fini(lg);
+        *transient = false;
+        snprintf(sla, sizeof(sla), "%d", SG_GDPR_REPORT_SLA_DAYS);
+        snprintf(cap, sizeof(cap), "%d", SG_LOAD_MAX_BREACHES);
+        if (sg_load_begin(conn, errstr, errstr_size, transient) < 0)
+                goto out;
+        r->date = date;
+
+        if (!(res = Q(SQL_GDPR_FIGURES, 1, "privacy_requests figures")))
+                goto out;
+        r->requests = sg_load_ll(res, 0, 0);
+        for (int i = 0; i < SG_GDPR_REPORT_NSTATUS; i++)
+                r->by_status[i] = sg_load_ll(res, 0, 1 + i);
+        r->anonymised_users = sg_load_ll(res, 0, 6);
+        r->unaudited = sg_load_ll(res, 0, 7);
+        snprintf(lg->reference, sizeof(lg->reference), "%s",
+                 PQgetvalue(res, 0, 8));
+        r->reference = lg->reference;
+
+        if (!(res = Q(SQL_GDPR_LATENCIES, 1, "latencies")))
+                goto out;
+        n = PQntuples(res);
+        lg->latencies = sg_load_calloc(n, sizeof(*lg->latencies));
+        for (int i = 0; i < n; i++)
+                lg->latencies[i] = sg_load_double(res, i, 0);
+        r->latencies_s = lg->latencies;
+        r->nlatencies = (size_t)n;
+
+        if (!(res = Q(SQL_GDPR_RECENT, 1, "recent requests")))
+                goto out;
+        n = PQntuples(res);
+        lg->recent = sg_load_calloc(n, sizeof(*lg->recent));
+        for (int i = 0; i < n; i++) {
+                sg_gdpr_request_t *q = &lg->recent[i];
+
+                q->id = sg_load_ll(res, i, 0);
+                q->requested_at = PQgetvalue(res, i, 1);
+                q->status = PQgetvalue(res, i, 2);
+                q->processed = sg_load_bool(res, i, 3);
+                q->latency_s = q->processed ? sg_load_double(res, i, 4) : 0.0;
+        }
+        r->nrecent = n;
+        r->recent = lg->recent;
+
+        if (!(res = Q(SQL_GDPR_BACKLOG, 2, "pending requests")))
+                goto out;
+        r->pending = sg_load_ll(res, 0, 0);
+        r->sla_breaches = sg_load_ll(res, 0, 1);
+        if (!PQgetisnull(res, 0, 2)) {
+                r->has_oldest = true;
+                r->oldest.id = sg_load_ll(res, 0, 2);
+                r->oldest.requested_at = PQgetvalue(res, 0, 3);
+                r->oldest.age_s = sg_load_double(res, 0, 4);
+        }
+
+        if (!(res = Q(SQL_GDPR_BREACHES, 3, "SLA breaches")))
+                goto out;
+        n = PQntuples(res);
+        lg->breaches = sg_load_calloc(n, sizeof(*lg->breaches));
+        for (int i = 0; i < n; i++) {
+                lg->breaches[i].id = sg_load_ll(res, i, 0);
+                lg->breaches[i].requested_at = PQgetvalue(res, i, 1);
+                lg->breaches[i].age_s = sg_load_double(res, i, 2);
+        }
+        r->nbreaches = n;
+        r->breaches = lg->breaches;
+#undef Q
+        if (sg_load_commit(conn, errstr, errstr_size, transient) < 0)
+                goto out;
+        rc = 0;
+out:
+        if (rc < 0) {
+                sg_load_rollback(conn);
+                sg_load_gdpr_fini(lg);
+        }
+        return rc;
+}

@@ -1,0 +1,62 @@
+#ifndef SG_LOAD_H
+#define SG_LOAD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <libpq-fe.h>
+
+#include "chart.h"
+#include "report_daily.h"
+#include "report_gdpr.h"
+
+/* Reads a report's figures from PostgreSQL into the plain structs the
+ * renderers take, in one REPEATABLE READ, READ ONLY transaction (one
+ * snapshot for every query). Reads only columns the sg_analytics role may
+ * read: never users_pii, never privacy_requests.email. Every ORDER BY is
+ * total and compares text with COLLATE "C", so the same rows always come
+ * back in the same order. The structs point into the PGresults kept in
+ * the context: they live until its _fini. */
+
+#define SG_LOAD_MAX_RES 12
+
+typedef struct sg_load_daily {
+        PGresult *res[SG_LOAD_MAX_RES];
+        int nres;
+        sg_daily_type_count_t *types;
+        sg_daily_currency_t *currencies;
+        sg_daily_country_t *countries;
+        sg_daily_compare_t *compare;
+        char chart_title[96];
+        sg_chart_t chart;
+        sg_daily_report_t report; /* chart_file, generated_at: caller */
+} sg_load_daily_t;
+
+typedef struct sg_load_gdpr {
+        PGresult *res[SG_LOAD_MAX_RES];
+        int nres;
+        double *latencies;
+        sg_gdpr_request_t *recent;
+        sg_gdpr_pending_t *breaches;
+        char reference[24];
+        sg_gdpr_report_t report; /* generated_at: caller */
+} sg_load_gdpr_t;
+
+void sg_load_daily_init(sg_load_daily_t *ld);
+void sg_load_daily_fini(sg_load_daily_t *ld);
+void sg_load_gdpr_init(sg_load_gdpr_t *lg);
+void sg_load_gdpr_fini(sg_load_gdpr_t *lg);
+
+/* Loads the daily report of date (YYYY-MM-DD) into ld->report (ld is
+ * reset first). Returns 0, or -1 with a one-line reason in errstr and
+ * *transient set when the failure is one to retry (connection lost). */
+int sg_load_daily(PGconn *conn, const char *date, sg_load_daily_t *ld,
+                  char *errstr, size_t errstr_size, bool *transient)
+    __attribute__((warn_unused_result));
+
+/* Loads the GDPR audit of date into lg->report; same contract. */
+int sg_load_gdpr(PGconn *conn, const char *date, sg_load_gdpr_t *lg,
+                 char *errstr, size_t errstr_size, bool *transient)
+    __attribute__((warn_unused_result));
+
+#endif

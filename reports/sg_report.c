@@ -1,0 +1,384 @@
+/* sg-report: the reports business and privacy people read, run from cron
+ * and kept as files. `daily` writes the business report of a date (KPIs,
+ * batch vs streaming, an SVG chart of events per hour), `gdpr-audit` the
+ * privacy-request audit. Reads only. Thin main: flags, connection with a
+ * bounded retry, then load (load.c), render (report_*.c) and write. */
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libpq-fe.h>
+
+#include "load.h"
+#include "report_daily.h"
+#include "report_gdpr.h"
+#include "sg_buf.h"
+#include "sg_cli.h"
+#include "sg_daterange.h"
+#include "sg_log.h"
+#include "sg_pg.h"
+#include "sg_signal.h"
+
+#define PROG "sg-report"
+#define DEFAULT_OUTPUT_DIR "reports/output"
+
+enum { OPT_OUTPUT_DIR = 1, OPT_RETRY_FOR };
+
+typedef enum report_kind {
+        REPORT_DAILY = 0,
+        REPORT_GDPR,
+} report_kind_t;
+
+/* One run: what to report and where the figures are. */
+typedef struct report_ctx {
+        report_kind_t kind;
+        const char *date;
+        const char *output_dir;
+        char generated_at[32];
+        sg_load_daily_t daily;
+        sg_load_gdpr_t gdpr;
+} report_ctx_t;
+
+static void usage(FILE *fp)
+{
+        fprintf(fp,
+                "Usage: %s daily [--date YYYY-MM-DD] [--output-dir DIR]\n"
+                "       %s gdpr-audit [--date YYYY-MM-DD] [--output-dir DIR]\n"
+                "Writes a report as Markdown, for people who do not read "
+                "SQL, and prints a\nshort summary on stdout.\n"
+                "  daily        business KPIs, revenue, playback health, "
+                "batch vs streaming,\n"
+                "               and a chart of events per hour:\n"
+                "               DIR/business_report_<date>.md and\n"
+                "               DIR/business_report_<date>_events_per_hour"
+                ".svg\n"
+                "  gdpr-audit   privacy requests by status, processing "
+                "times, the backlog and\n"
+                "               SLA breaches (pending > 30 days), ids "
+                "only: DIR/gdpr_audit_<date>.md\n"
+                "Reads only: runs as sg_analytics too (default user "
+                "sg_writer). Two runs on the\nsame database give the same "
+                "bytes but for the \"Generated at\" line.\n\n"
+                "  --date YYYY-MM-DD    the UTC date to report (default: "
+                "yesterday, UTC)\n"
+                "  --output-dir DIR     where the files go (default: %s, "
+                "created when\n"
+                "                       missing)\n"
+                "  --retry-for SECONDS  keep retrying an unreachable "
+                "database this long\n"
+                "                       (default 15; 0: one attempt)\n",
+                PROG, PROG, DEFAULT_OUTPUT_DIR);
+        sg_cli_common_usage(fp);
+        fputs("Exit status: 0 written; 1 no data for the date (the report "
+              "is written and says\nso), the database unreachable or "
+              "another failure; 2 usage error.\n",
+              fp);
+}
+
+/* mkdir -p. Returns 0, or -1 with errno set. */
+static int mkdir_p(const char *dir)
+{
+        char path[4096];
+        size_t len = strlen(dir);
+
+        if (len == 0 || len >= sizeof(path)) {
+                errno = ENAMETOOLONG;
+                return -1;
+        }
+        memcpy(path, dir, len + 1);
+        for (char *p = path + 1; *p; p++) {
+                if (*p != '/')
+                        continue;
+                *p = '\0';
+                if (mkdir(path, 0777) < 0 && errno != EEXIST)
+                        return -1;
+                *p = '/';
+        }
+        if (mkdir(path, 0777) < 0 && errno != EEXIST)
+                return -1;
+        return 0;
+}
+
+/* Writes data to dir/name through a temporary file renamed into place, so
+ * that a reader (or a crash) never sees half a report. Returns 0, or -1
+ * with a log line. */
+static int write_file(const char *dir, const char *name, const sg_buf_t *data)
+{
+        char path[4096], tmp[4200];
+        FILE *fp;
+        int ok;
+
+        snprintf(path, sizeof(path), "%s/%s", dir, name);
+        snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid());
+        fp = fopen(tmp, "wb");
+        if (!fp) {
+                sg_error("cannot create %s: %s", tmp, strerror(errno));
+                return -1;
+        }
+        ok = fwrite(data->data, 1, data->len, fp) == data->len;
+        ok = fflush(fp) == 0 && ok;
+        ok = fsync(fileno(fp)) == 0 && ok;
+        ok = fclose(fp) == 0 && ok;
+        if (!ok || rename(tmp, path) < 0) {
+                sg_error("cannot write %s: %s", path, strerror(errno));
+                unlink(tmp);
+                return -1;
+        }
+        return 0;
+}
+
+/* Loads the figures of ctx's report, connecting (and reconnecting after
+ * a lost connection) until retry_s seconds have passed. Returns 0, or -1
+ * after one error line. */
+static int load_with_retry(report_ctx_t *ctx, const char *conninfo,
+                           long long retry_s)
+{
+        long long started = sg_now_ms(), deadline = started + retry_s * 1000;
+        long long now;
+        int attempt, delay = 500, r;
+        char err[512];
+        bool transient;
+        PGconn *conn;
+
+        for (attempt = 1;; attempt++) {
+                transient = true;
+                conn = sg_pg_open(conninfo, PROG, err, sizeof(err));
+                if (conn) {
+                        if (ctx->kind == REPORT_DAILY)
+                                r = sg_load_daily(conn, ctx->date, &ctx->daily,
+                                                  err, sizeof(err), &transient);
+                        else
+                                r = sg_load_gdpr(conn, ctx->date, &ctx->gdpr,
+                                                 err, sizeof(err), &transient);
+                        PQfinish(conn);
+                        if (r == 0)
+                                return 0;
+                        if (!transient) {
+                                sg_error("cannot read the report's figures: "
+                                         "%s",
+                                         err);
+                                return -1;
+                        }
+                }
+                now = sg_now_ms();
+                if (sg_stop_requested || now >= deadline) {
+                        sg_error("PostgreSQL unreachable, gave up after "
+                                 "attempts=%d in %lld s: %s",
+                                 attempt, (now - started + 500) / 1000, err);
+                        return -1;
+                }
+                /* The last wait ends at the deadline, for one last try. */
+                if (now + delay > deadline)
+                        delay = (int)(deadline - now);
+                /* Debug only: the run ends in one line either way. */
+                sg_debug("postgres unavailable, retrying in %d ms "
+                         "attempt=%d reason=\"%s\"",
+                         delay, attempt, err);
+                if (sg_sleep_ms(delay)) {
+                        sg_error("stopped by a signal while waiting for "
+                                 "PostgreSQL");
+                        return -1;
+                }
+                delay = delay * 2 > 4000 ? 4000 : delay * 2;
+        }
+}
+
+/* Renders and writes the daily report. Returns 0 (written, with data),
+ * 1 (written, no events for the date) or -1. */
+static int run_daily(report_ctx_t *ctx)
+{
+        sg_daily_report_t *r = &ctx->daily.report;
+        char md_name[128], svg_name[128], path[4096];
+        sg_buf_t md, svg, sum;
+        int rc = -1;
+
+        sg_buf_init(&md);
+        sg_buf_init(&svg);
+        sg_buf_init(&sum);
+        snprintf(md_name, sizeof(md_name), "business_report_%s.md", ctx->date);
+        snprintf(svg_name, sizeof(svg_name),
+                 "business_report_%s_events_per_hour.svg", ctx->date);
+        r->generated_at = ctx->generated_at;
+        r->chart_file = svg_name;
+
+        if (r->events > 0) {
+                sg_chart_render_svg(r->chart, &svg);
+                if (write_file(ctx->output_dir, svg_name, &svg) < 0)
+                        goto out;
+        } else {
+                /* No chart for a day without events: a chart left by an
+                 * earlier run would no longer match its report. */
+                snprintf(path, sizeof(path), "%s/%s", ctx->output_dir,
+                         svg_name);
+                if (unlink(path) < 0 && errno != ENOENT)
+                        sg_warn("cannot remove the stale chart %s: %s", path,
+                                strerror(errno));
+        }
+        sg_daily_report_render(r, &md);
+        if (write_file(ctx->output_dir, md_name, &md) < 0)
+                goto out;
+
+        sg_daily_report_summary(r, &sum);
+        printf("%s", sum.data);
+        printf("Wrote %s/%s\n", ctx->output_dir, md_name);
+        if (r->events > 0)
+                printf("Wrote %s/%s\n", ctx->output_dir, svg_name);
+        if (fflush(stdout) != 0)
+                sg_warn("cannot write the summary to stdout");
+        if (r->events == 0) {
+                sg_error("No events stored for %s: the report says so "
+                         "(%s/%s)",
+                         ctx->date, ctx->output_dir, md_name);
+                rc = 1;
+        } else {
+                sg_info("wrote daily report date=%s events=%lld", ctx->date,
+                        r->events);
+                rc = 0;
+        }
+out:
+        sg_buf_fini(&md);
+        sg_buf_fini(&svg);
+        sg_buf_fini(&sum);
+        return rc;
+}
+
+/* Renders and writes the GDPR audit. Returns 0, 1 (written, no request
+ * made on the date) or -1. */
+static int run_gdpr(report_ctx_t *ctx)
+{
+        sg_gdpr_report_t *r = &ctx->gdpr.report;
+        char md_name[128];
+        sg_buf_t md, sum;
+        int rc = -1;
+
+        sg_buf_init(&md);
+        sg_buf_init(&sum);
+        snprintf(md_name, sizeof(md_name), "gdpr_audit_%s.md", ctx->date);
+        r->generated_at = ctx->generated_at;
+        sg_gdpr_report_render(r, &md);
+        if (write_file(ctx->output_dir, md_name, &md) < 0)
+                goto out;
+        sg_gdpr_report_summary(r, &sum);
+        printf("%sWrote %s/%s\n", sum.data, ctx->output_dir, md_name);
+        if (fflush(stdout) != 0)
+                sg_warn("cannot write the summary to stdout");
+        if (r->requests == 0) {
+                sg_error("No privacy requests made on %s: the report says "
+                         "so (%s/%s)",
+                         ctx->date, ctx->output_dir, md_name);
+                rc = 1;
+        } else {
+                sg_info("wrote gdpr audit date=%s requests=%lld pending=%lld "
+                        "sla_breaches=%lld",
+                        ctx->date, r->requests, r->pending, r->sla_breaches);
+                rc = 0;
+        }
+out:
+        sg_buf_fini(&md);
+        sg_buf_fini(&sum);
+        return rc;
+}
+
+int main(int argc, char **argv)
+{
+        static const struct option own[] = {
+            {"date", required_argument, NULL, SG_OPT_DATE},
+            {"output-dir", required_argument, NULL, OPT_OUTPUT_DIR},
+            {"retry-for", required_argument, NULL, OPT_RETRY_FOR},
+            {NULL, 0, NULL, 0},
+        };
+        struct option longopts[32];
+        sg_cli_common_t common;
+        sg_daterange_args_t dargs;
+        sg_daterange_t dr;
+        report_ctx_t ctx;
+        char conninfo[1024], err[512];
+        long long retry_s = 15, v;
+        int opt, r, rc = 1;
+        time_t now = time(NULL);
+        struct tm tm;
+
+        memset(&ctx, 0, sizeof(ctx));
+        sg_load_daily_init(&ctx.daily);
+        sg_load_gdpr_init(&ctx.gdpr);
+        ctx.output_dir = DEFAULT_OUTPUT_DIR;
+        sg_cli_common_init(&common);
+        sg_daterange_args_init(&dargs);
+        if (sg_cli_longopts(own, longopts, 32) < 0)
+                return 1;
+        /* GNU getopt permutes: flags may come before or after the
+         * subcommand. */
+        while ((opt = getopt_long(argc, argv, SG_CLI_SHORTOPTS, longopts,
+                                  NULL)) != -1) {
+                if (sg_daterange_opt(&dargs, opt, optarg))
+                        continue;
+                switch (opt) {
+                case OPT_OUTPUT_DIR:
+                        if (!*optarg)
+                                return sg_cli_usage_error(
+                                    PROG, usage, "--output-dir is empty");
+                        ctx.output_dir = optarg;
+                        break;
+                case OPT_RETRY_FOR:
+                        if (sg_cli_parse_long(optarg, 0, 3600, &v))
+                                return sg_cli_usage_error(
+                                    PROG, usage,
+                                    "--retry-for must be 0..3600 seconds");
+                        retry_s = v;
+                        break;
+                default:
+                        r = sg_cli_common(&common, opt, optarg, PROG, usage);
+                        if (r == 2)
+                                return 0;
+                        if (r <= 0) {
+                                if (r == 0)
+                                        usage(stderr);
+                                return 2;
+                        }
+                }
+        }
+        if (optind >= argc)
+                return sg_cli_usage_error(PROG, usage,
+                                          "which report? daily or "
+                                          "gdpr-audit");
+        if (strcmp(argv[optind], "daily") == 0)
+                ctx.kind = REPORT_DAILY;
+        else if (strcmp(argv[optind], "gdpr-audit") == 0)
+                ctx.kind = REPORT_GDPR;
+        else
+                return sg_cli_usage_error(PROG, usage,
+                                          "unknown report '%s' (daily or "
+                                          "gdpr-audit)",
+                                          argv[optind]);
+        if (optind + 1 < argc)
+                return sg_cli_usage_error(
+                    PROG, usage, "unexpected argument '%s'", argv[optind + 1]);
+        if (sg_daterange_resolve(&dargs, now, &dr, err, sizeof(err)) < 0)
+                return sg_cli_usage_error(PROG, usage, "%s", err);
+        ctx.date = dr.from;
+        sg_log_init(PROG, common.log_level);
+        sg_signal_install();
+        gmtime_r(&now, &tm);
+        strftime(ctx.generated_at, sizeof(ctx.generated_at),
+                 "%Y-%m-%d %H:%M:%S UTC", &tm);
+
+        sg_pg_conninfo(&common, "sg_writer", conninfo, sizeof(conninfo));
+        if (load_with_retry(&ctx, conninfo, retry_s) < 0)
+                goto out;
+        if (mkdir_p(ctx.output_dir) < 0) {
+                sg_error("cannot create the output folder %s: %s",
+                         ctx.output_dir, strerror(errno));
+                goto out;
+        }
+        r = ctx.kind == REPORT_DAILY ? run_daily(&ctx) : run_gdpr(&ctx);
+        rc = r == 0 ? 0 : 1;
+out:
+        sg_load_daily_fini(&ctx.daily);
+        sg_load_gdpr_fini(&ctx.gdpr);
+        return rc;
+}
