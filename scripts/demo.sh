@@ -1,18 +1,21 @@
 #!/usr/bin/env bash
-# The README's first command: set everything up, then run the main job end to
-# end on the embedded default (local PostgreSQL + sg-broker):
-#   seed users -> sg-broker -> sg-raw-store -> sg-generate -> what landed.
-# Options: --events N (default 20000), --invalid-ratio F (default 0.01).
+# The README's first command: set everything up, then run the whole product
+# end to end on the embedded default (local PostgreSQL + sg-broker):
+#   users -> sg-broker -> sg-raw-store + sg-stream-metrics <- sg-generate
+#   -> sg-batch-metrics + sg-compare (the Lambda diff)
+#   -> a deletion request handled by sg-gdpr
+#   -> the daily KPI report and the GDPR audit report.
+# Options: --events N (default 30000), --invalid-ratio F (default 0.01).
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-EVENTS=20000
+EVENTS=30000
 INVALID=0.01
 while [ $# -gt 0 ]; do
   case "$1" in
-    --events) EVENTS=$2; shift 2 ;;
-    --invalid-ratio) INVALID=$2; shift 2 ;;
-    -h|--help) sed -n '2,6p' "$0"; exit 0 ;;
-    *) echo "demo.sh: unknown option '$1'" >&2; exit 2 ;;
+    --events) EVENTS=${2:?--events needs a number}; shift 2 ;;
+    --invalid-ratio) INVALID=${2:?--invalid-ratio needs a fraction}; shift 2 ;;
+    -h|--help) sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "demo.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
 
@@ -21,40 +24,58 @@ BIN=$ROOT/build/bin
 RUN=$ROOT/.sg/demo
 mkdir -p "$RUN"
 export SG_BROKER_FILE=$RUN/broker.addr
+unset KAFKA_BOOTSTRAP_SERVERS PG_DSN
 PIDS=()
 cleanup() { for p in "${PIDS[@]:-}"; do kill -TERM "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
 trap cleanup EXIT
 step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
 sql() { psql -X -q -w "host=localhost dbname=streamguard user=sg_analytics" "$@"; }
 
-step "starting sg-broker (embedded Kafka-protocol broker), logs in $RUN/"
+step "starting sg-broker (embedded Kafka-protocol broker); logs of this run go to $RUN/"
 "$BIN/sg-broker" --partitions 6 >"$RUN/broker.out" 2>"$RUN/broker.log" &
 PIDS+=($!)
 for _ in $(seq 1 50); do [ -s "$SG_BROKER_FILE" ] && break; sleep 0.1; done
-echo "bootstrap: $(cat "$SG_BROKER_FILE")"
+echo "bootstrap: $(head -1 "$SG_BROKER_FILE")"
 
 step "seeding 1,000 synthetic users (PII in users_pii only)"
 "$BIN/sg-seed-users" --users 1000 --seed 42
 
-step "starting sg-raw-store (consumer group sg-raw-store)"
+step "starting the consumers: sg-raw-store and sg-stream-metrics (one consumer group each)"
 "$BIN/sg-raw-store" --idle-exit 4 --progress-interval 2 2>"$RUN/raw-store.log" &
-RAW=$!
-PIDS+=($RAW)
+RAW=$!; PIDS+=($RAW)
+"$BIN/sg-stream-metrics" --idle-exit 4 --progress-interval 2 2>"$RUN/stream-metrics.log" &
+SM=$!; PIDS+=($SM)
 
-step "generating $EVENTS events ($INVALID of them invalid on purpose)"
-"$BIN/sg-generate" --count "$EVENTS" --invalid-ratio "$INVALID" --seed "$(date +%s)" >"$RUN/generate.json"
-cat "$RUN/generate.json"
+step "generating $EVENTS events over the last 3 days ($INVALID of them invalid on purpose)"
+"$BIN/sg-generate" --count "$EVENTS" --days 3 --invalid-ratio "$INVALID" --seed "$(date +%s)" \
+  >"$RUN/generate.json" 2>"$RUN/generate.log"
+jq -c '{sent, delivered, failed, valid, invalid}' "$RUN/generate.json"
 
-step "waiting for sg-raw-store to drain the topic"
-wait "$RAW"
-grep -E "final|exit status" "$RUN/raw-store.log" | sed 's/^/  /'
+step "waiting for both consumers to drain the topic"
+wait "$RAW"; wait "$SM"
+grep -h "exit status" "$RUN/raw-store.log" "$RUN/stream-metrics.log" | sed 's/^/  /'
 
 step "what landed (queried as the read-only sg_analytics role)"
-sql -c "SELECT event_type, count(*) AS events, sum(amount) AS revenue
+sql -c "SELECT event_type, count(*) AS events, sum(amount) AS amount
           FROM events_raw GROUP BY 1 ORDER BY 2 DESC"
 sql -c "SELECT reason, count(*) AS rejected FROM events_rejected GROUP BY 1 ORDER BY 2 DESC"
-sql -c "SELECT consumer_group, partition, next_offset FROM stream_offsets ORDER BY 1, 2"
+
+step "Lambda: recompute the metrics from events_raw, diff them against the streaming ones"
+"$BIN/sg-batch-metrics" --all 2>"$RUN/batch.log" | tail -3
+"$BIN/sg-compare" --all 2>"$RUN/compare.log" | tail -4
+
+step "a deletion request: one INSERT, handled by sg-gdpr"
+"$BIN/sg-gdpr" --progress-interval 5 2>"$RUN/gdpr.log" &
+GDPR=$!; PIDS+=($GDPR)
+"$ROOT/scripts/gdpr-request.sh" --timeout 30
+kill -TERM "$GDPR"; wait "$GDPR" || true
+
+step "reports: the daily KPI report for yesterday and today's GDPR audit"
+"$BIN/sg-report" daily --output-dir "$ROOT/reports/output" 2>"$RUN/report.log" || true
+"$BIN/sg-report" gdpr-audit --date "$(date -u +%F)" --output-dir "$ROOT/reports/output" 2>>"$RUN/report.log" || true
+ls -1 "$ROOT/reports/output" | sed 's/^/  reports\/output\//'
+
 step "and the analytics role cannot read personal data:"
 sql -c "SELECT email FROM users_pii LIMIT 1" 2>&1 | head -1 || true
 echo
-echo "Done. Run each daemon in its own terminal as the README shows; logs of this run are in $RUN/."
+echo "Done. Each daemon can also run in its own terminal: see the README. Logs: $RUN/"

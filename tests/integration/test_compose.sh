@@ -59,8 +59,8 @@ passed = int(os.environ.get("SG_EXTRA_CHECKS", "0"))
 failed = 0
 
 REQUIRED = ["kafka", "kafka-init", "postgres", "migrate", "seed-users",
-            "raw-store", "generate"]
-STREAMGUARD = ["migrate", "seed-users", "raw-store", "generate"]
+            "raw-store", "stream-metrics", "gdpr", "generate"]
+STREAMGUARD = ["migrate", "seed-users", "raw-store", "stream-metrics", "gdpr", "generate"]
 RESTART_OK = re.compile(r"^(no|always|unless-stopped|on-failure(:\d+)?)$")
 CONDITIONS = {"service_started", "service_healthy",
               "service_completed_successfully"}
