@@ -283,6 +283,20 @@ out:
 }
 
 /* Prints the committed run: one line per date, then the total. */
+
+/* sg_pg_job_fn over batch_run. */
+static int batch_job(PGconn *conn, void *arg, char *errstr,
+                     size_t errstr_size, bool *transient)
+{
+        batch_ctx_t *ctx = arg;
+
+        if (batch_run(ctx, conn) == 0)
+                return 0;
+        snprintf(errstr, errstr_size, "%s", ctx->err);
+        *transient = ctx->transient;
+        return -1;
+}
+
 static void batch_print(const batch_ctx_t *ctx)
 {
         const PGresult *res = ctx->report;
@@ -320,9 +334,8 @@ int main(int argc, char **argv)
         sg_daterange_t dr;
         batch_ctx_t ctx;
         char conninfo[1024], err[512], range[64];
-        long long retry_s = 60, v, deadline, started;
-        int opt, r, attempt, delay = 500, rc = 1;
-        PGconn *conn = NULL;
+        long long retry_s = 60, v, started;
+        int opt, r, rc = 1;
 
         sg_cli_common_init(&common);
         sg_daterange_args_init(&dargs);
@@ -342,13 +355,8 @@ int main(int argc, char **argv)
                         break;
                 default:
                         r = sg_cli_common(&common, opt, optarg, PROG, usage);
-                        if (r == 2)
-                                return 0;
-                        if (r <= 0) {
-                                if (r == 0)
-                                        usage(stderr);
-                                return 2;
-                        }
+                        if (r >= 0)
+                                return r;
                 }
         }
         if (optind < argc)
@@ -364,41 +372,12 @@ int main(int argc, char **argv)
         ctx.dr = &dr;
         sg_pg_conninfo(&common, "sg_writer", conninfo, sizeof(conninfo));
         started = sg_now_ms();
-        deadline = started + retry_s * 1000;
-        /* Connection failures and transient transaction failures are
-         * retried with capped backoff until --retry-for runs out; the
-         * transaction is idempotent, so re-running it is safe. */
-        for (attempt = 1;; attempt++) {
-                conn = sg_pg_open(conninfo, PROG, err, sizeof(err));
-                if (conn) {
-                        if (batch_run(&ctx, conn) == 0)
-                                break;
-                        snprintf(err, sizeof(err), "%s", ctx.err);
-                        if (!ctx.transient) {
-                                sg_error("recomputation failed, nothing "
-                                         "changed: %s",
-                                         err);
-                                goto out;
-                        }
-                }
-                PQfinish(conn);
-                conn = NULL;
-                if (sg_stop_requested || sg_now_ms() + delay > deadline) {
-                        sg_error("giving up after %d attempt%s in %lld s "
-                                 "(--retry-for %lld), nothing changed: %s",
-                                 attempt, attempt == 1 ? "" : "s",
-                                 (sg_now_ms() - started) / 1000, retry_s, err);
-                        goto out;
-                }
-                sg_warn("postgres unavailable, retrying in %d ms attempt=%d "
-                        "reason=\"%s\"",
-                        delay, attempt, err);
-                if (sg_sleep_ms(delay)) {
-                        sg_error("stopped by a signal, nothing changed");
-                        goto out;
-                }
-                delay = delay * 2 > 10000 ? 10000 : delay * 2;
-        }
+        /* The transaction is idempotent: re-running it after a lost
+         * connection or a transient failure is safe. */
+        if (sg_pg_run_retry(conninfo, PROG, retry_s, 10000, false,
+                            "recomputation (nothing changed)", batch_job,
+                            &ctx) < 0)
+                goto out;
         batch_print(&ctx);
         if (fflush(stdout) != 0) {
                 sg_error("cannot write the report to stdout");
@@ -412,6 +391,5 @@ int main(int argc, char **argv)
         rc = 0;
 out:
         batch_ctx_fini(&ctx);
-        PQfinish(conn);
         return rc;
 }

@@ -525,6 +525,20 @@ out:
         return rc;
 }
 
+
+/* sg_pg_job_fn over cmp_run. */
+static int cmp_job(PGconn *conn, void *arg, char *errstr, size_t errstr_size,
+                   bool *transient)
+{
+        cmp_ctx_t *ctx = arg;
+
+        if (cmp_run(ctx, conn) == 0)
+                return 0;
+        snprintf(errstr, errstr_size, "%s", ctx->err);
+        *transient = ctx->transient;
+        return -1;
+}
+
 int main(int argc, char **argv)
 {
         static const struct option own[] = {
@@ -547,9 +561,8 @@ int main(int argc, char **argv)
         cmp_ctx_t ctx;
         char conninfo[1024], err[512];
         char *out_text = NULL;
-        long long retry_s = 60, v, deadline, started, diff;
-        int opt, r, attempt, delay = 500, rc = 1;
-        PGconn *conn = NULL;
+        long long retry_s = 60, v, diff, started;
+        int opt, r, rc = 1;
 
         memset(&ctx, 0, sizeof(ctx));
         ctx.max_rows = 20;
@@ -599,13 +612,8 @@ int main(int argc, char **argv)
                         break;
                 default:
                         r = sg_cli_common(&common, opt, optarg, PROG, usage);
-                        if (r == 2)
-                                return 0;
-                        if (r <= 0) {
-                                if (r == 0)
-                                        usage(stderr);
-                                return 2;
-                        }
+                        if (r >= 0)
+                                return r;
                 }
         }
         if (optind < argc)
@@ -625,38 +633,9 @@ int main(int argc, char **argv)
 
         sg_pg_conninfo(&common, "sg_writer", conninfo, sizeof(conninfo));
         started = sg_now_ms();
-        deadline = started + retry_s * 1000;
-        for (attempt = 1;; attempt++) {
-                conn = sg_pg_open(conninfo, PROG, err, sizeof(err));
-                if (conn) {
-                        if (cmp_run(&ctx, conn) == 0)
-                                break;
-                        snprintf(err, sizeof(err), "%s", ctx.err);
-                        if (!ctx.transient) {
-                                sg_error("comparison failed: %s", err);
-                                goto out;
-                        }
-                }
-                PQfinish(conn);
-                conn = NULL;
-                if (sg_stop_requested || sg_now_ms() + delay > deadline) {
-                        sg_error("giving up after %d attempt%s in %lld s "
-                                 "(--retry-for %lld): %s",
-                                 attempt, attempt == 1 ? "" : "s",
-                                 (sg_now_ms() - started) / 1000, retry_s, err);
-                        goto out;
-                }
-                sg_warn("postgres unavailable, retrying in %d ms attempt=%d "
-                        "reason=\"%s\"",
-                        delay, attempt, err);
-                if (sg_sleep_ms(delay)) {
-                        sg_error("stopped by a signal");
-                        goto out;
-                }
-                delay = delay * 2 > 10000 ? 10000 : delay * 2;
-        }
-        PQfinish(conn);
-        conn = NULL;
+        if (sg_pg_run_retry(conninfo, PROG, retry_s, 10000, false,
+                            "comparison", cmp_job, &ctx) < 0)
+                goto out;
 
         out_text = sg_compare_render(&ctx.result, format);
         if (!out_text) {
@@ -675,6 +654,5 @@ int main(int argc, char **argv)
 out:
         free(out_text);
         cmp_ctx_fini(&ctx);
-        PQfinish(conn);
         return rc;
 }

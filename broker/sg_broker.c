@@ -222,14 +222,8 @@ int main(int argc, char **argv)
                         break;
                 default:
                         rc = sg_cli_common(&common, opt, optarg, PROG, usage);
-                        if (rc == 2)
-                                return 0;
-                        if (rc < 0)
-                                return 2;
-                        if (rc == 0) {
-                                usage(stderr);
-                                return 2;
-                        }
+                        if (rc >= 0)
+                                return rc;
                 }
         }
         if (optind < argc)

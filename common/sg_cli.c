@@ -1,4 +1,6 @@
 #include "sg_cli.h"
+
+#include <librdkafka/rdkafka.h>
 #include "sg_log.h"
 
 #include <errno.h>
@@ -46,8 +48,26 @@ int sg_cli_longopts(const struct option *own, struct option *out, int cap)
         return 0;
 }
 
-int sg_cli_common(sg_cli_common_t *c, int opt, const char *arg,
-                  const char *prog, void (*usage)(FILE *))
+/* Checks a librdkafka property up front, so a bad -X is a usage error
+ * rather than a runtime failure. Returns 0, or -1 after a message. */
+static int sg_cli_check_prop(const char *key, const char *value,
+                             const char *prog)
+{
+        rd_kafka_conf_t *conf = rd_kafka_conf_new();
+        char e[256];
+        int rc = 0;
+
+        if (rd_kafka_conf_set(conf, key, value, e, sizeof(e)) !=
+            RD_KAFKA_CONF_OK) {
+                fprintf(stderr, "%s: -X %s: %s\n", prog, key, e);
+                rc = -1;
+        }
+        rd_kafka_conf_destroy(conf);
+        return rc;
+}
+
+static int sg_cli_common_opt(sg_cli_common_t *c, int opt, const char *arg,
+                             const char *prog, void (*usage)(FILE *))
 {
         const char *eq;
         size_t klen;
@@ -97,6 +117,10 @@ int sg_cli_common(sg_cli_common_t *c, int opt, const char *arg,
                 }
                 memcpy(c->prop_buf[c->nprops], arg, strlen(arg) + 1);
                 c->prop_buf[c->nprops][klen] = '\0';
+                if (sg_cli_check_prop(c->prop_buf[c->nprops],
+                                      c->prop_buf[c->nprops] + klen + 1,
+                                      prog) < 0)
+                        return -1;
                 c->prop_keys[c->nprops] = c->prop_buf[c->nprops];
                 c->prop_values[c->nprops] = c->prop_buf[c->nprops] + klen + 1;
                 c->nprops++;
@@ -104,6 +128,21 @@ int sg_cli_common(sg_cli_common_t *c, int opt, const char *arg,
         default:
                 return 0;
         }
+}
+
+int sg_cli_common(sg_cli_common_t *c, int opt, const char *arg,
+                  const char *prog, void (*usage)(FILE *))
+{
+        int r = sg_cli_common_opt(c, opt, arg, prog, usage);
+
+        if (r == 1)
+                return -1;
+        if (r == 2)
+                return 0;
+        /* An unknown option (getopt has named it) or a bad value (named
+         * above): either way, the usage follows. */
+        usage(stderr);
+        return 2;
 }
 
 void sg_cli_common_usage(FILE *fp)

@@ -43,10 +43,11 @@ int sg_cli_longopts(const struct option *own, struct option *out, int cap);
  * appended to the binary's own. */
 #define SG_CLI_SHORTOPTS "hX:"
 
-/* Handles a common option. Returns 1 if handled, 0 if opt is not a common
- * option, -1 if its value is bad (a message was printed to stderr). For
- * --help and --version it prints to stdout and returns 2: main() then
- * exits 0. */
+/* Handles an option the binary does not know itself (the default: branch
+ * of its getopt switch). Returns -1 when it was a common option and
+ * parsing goes on; otherwise the status main() returns: 0 after --help or
+ * --version (printed to stdout), 2 after a usage error (a message or the
+ * usage printed to stderr: an unknown option, a bad value). */
 int sg_cli_common(sg_cli_common_t *c, int opt, const char *arg,
                   const char *prog, void (*usage)(FILE *));
 

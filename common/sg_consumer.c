@@ -158,13 +158,8 @@ int sg_consumer_parse_args(int argc, char **argv, const char *prog,
                         break;
                 default:
                         r = sg_cli_common(common, opt, optarg, prog, usage);
-                        if (r == 2)
-                                return 0;
-                        if (r <= 0) {
-                                if (r == 0)
-                                        usage(stderr);
-                                return 2;
-                        }
+                        if (r >= 0)
+                                return r;
                 }
         }
         if (optind < argc)

@@ -177,3 +177,52 @@ int sg_pg_copy(PGconn *conn, const char *copy_sql, const char *data,
                 sg_pg_errstr(conn, NULL, errstr, errstr_size);
         return rc;
 }
+
+int sg_pg_run_retry(const char *conninfo, const char *appname,
+                    long long retry_s, int max_delay_ms, bool quiet,
+                    const char *what, sg_pg_job_fn fn, void *arg)
+{
+        long long started = sg_now_ms(), deadline = started + retry_s * 1000;
+        long long now;
+        int attempt, delay = 500, rc;
+        char err[1024];
+        bool transient;
+        PGconn *conn;
+
+        for (attempt = 1;; attempt++) {
+                transient = true; /* an unreachable database is */
+                conn = sg_pg_open(conninfo, appname, err, sizeof(err));
+                if (conn) {
+                        transient = false;
+                        rc = fn(conn, arg, err, sizeof(err), &transient);
+                        PQfinish(conn);
+                        if (rc == 0)
+                                return 0;
+                        if (!transient) {
+                                sg_error("%s failed: %s", what, err);
+                                return -1;
+                        }
+                }
+                now = sg_now_ms();
+                if (sg_stop_requested || now >= deadline) {
+                        sg_error("%s failed: PostgreSQL unreachable, gave up "
+                                 "after attempts=%d in %lld s: %s",
+                                 what, attempt, (now - started + 500) / 1000,
+                                 err);
+                        return -1;
+                }
+                /* The last wait ends at the deadline, for one last try. */
+                if (now + delay > deadline)
+                        delay = (int)(deadline - now);
+                sg_log(quiet ? SG_LOG_DEBUG : SG_LOG_WARN,
+                       "postgres unavailable, retrying in %d ms attempt=%d "
+                       "reason=\"%s\"",
+                       delay, attempt, err);
+                if (sg_sleep_ms(delay)) {
+                        sg_error("%s stopped by a signal while waiting for "
+                                 "PostgreSQL", what);
+                        return -1;
+                }
+                delay = delay * 2 > max_delay_ms ? max_delay_ms : delay * 2;
+        }
+}

@@ -39,6 +39,23 @@ bool sg_pg_is_transient(PGconn *conn, const PGresult *res);
 void sg_pg_errstr(PGconn *conn, const PGresult *res, char *errstr,
                   size_t errstr_size);
 
+/* One unit of work of a one-shot tool, run on a fresh connection.
+ * Returns 0, or -1 with a one-line reason in errstr; *transient (preset to
+ * false) says whether a retry on a new connection may help. */
+typedef int (*sg_pg_job_fn)(PGconn *conn, void *arg, char *errstr,
+                            size_t errstr_size, bool *transient);
+
+/* Connects and runs fn, retrying on a new connection with capped backoff
+ * (0.5 s doubling to max_delay_ms) while the database is unreachable or the
+ * failure is transient, until retry_s seconds have passed (0: one attempt)
+ * or a stop is requested. Retry lines are logged at warn level, or at
+ * debug level when quiet (the run then ends in at most one error line).
+ * Returns 0, or -1 after one error line that starts with what. */
+int sg_pg_run_retry(const char *conninfo, const char *appname,
+                    long long retry_s, int max_delay_ms, bool quiet,
+                    const char *what, sg_pg_job_fn fn, void *arg)
+    __attribute__((warn_unused_result));
+
 /* Sends one COPY ... FROM STDIN statement and the data (text format),
  * then checks the result. Returns 0, or -1 with errstr. */
 int sg_pg_copy(PGconn *conn, const char *copy_sql, const char *data,

@@ -106,27 +106,6 @@ static void usage(FILE *fp)
         fputs("  (--topic is not used here: see --erasure-topic.)\n", fp);
 }
 
-/* Checks the -X properties up front, so a bad one is a usage error (2)
- * rather than a runtime failure. Returns 0, or -1 with errstr. */
-static int check_props(const sg_cli_common_t *c, char *errstr,
-                       size_t errstr_size)
-{
-        rd_kafka_conf_t *conf = rd_kafka_conf_new();
-        char e[256];
-        int rc = 0;
-
-        for (int i = 0; i < c->nprops && rc == 0; i++) {
-                if (rd_kafka_conf_set(conf, c->prop_keys[i], c->prop_values[i],
-                                      e, sizeof(e)) != RD_KAFKA_CONF_OK) {
-                        snprintf(errstr, errstr_size, "-X %s: %s",
-                                 c->prop_keys[i], e);
-                        rc = -1;
-                }
-        }
-        rd_kafka_conf_destroy(conf);
-        return rc;
-}
-
 /* Makes sure there is a working connection, waiting out an outage (with a
  * log line per attempt). Returns 0, or -1 if a stop was requested. */
 static int ensure_conn(gdpr_ctx_t *ctx)
@@ -467,21 +446,13 @@ int main(int argc, char **argv)
                         break;
                 default:
                         r = sg_cli_common(&common, opt, optarg, PROG, usage);
-                        if (r == 2)
-                                return 0;
-                        if (r <= 0) {
-                                if (r == 0)
-                                        usage(stderr);
-                                return 2;
-                        }
+                        if (r >= 0)
+                                return r;
                 }
         }
         if (optind < argc)
                 return sg_cli_usage_error(
                     PROG, usage, "unexpected argument '%s'", argv[optind]);
-        if (check_props(&common, err, sizeof(err)) < 0)
-                return sg_cli_usage_error(PROG, usage, "%s", err);
-
         sg_log_init(PROG, common.log_level);
         sg_signal_install();
         sg_pg_conninfo(&common, "sg_writer", ctx.conninfo,

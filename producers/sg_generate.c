@@ -348,27 +348,6 @@ static void print_summary(const gen_ctx_t *ctx, unsigned long long seed)
         fflush(stdout);
 }
 
-/* Checks the -X properties up front, so a bad one is a usage error (2)
- * rather than a runtime failure. Returns 0, or -1 with errstr. */
-static int check_props(const sg_cli_common_t *c, char *errstr,
-                       size_t errstr_size)
-{
-        rd_kafka_conf_t *conf = rd_kafka_conf_new();
-        char e[256];
-        int rc = 0;
-
-        for (int i = 0; i < c->nprops && rc == 0; i++) {
-                if (rd_kafka_conf_set(conf, c->prop_keys[i], c->prop_values[i],
-                                      e, sizeof(e)) != RD_KAFKA_CONF_OK) {
-                        snprintf(errstr, errstr_size, "-X %s: %s",
-                                 c->prop_keys[i], e);
-                        rc = -1;
-                }
-        }
-        rd_kafka_conf_destroy(conf);
-        return rc;
-}
-
 /* Parses "YYYY-MM-DD" as that day's UTC midnight. Returns 0 or -1. */
 static int parse_start(const char *s, long long *us)
 {
@@ -486,13 +465,8 @@ int main(int argc, char **argv)
                         break;
                 default:
                         r = sg_cli_common(&common, opt, optarg, PROG, usage);
-                        if (r == 2)
-                                return 0;
-                        if (r <= 0) {
-                                if (r == 0)
-                                        usage(stderr);
-                                return 2;
-                        }
+                        if (r >= 0)
+                                return r;
                 }
         }
         if (optind < argc)
@@ -518,9 +492,6 @@ int main(int argc, char **argv)
                 return sg_cli_usage_error(PROG, usage,
                                           "the --start/--days window must "
                                           "lie within 2000..2099");
-
-        if (check_props(&common, err, sizeof(err)) < 0)
-                return sg_cli_usage_error(PROG, usage, "%s", err);
 
         sg_log_init(PROG, common.log_level);
         sg_signal_install();

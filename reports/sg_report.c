@@ -132,60 +132,17 @@ static int write_file(const char *dir, const char *name, const sg_buf_t *data)
         return 0;
 }
 
-/* Loads the figures of ctx's report, connecting (and reconnecting after
- * a lost connection) until retry_s seconds have passed. Returns 0, or -1
- * after one error line. */
-static int load_with_retry(report_ctx_t *ctx, const char *conninfo,
-                           long long retry_s)
+/* sg_pg_job_fn: loads the figures of ctx's report. */
+static int load_job(PGconn *conn, void *arg, char *errstr, size_t errstr_size,
+                    bool *transient)
 {
-        long long started = sg_now_ms(), deadline = started + retry_s * 1000;
-        long long now;
-        int attempt, delay = 500, r;
-        char err[512];
-        bool transient;
-        PGconn *conn;
+        report_ctx_t *ctx = arg;
 
-        for (attempt = 1;; attempt++) {
-                transient = true;
-                conn = sg_pg_open(conninfo, PROG, err, sizeof(err));
-                if (conn) {
-                        if (ctx->kind == REPORT_DAILY)
-                                r = sg_load_daily(conn, ctx->date, &ctx->daily,
-                                                  err, sizeof(err), &transient);
-                        else
-                                r = sg_load_gdpr(conn, ctx->date, &ctx->gdpr,
-                                                 err, sizeof(err), &transient);
-                        PQfinish(conn);
-                        if (r == 0)
-                                return 0;
-                        if (!transient) {
-                                sg_error("cannot read the report's figures: "
-                                         "%s",
-                                         err);
-                                return -1;
-                        }
-                }
-                now = sg_now_ms();
-                if (sg_stop_requested || now >= deadline) {
-                        sg_error("PostgreSQL unreachable, gave up after "
-                                 "attempts=%d in %lld s: %s",
-                                 attempt, (now - started + 500) / 1000, err);
-                        return -1;
-                }
-                /* The last wait ends at the deadline, for one last try. */
-                if (now + delay > deadline)
-                        delay = (int)(deadline - now);
-                /* Debug only: the run ends in one line either way. */
-                sg_debug("postgres unavailable, retrying in %d ms "
-                         "attempt=%d reason=\"%s\"",
-                         delay, attempt, err);
-                if (sg_sleep_ms(delay)) {
-                        sg_error("stopped by a signal while waiting for "
-                                 "PostgreSQL");
-                        return -1;
-                }
-                delay = delay * 2 > 4000 ? 4000 : delay * 2;
-        }
+        if (ctx->kind == REPORT_DAILY)
+                return sg_load_daily(conn, ctx->date, &ctx->daily, errstr,
+                                     errstr_size, transient);
+        return sg_load_gdpr(conn, ctx->date, &ctx->gdpr, errstr, errstr_size,
+                            transient);
 }
 
 /* Renders and writes the daily report. Returns 0 (written, with data),
@@ -333,13 +290,8 @@ int main(int argc, char **argv)
                         break;
                 default:
                         r = sg_cli_common(&common, opt, optarg, PROG, usage);
-                        if (r == 2)
-                                return 0;
-                        if (r <= 0) {
-                                if (r == 0)
-                                        usage(stderr);
-                                return 2;
-                        }
+                        if (r >= 0)
+                                return r;
                 }
         }
         if (optind >= argc)
@@ -368,7 +320,10 @@ int main(int argc, char **argv)
                  "%Y-%m-%d %H:%M:%S UTC", &tm);
 
         sg_pg_conninfo(&common, "sg_writer", conninfo, sizeof(conninfo));
-        if (load_with_retry(&ctx, conninfo, retry_s) < 0)
+        /* Quiet retries: a run from cron ends in one line either way. */
+        if (sg_pg_run_retry(conninfo, PROG, retry_s, 4000, true,
+                            "reading the report's figures", load_job,
+                            &ctx) < 0)
                 goto out;
         if (mkdir_p(ctx.output_dir) < 0) {
                 sg_error("cannot create the output folder %s: %s",
