@@ -70,7 +70,7 @@ broker_start() {
   BROKER_PID=$!
   for _ in $(seq 1 100); do [ -s "$SG_BROKER_FILE" ] && break; sleep 0.1; done
   [ -s "$SG_BROKER_FILE" ] || fail "sg-broker did not start"
-  BROKERS=$(cat "$SG_BROKER_FILE")
+  BROKERS=$(head -1 "$SG_BROKER_FILE")  # line 2 is the run id
 }
 
 # bg NAME CMD...: runs a binary in the background, logs to $T/NAME.log;
