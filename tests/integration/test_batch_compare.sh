@@ -322,3 +322,47 @@ run_cron
 grep -q "exit 1" "$T/cron.mail" || { cat "$T/cron.mail" >&2; fail "a difference is not mailed"; }
 grep -q "| $D | purchase | differs |" "$T/cron.mail" || fail "the mail does not name the row"
 pass "cron line: a difference prints the report, so cron mails it"
+
+# --- unusual but valid events: the batch sums must still match ---------------
+# sg-batch-metrics aggregates per (date, country, type, content_id) first and
+# derives the three tables from that: content ids on non-playback types
+# (content rows with 0 plays), watch seconds on events other than 'stop'
+# (not counted), stops without watch seconds, negative and large amounts.
+psql_q "
+INSERT INTO events_raw (event_id, user_id, event_type, event_timestamp, event_date, country, is_eu,
+                        amount, content_id, watch_seconds, kafka_topic, kafka_partition, kafka_offset)
+SELECT gen_random_uuid(), gen_random_uuid(),
+       (ARRAY['page_view', 'add_to_cart', 'purchase', 'play', 'pause', 'seek', 'stop', 'playback_error'])[1 + i % 8],
+       timestamptz '2025-06-05 00:00:00+00' + i * interval '1 second', date '2025-06-05',
+       (ARRAY['DE', 'FR', 'US-CA'])[1 + i % 3], i % 3 < 2,
+       CASE WHEN i % 5 = 0 THEN -((i % 97) + 0.01) WHEN i % 7 = 0 THEN 9999999999.99 ELSE (i % 13) * 0.5 END,
+       CASE WHEN i % 4 <> 0 THEN 'content-' || (i % 17) END,
+       CASE WHEN i % 6 <> 0 THEN i % 5000 END,
+       'user_events', 0, 20000 + i
+  FROM generate_series(1, 2000) AS i" >/dev/null
+sg-batch-metrics --date 2025-06-05 >"$T/odd.out" 2>"$T/odd.log" || { cat "$T/odd.log" >&2; fail "sg-batch-metrics on unusual events"; }
+grep -Eq '^2025-06-05 +2000 +8 +24 +17$' "$T/odd.out" || { cat "$T/odd.out" >&2; fail "unusual events: counts"; }
+assert_eq 0 "$(psql_q "
+  WITH e AS (SELECT * FROM events_raw WHERE event_date = '2025-06-05'),
+  direct AS (
+    SELECT 'daily' AS t, concat_ws(',', event_date, event_type, count(*), sum(amount)) AS r
+      FROM e GROUP BY event_date, event_type
+    UNION ALL
+    SELECT 'country', concat_ws(',', event_date, country, event_type, count(*), sum(amount))
+      FROM e GROUP BY event_date, country, event_type
+    UNION ALL
+    SELECT 'content', concat_ws(',', event_date, content_id, count(*) FILTER (WHERE event_type = 'play'),
+                                count(*) FILTER (WHERE event_type = 'playback_error'),
+                                coalesce(sum(watch_seconds) FILTER (WHERE event_type = 'stop'), 0))
+      FROM e WHERE content_id IS NOT NULL GROUP BY event_date, content_id),
+  batch AS (
+    SELECT 'daily' AS t, concat_ws(',', event_date, event_type, total_events, total_amount) AS r
+      FROM metrics_batch_daily WHERE event_date = '2025-06-05'
+    UNION ALL
+    SELECT 'country', concat_ws(',', event_date, country, event_type, total_events, total_amount)
+      FROM metrics_batch_country_daily WHERE event_date = '2025-06-05'
+    UNION ALL
+    SELECT 'content', concat_ws(',', event_date, content_id, plays, playback_errors, watch_seconds)
+      FROM metrics_batch_content_daily WHERE event_date = '2025-06-05')
+  SELECT count(*) FROM ((TABLE direct EXCEPT ALL TABLE batch) UNION ALL (TABLE batch EXCEPT ALL TABLE direct)) x")" \
+  "unusual events: batch rows differing from a direct aggregation"
