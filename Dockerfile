@@ -12,7 +12,7 @@ ARG DEBIAN_FRONTEND=noninteractive
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       build-essential cmake pkg-config \
-      librdkafka-dev libpq-dev libjansson-dev libcurl4-openssl-dev \
+      librdkafka-dev libpq-dev libjansson-dev libjsmn-dev libcurl4-openssl-dev \
  && rm -rf /var/lib/apt/lists/*
 
 # The sources live at /src, so the compiled-in SG_SQL_DIR is /src/sql (the

@@ -77,6 +77,14 @@ bool sg_event_type_is_playback(sg_event_type_t t);
 sg_reason_t sg_event_parse(const char *buf, size_t len, sg_event_t *ev,
                            char *msg, size_t msgsize);
 
+/* The fast path (jsmn, no tree) is on by default; it only ever accepts,
+ * and gives up to jansson on anything else. Tests and benchmarks turn it
+ * off to compare the two: the results must be identical. */
+void sg_event_set_fast_path(bool on);
+
+/* How many messages the fast path has accepted in this process. */
+unsigned long long sg_event_fast_path_accepted(void);
+
 /* Frees what sg_event_parse allocated. NULL-safe, idempotent. */
 void sg_event_fini(sg_event_t *ev);
 

@@ -27,7 +27,7 @@ as_postgres() {
 
 # ---------------------------------------------------------------- packages
 PACKAGES=(build-essential cmake pkg-config git ca-certificates
-          librdkafka-dev libpq-dev libjansson-dev libcurl4-openssl-dev
+          librdkafka-dev libpq-dev libjansson-dev libjsmn-dev libcurl4-openssl-dev
           libcriterion-dev kcat postgresql postgresql-client jq
           python3 python3-yaml openssl clang libclang-rt-14-dev)
 missing=()

@@ -1,6 +1,7 @@
 /* libFuzzer target for the v1 event validator and the masking used on
  * rejected payloads: whatever the bytes, no crash, no sanitizer report,
  * and the invariants below hold. */
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +10,28 @@
 #include "sg_mask.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* The fast path (jsmn) and the jansson path agree on everything. */
+static void same_without_fast_path(const uint8_t *data, size_t size,
+                                   sg_reason_t r, const char *msg,
+                                   const sg_event_t *ev)
+{
+        sg_event_t slow;
+        char smsg[256];
+        sg_reason_t sr;
+        bool meta_same;
+
+        sg_event_set_fast_path(false);
+        sr = sg_event_parse((const char *)data, size, &slow, smsg,
+                            sizeof(smsg));
+        sg_event_set_fast_path(true);
+        meta_same = (ev->metadata == NULL) == (slow.metadata == NULL) &&
+                    (!ev->metadata || strcmp(ev->metadata, slow.metadata) == 0);
+        if (sr != r || strcmp(smsg, msg) != 0 || !meta_same ||
+            memcmp(ev, &slow, offsetof(sg_event_t, metadata)) != 0)
+                abort();
+        sg_event_fini(&slow);
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -19,6 +42,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         size_t n;
 
         r = sg_event_parse((const char *)data, size, &ev, msg, sizeof(msg));
+        same_without_fast_path(data, size, r, msg, &ev);
         if (r == SG_REASON_OK) {
                 /* A valid event never carries an e-mail into storage. */
                 if (ev.metadata &&
