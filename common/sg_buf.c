@@ -77,6 +77,23 @@ void sg_buf_printf(sg_buf_t *b, const char *fmt, ...)
         b->len += (size_t)n;
 }
 
+void sg_buf_put_int(sg_buf_t *b, long long v)
+{
+        char tmp[24];
+        size_t i = sizeof tmp;
+        /* In unsigned arithmetic, so LLONG_MIN negates safely. */
+        unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v
+                                     : (unsigned long long)v;
+
+        do {
+                tmp[--i] = (char)('0' + u % 10);
+                u /= 10;
+        } while (u);
+        if (v < 0)
+                tmp[--i] = '-';
+        sg_buf_append(b, tmp + i, sizeof tmp - i);
+}
+
 void sg_buf_copy_text(sg_buf_t *b, const char *s, size_t n)
 {
         size_t start = 0;

@@ -19,6 +19,8 @@ void sg_buf_reset(sg_buf_t *b);
 void sg_buf_append(sg_buf_t *b, const char *s, size_t n);
 void sg_buf_puts(sg_buf_t *b, const char *s);
 void sg_buf_putc(sg_buf_t *b, char c);
+/* Appends v in decimal (what printf's %lld writes, without printf). */
+void sg_buf_put_int(sg_buf_t *b, long long v);
 void sg_buf_printf(sg_buf_t *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 

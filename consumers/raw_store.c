@@ -38,28 +38,48 @@ static void sg_raw_store_opt_text(sg_buf_t *b, const char *s)
                 sg_buf_copy_null(b);
 }
 
+/* Called for every stored event: plain appends, no printf. The fields
+ * written raw are validated tokens (UUIDs, type names, dates, country,
+ * currency) that hold no COPY special character. */
 void sg_raw_store_encode_row(sg_buf_t *b, const sg_event_t *ev,
                              const char *topic, int32_t partition,
                              int64_t offset)
 {
         char ts[40], day[11];
         long long cents = ev->amount_cents;
+        unsigned long long mag = cents < 0 ? 0ULL - (unsigned long long)cents
+                                           : (unsigned long long)cents;
+        char frac[3] = {(char)('0' + mag % 100 / 10), (char)('0' + mag % 10),
+                        '\t'};
+        size_t tslen = sg_event_format_ts(ev->ts_us, ts, sizeof(ts));
 
-        sg_event_format_ts(ev->ts_us, ts, sizeof(ts));
         sg_event_format_day(sg_event_utc_day(ev->ts_us), day);
-        sg_buf_printf(b, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s%lld.%02lld\t%s\t%s\t%s\t",
-                      ev->event_id, ev->user_id, sg_event_type_name(ev->type),
-                      ts, day, ev->country, ev->is_eu ? "t" : "f",
-                      cents < 0 ? "-" : "", llabs(cents) / 100,
-                      llabs(cents) % 100, ev->currency,
-                      ev->has_consent ? "t" : "f",
-                      ev->do_not_track ? "t" : "f");
+        sg_buf_append(b, ev->event_id, 36);
+        sg_buf_putc(b, '\t');
+        sg_buf_append(b, ev->user_id, 36);
+        sg_buf_putc(b, '\t');
+        sg_buf_puts(b, sg_event_type_name(ev->type));
+        sg_buf_putc(b, '\t');
+        sg_buf_append(b, ts, tslen);
+        sg_buf_putc(b, '\t');
+        sg_buf_append(b, day, 10);
+        sg_buf_putc(b, '\t');
+        sg_buf_puts(b, ev->country);
+        sg_buf_append(b, ev->is_eu ? "\tt\t" : "\tf\t", 3);
+        if (cents < 0)
+                sg_buf_putc(b, '-');
+        sg_buf_put_int(b, (long long)(mag / 100));
+        sg_buf_putc(b, '.');
+        sg_buf_append(b, frac, 3);
+        sg_buf_puts(b, ev->currency);
+        sg_buf_append(b, ev->has_consent ? "\tt\t" : "\tf\t", 3);
+        sg_buf_append(b, ev->do_not_track ? "t\t" : "f\t", 2);
         sg_raw_store_opt_text(b, ev->device_id);
         sg_buf_putc(b, '\t');
         sg_raw_store_opt_text(b, ev->content_id);
         sg_buf_putc(b, '\t');
         if (ev->watch_seconds >= 0)
-                sg_buf_printf(b, "%d", ev->watch_seconds);
+                sg_buf_put_int(b, ev->watch_seconds);
         else
                 sg_buf_copy_null(b);
         sg_buf_putc(b, '\t');
@@ -73,7 +93,11 @@ void sg_raw_store_encode_row(sg_buf_t *b, const sg_event_t *ev,
                 sg_buf_copy_null(b);
         sg_buf_putc(b, '\t');
         sg_buf_copy_text(b, topic, strlen(topic));
-        sg_buf_printf(b, "\t%" PRId32 "\t%" PRId64 "\n", partition, offset);
+        sg_buf_putc(b, '\t');
+        sg_buf_put_int(b, partition);
+        sg_buf_putc(b, '\t');
+        sg_buf_put_int(b, offset);
+        sg_buf_putc(b, '\n');
 }
 
 sg_reason_t sg_raw_store_add_value(sg_raw_store_t *rs, const char *value,

@@ -85,3 +85,39 @@ Test(raw_store, copy_text_escapes_control_characters)
         cr_assert_str_eq(b.data, "a\\\\b\\tc\\nd\\re");
         sg_buf_fini(&b);
 }
+
+Test(raw_store, encode_row_numbers_without_printf)
+{
+        sg_event_t ev;
+        char msg[256];
+        const char *stop =
+            "{\"event_id\":\"0b8f6f3e-2c1a-4c8e-9a53-6f1f0e1d2c3b\","
+            "\"user_id\":\"5d2f7a4e-9b61-4f0a-8c7d-1e2f3a4b5c6d\","
+            "\"event_type\":\"stop\",\"event_timestamp\":\"2099-12-31T23:59:59Z\","
+            "\"country\":\"US-CA\",\"do_not_track\":true,\"currency\":\"USD\","
+            "\"content_id\":\"c_1\",\"watch_seconds\":0}";
+        sg_buf_t b;
+
+        cr_assert_eq(sg_event_parse(stop, strlen(stop), &ev, msg, sizeof msg),
+                     SG_REASON_OK, "%s", msg);
+        sg_buf_init(&b);
+        sg_raw_store_encode_row(&b, &ev, "t\\x", 2147483647,
+                                9223372036854775807LL);
+        cr_assert_str_eq(b.data,
+                         "0b8f6f3e-2c1a-4c8e-9a53-6f1f0e1d2c3b\t"
+                         "5d2f7a4e-9b61-4f0a-8c7d-1e2f3a4b5c6d\tstop\t"
+                         "2099-12-31 23:59:59.000000+00\t2099-12-31\tUS-CA\tf\t"
+                         "0.00\tUSD\tf\tt\t\\N\tc_1\t0\t\\N\t\\N\t\\N\t"
+                         "t\\\\x\t2147483647\t9223372036854775807\n");
+        /* Cents below one unit keep their leading zero. */
+        ev.amount_cents = 5;
+        sg_buf_reset(&b);
+        sg_raw_store_encode_row(&b, &ev, "t", 0, 0);
+        cr_assert(strstr(b.data, "\t0.05\tUSD\t") != NULL, "%s", b.data);
+        ev.amount_cents = 100000000;
+        sg_buf_reset(&b);
+        sg_raw_store_encode_row(&b, &ev, "t", 0, 0);
+        cr_assert(strstr(b.data, "\t1000000.00\tUSD\t") != NULL, "%s", b.data);
+        sg_buf_fini(&b);
+        sg_event_fini(&ev);
+}
