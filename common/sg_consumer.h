@@ -37,6 +37,20 @@ typedef struct sg_consumer_ops {
         void (*discard)(void *app);
         /* Appends " key=value" fields to the periodic progress line. */
         void (*progress)(void *app, char *buf, size_t size);
+        /* Optional: streaming. When set, the engine opens the batch's
+         * transaction at its first message and calls feed after each
+         * message, so that the daemon can send what it has to the server
+         * while the next messages are read (the backend then works on
+         * another core); flush completes the batch in that transaction.
+         * Returns 0, or -1 with errstr: the engine then calls feed_abort,
+         * rolls back, and the batch is written whole by flush at commit
+         * (as it is when no stream was possible: flush must always be able
+         * to write the whole batch). */
+        int (*feed)(void *app, PGconn *conn, char *errstr,
+                    size_t errstr_size);
+        /* Forget the stream (conn may be NULL or broken): whatever feed
+         * sent is being rolled back. */
+        void (*feed_abort)(void *app, PGconn *conn);
 } sg_consumer_ops_t;
 
 typedef enum sg_gap_policy {
@@ -53,10 +67,12 @@ typedef struct sg_consumer_conf {
         int idle_exit_s;         /* 0: run forever */
         int progress_s;          /* progress line period */
         sg_gap_policy_t on_gap;
+        int queue_kbytes;        /* prefetch bound, queued.max.messages.kbytes
+                                    (-X overrides it) */
 } sg_consumer_conf_t;
 
-/* Fills the defaults: 5000 rows, 500 ms, no idle exit, progress every
- * 10 s, gap policy continue. */
+/* Fills the defaults: 5000 rows, 200 ms, no idle exit, progress every
+ * 10 s, gap policy continue, a 16 MiB prefetch queue. */
 void sg_consumer_conf_init(sg_consumer_conf_t *cc);
 
 /* Parses "continue" or "stop". Returns 0 or -1. */

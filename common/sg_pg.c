@@ -141,11 +141,10 @@ int sg_pg_exec(PGconn *conn, const char *sql, char *errstr,
         return rc;
 }
 
-int sg_pg_copy(PGconn *conn, const char *copy_sql, const char *data,
-               size_t len, char *errstr, size_t errstr_size)
+int sg_pg_copy_begin(PGconn *conn, const char *copy_sql, char *errstr,
+                     size_t errstr_size)
 {
         PGresult *res;
-        int rc = 0;
 
         errstr[0] = '\0';
         res = PQexec(conn, copy_sql);
@@ -155,14 +154,33 @@ int sg_pg_copy(PGconn *conn, const char *copy_sql, const char *data,
                 return -1;
         }
         PQclear(res);
-        /* Send in bounded chunks: PQputCopyData copies into libpq's buffer. */
-        for (size_t off = 0; off < len && rc == 0;) {
+        return 0;
+}
+
+int sg_pg_copy_send(PGconn *conn, const char *data, size_t len, char *errstr,
+                    size_t errstr_size)
+{
+        /* In bounded chunks: PQputCopyData copies into libpq's buffer. */
+        for (size_t off = 0; off < len;) {
                 size_t chunk = len - off > (1u << 20) ? (1u << 20) : len - off;
-                if (PQputCopyData(conn, data + off, (int)chunk) != 1)
-                        rc = -1;
+
+                if (PQputCopyData(conn, data + off, (int)chunk) != 1) {
+                        sg_pg_errstr(conn, NULL, errstr, errstr_size);
+                        return -1;
+                }
                 off += chunk;
         }
-        if (PQputCopyEnd(conn, rc == 0 ? NULL : "client error") != 1)
+        return 0;
+}
+
+int sg_pg_copy_end(PGconn *conn, const char *abort_msg, char *errstr,
+                   size_t errstr_size)
+{
+        PGresult *res;
+        int rc = abort_msg ? -1 : 0;
+
+        errstr[0] = '\0';
+        if (PQputCopyEnd(conn, abort_msg) != 1)
                 rc = -1;
         while ((res = PQgetResult(conn)) != NULL) {
                 if (PQresultStatus(res) != PGRES_COMMAND_OK && rc == 0) {
@@ -176,6 +194,24 @@ int sg_pg_copy(PGconn *conn, const char *copy_sql, const char *data,
         if (rc < 0 && errstr[0] == '\0')
                 sg_pg_errstr(conn, NULL, errstr, errstr_size);
         return rc;
+}
+
+int sg_pg_copy(PGconn *conn, const char *copy_sql, const char *data,
+               size_t len, char *errstr, size_t errstr_size)
+{
+        char senderr[256];
+
+        if (sg_pg_copy_begin(conn, copy_sql, errstr, errstr_size) < 0)
+                return -1;
+        if (sg_pg_copy_send(conn, data, len, senderr, sizeof(senderr)) < 0) {
+                /* The server's answer, if any, says more than libpq's. */
+                if (sg_pg_copy_end(conn, "client error", errstr,
+                                   errstr_size) < 0 &&
+                    errstr[0] == '\0')
+                        snprintf(errstr, errstr_size, "%s", senderr);
+                return -1;
+        }
+        return sg_pg_copy_end(conn, NULL, errstr, errstr_size);
 }
 
 int sg_pg_run_retry(const char *conninfo, const char *appname,

@@ -61,4 +61,17 @@ int sg_pg_run_retry(const char *conninfo, const char *appname,
 int sg_pg_copy(PGconn *conn, const char *copy_sql, const char *data,
                size_t len, char *errstr, size_t errstr_size);
 
+/* The same in steps, for data sent as it is produced: begin (the
+ * connection is then in COPY IN until sg_pg_copy_end), send any number of
+ * times, end. sg_pg_copy_end with abort_msg != NULL abandons the COPY (the
+ * statement fails, so does the transaction) and returns -1. A server-side
+ * error (e.g. a unique violation) is only reported by sg_pg_copy_end.
+ * Each returns 0, or -1 with errstr. */
+int sg_pg_copy_begin(PGconn *conn, const char *copy_sql, char *errstr,
+                     size_t errstr_size);
+int sg_pg_copy_send(PGconn *conn, const char *data, size_t len, char *errstr,
+                    size_t errstr_size);
+int sg_pg_copy_end(PGconn *conn, const char *abort_msg, char *errstr,
+                   size_t errstr_size);
+
 #endif

@@ -148,6 +148,51 @@ static int sg_raw_store_add(void *app, const rd_kafka_message_t *rkm)
         return 0;
 }
 
+/* Rows are streamed in pieces of at least this size: large enough that a
+ * batch takes a few dozen round trips, small enough that the backend
+ * starts early. */
+#define SG_RAW_STORE_FEED_BYTES (64 * 1024)
+
+#define SG_RAW_STORE_COPY "COPY events_raw (" SG_RAW_STORE_COLUMNS ") FROM STDIN"
+
+/* Streams the rows parsed so far into the batch's transaction (see
+ * sg_consumer_ops_t.feed): the backend inserts them while the next
+ * messages are parsed. The rows stay buffered: flush may need them all
+ * again (the duplicate path, or a retry after a failure). */
+static int sg_raw_store_feed(void *app, PGconn *conn, char *errstr,
+                             size_t errstr_size)
+{
+        sg_raw_store_t *rs = app;
+
+        if (rs->rows.len - rs->sent < SG_RAW_STORE_FEED_BYTES)
+                return 0;
+        if (!rs->copy_open) {
+                if (sg_pg_exec(conn, "SAVEPOINT raw_copy", errstr,
+                               errstr_size) < 0 ||
+                    sg_pg_copy_begin(conn, SG_RAW_STORE_COPY, errstr,
+                                     errstr_size) < 0)
+                        return -1;
+                rs->copy_open = true;
+        }
+        if (sg_pg_copy_send(conn, rs->rows.data + rs->sent,
+                            rs->rows.len - rs->sent, errstr, errstr_size) < 0)
+                return -1;
+        rs->sent = rs->rows.len;
+        return 0;
+}
+
+static void sg_raw_store_feed_abort(void *app, PGconn *conn)
+{
+        sg_raw_store_t *rs = app;
+        char errstr[256];
+
+        if (rs->copy_open && conn)
+                (void)sg_pg_copy_end(conn, "batch abandoned", errstr,
+                                     sizeof(errstr));
+        rs->copy_open = false;
+        rs->sent = 0;
+}
+
 /* Slow path, only when the batch holds an event_id already stored: stage
  * the batch, insert what is new, and record the rest as duplicates. */
 static int sg_raw_store_flush_dups(sg_raw_store_t *rs, PGconn *conn,
@@ -189,13 +234,62 @@ static int sg_raw_store_flush_dups(sg_raw_store_t *rs, PGconn *conn,
         return rc;
 }
 
+/* The events_raw rows: the rest of the stream if feed opened one, else
+ * one COPY of the whole batch. Either way after SAVEPOINT raw_copy: a
+ * unique violation (an event_id seen before) rolls back to it and takes
+ * the slow path. */
+static int sg_raw_store_flush_rows(sg_raw_store_t *rs, PGconn *conn,
+                                   char *errstr, size_t errstr_size)
+{
+        bool streamed = rs->copy_open;
+        int rc;
+
+        /* Whatever happens next, the stream is over: a retry after a
+         * failure writes the whole batch again. */
+        rs->copy_open = false;
+        if (streamed) {
+                rc = sg_pg_copy_send(conn, rs->rows.data + rs->sent,
+                                     rs->rows.len - rs->sent, errstr,
+                                     errstr_size);
+                rs->sent = 0;
+                if (rc < 0) {
+                        char ignored[256];
+
+                        (void)sg_pg_copy_end(conn, "client error", ignored,
+                                             sizeof(ignored));
+                        return -1;
+                }
+                rc = sg_pg_copy_end(conn, NULL, errstr, errstr_size);
+        } else {
+                rs->sent = 0;
+                if (sg_pg_exec(conn, "SAVEPOINT raw_copy", errstr,
+                               errstr_size) < 0)
+                        return -1;
+                rc = sg_pg_copy(conn, SG_RAW_STORE_COPY, rs->rows.data,
+                                rs->rows.len, errstr, errstr_size);
+        }
+        if (rc == 0)
+                return 0;
+        if (strncmp(errstr, "23505", 5) != 0)
+                return -1;
+        if (sg_pg_exec(conn, "ROLLBACK TO SAVEPOINT raw_copy", errstr,
+                       errstr_size) < 0)
+                return -1;
+        return sg_raw_store_flush_dups(rs, conn, errstr, errstr_size);
+}
+
 static int sg_raw_store_flush(void *app, PGconn *conn, char *errstr,
                               size_t errstr_size)
 {
         sg_raw_store_t *rs = app;
-        PGresult *res;
 
         rs->batch_dups = 0;
+        if (rs->batch_rows > 0 || rs->copy_open) {
+                if (sg_raw_store_flush_rows(rs, conn, errstr, errstr_size) < 0)
+                        return -1;
+        }
+        /* After the rows: a streamed COPY holds the connection until
+         * flush_rows ends it. */
         if (rs->batch_rejects > 0 &&
             sg_pg_copy(conn,
                        "COPY events_rejected (consumer_group, kafka_topic, "
@@ -204,32 +298,15 @@ static int sg_raw_store_flush(void *app, PGconn *conn, char *errstr,
                        rs->rejects.data, rs->rejects.len, errstr,
                        errstr_size) < 0)
                 return -1;
-        if (rs->batch_rows == 0)
-                return 0;
-        /* Fast path: straight COPY; a unique violation (an event_id seen
-         * before) rolls back to the savepoint and takes the slow path. */
-        if (sg_pg_exec(conn, "SAVEPOINT raw_copy", errstr, errstr_size) < 0)
-                return -1;
-        if (sg_pg_copy(conn,
-                       "COPY events_raw (" SG_RAW_STORE_COLUMNS ") FROM STDIN",
-                       rs->rows.data, rs->rows.len, errstr, errstr_size) == 0)
-                return 0;
-        if (strncmp(errstr, "23505", 5) != 0)
-                return -1;
-        res = PQexec(conn, "ROLLBACK TO SAVEPOINT raw_copy");
-        if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-                sg_pg_errstr(conn, res, errstr, errstr_size);
-                PQclear(res);
-                return -1;
-        }
-        PQclear(res);
-        return sg_raw_store_flush_dups(rs, conn, errstr, errstr_size);
+        return 0;
 }
 
 static void sg_raw_store_reset(sg_raw_store_t *rs)
 {
         sg_buf_reset(&rs->rows);
         sg_buf_reset(&rs->rejects);
+        rs->sent = 0;
+        rs->copy_open = false;
         rs->batch_rows = rs->batch_rejects = rs->batch_dups = 0;
         memset(rs->batch_by_reason, 0, sizeof(rs->batch_by_reason));
 }
@@ -265,4 +342,6 @@ const sg_consumer_ops_t sg_raw_store_ops = {
     .committed = sg_raw_store_committed,
     .discard = sg_raw_store_discard,
     .progress = sg_raw_store_progress,
+    .feed = sg_raw_store_feed,
+    .feed_abort = sg_raw_store_feed_abort,
 };

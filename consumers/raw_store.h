@@ -6,6 +6,7 @@
  * counted in events_duplicates. Plugs into sg_consumer (the exactly-once
  * loop) through sg_raw_store_ops. */
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <librdkafka/rdkafka.h>
 #include <libpq-fe.h>
@@ -19,6 +20,8 @@ typedef struct sg_raw_store {
         const char *topic;
         sg_buf_t rows;    /* COPY text for events_raw */
         sg_buf_t rejects; /* COPY text for events_rejected */
+        size_t sent;      /* bytes of rows already streamed (feed) */
+        bool copy_open;   /* COPY events_raw is open on the connection */
         long long batch_rows, batch_rejects, batch_dups;
         long long batch_by_reason[SG_REASON__CNT];
         long long stored, rejected, duplicates;
