@@ -72,7 +72,7 @@ typedef struct sg_consumer_conf {
 } sg_consumer_conf_t;
 
 /* Fills the defaults: 5000 rows, 200 ms, no idle exit, progress every
- * 10 s, gap policy continue, a 16 MiB prefetch queue. */
+ * 10 s, gap policy continue, a 64 MiB prefetch queue. */
 void sg_consumer_conf_init(sg_consumer_conf_t *cc);
 
 /* Parses "continue" or "stop". Returns 0 or -1. */

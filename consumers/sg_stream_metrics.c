@@ -46,12 +46,11 @@ int main(int argc, char **argv)
         /* Aggregates are small: flush less often than the raw store. */
         defaults.batch_rows = 50000;
         defaults.batch_ms = 1000;
-        /* Its flushes are far apart (50,000 events), and librdkafka 2.0
-         * looks at a full prefetch queue again only once a second: the
-         * queue must hold about a second of its consumption (~250,000
-         * events/s) or it idles. sg-raw-store's commits come every 5,000
-         * events and keep the fetcher busy with 16 MiB. */
-        defaults.queue_kbytes = 65536;
+        /* librdkafka 2.0 looks at a full prefetch queue again only once a
+         * second, so the queue must hold about a second of consumption or
+         * the consumer idles: ~350,000 events/s here (bench/run; 64 MiB
+         * capped it near 250,000 when catching up). */
+        defaults.queue_kbytes = 131072;
         cc = defaults;
         rc = sg_consumer_parse_args(argc, argv, PROG, usage, &common, &cc);
         if (rc >= 0)

@@ -33,7 +33,7 @@ pass "sg-generate without a broker exits $rc"
 db_create
 broker_start 2
 set +e
-PG_DSN="host=127.0.0.1 port=1 dbname=nowhere user=nobody" timeout --preserve-status -s TERM 4 sg-raw-store 2>"$T/nodb.err"
+PG_DSN="host=127.0.0.1 port=1 dbname=nowhere user=nobody" timeout --foreground --preserve-status -s TERM 4 sg-raw-store 2>"$T/nodb.err"
 rc=$?
 set -e
 grep -q "postgres unavailable, retrying" "$T/nodb.err" || fail "no retry line without a database"

@@ -17,9 +17,11 @@ for args in "--batch-size 0" "--batch-size x" "--poll-interval 0" "--poll-interv
   assert_eq 2 "$rc" "sg-gdpr $args exit status"
   grep -q "Usage: sg-gdpr" "$T/usage.err" || fail "sg-gdpr $args: no usage on stderr"
 done
-# No database: a line per attempt, and SIGTERM ends it cleanly.
+# No database: a line per attempt, and SIGTERM ends it cleanly. One SIGTERM:
+# without --foreground, timeout also signals its process group, and a
+# second signal (as a second Ctrl-C) makes a daemon exit at once with 130.
 set +e
-PG_DSN="host=127.0.0.1 port=1 dbname=nowhere user=nobody" timeout --preserve-status -s TERM 3 \
+PG_DSN="host=127.0.0.1 port=1 dbname=nowhere user=nobody" timeout --foreground --preserve-status -s TERM 3 \
   sg-gdpr --no-notices 2>"$T/gdpr-nodb.log"; rc=$?
 set -e
 assert_eq 0 "$rc" "sg-gdpr exit status after SIGTERM while waiting for the database"
