@@ -479,10 +479,6 @@ static int sg_consumer_gap_tx(sg_consumer_t *c, void *arg, char *errstr,
                                 &expected, errstr, errstr_size);
 }
 
-/* Reads the stored offsets of n partitions and prepares them for
- * assignment: rows of another cluster are reset to 0 for this one (and
- * the change recorded). Sets each list element's offset. Returns 0, or -1
- * (fatal, or stopping). */
 /* Where a partition with nothing stored starts: its log start offset,
  * asked for now. Assigning the logical BEGINNING instead makes librdkafka
  * 2.0 look it up itself, which delayed the first fetch by up to ~0.6 s
@@ -510,6 +506,10 @@ static int64_t sg_consumer_log_start(sg_consumer_t *c, int32_t partition,
         return low;
 }
 
+/* Reads the stored offsets of n partitions and prepares them for
+ * assignment: rows of another cluster are reset to 0 for this one (and
+ * the change recorded). Sets each list element's offset. Returns 0, or -1
+ * (fatal, or stopping). */
 static int sg_consumer_load(sg_consumer_t *c,
                             rd_kafka_topic_partition_list_t *list)
 {
@@ -643,7 +643,7 @@ static void sg_consumer_rewind(sg_consumer_t *c)
  * blocks over 128 KiB back to the kernel when freed, and a 1 MiB trim
  * threshold returns the heap's free top: the consumers' RSS then falls
  * back once a backlog is drained (bench/run's memory samples: RSS after
- * 5M events 22-28 MiB before, 15 MiB after for sg-stream-metrics). No
+ * 5M events 26-38 MiB before, ~15 MiB after for sg-stream-metrics). No
  * effect under AddressSanitizer's allocator. */
 static void sg_consumer_malloc_tuning(void)
 {
