@@ -223,11 +223,8 @@ static void batch_ctx_fini(batch_ctx_t *ctx)
 static void batch_fail(batch_ctx_t *ctx, PGconn *conn, const PGresult *res,
                        const char *what)
 {
-        char err[400];
-
-        sg_pg_errstr(conn, res, err, sizeof(err));
-        snprintf(ctx->err, sizeof(ctx->err), "%s: %s", what, err);
-        ctx->transient = sg_pg_is_transient(conn, res);
+        sg_pg_fail(conn, res, what, ctx->err, sizeof(ctx->err),
+                   &ctx->transient);
 }
 
 /* Runs a statement that must return one row of counts. Returns the
@@ -236,15 +233,8 @@ static PGresult *batch_query(batch_ctx_t *ctx, PGconn *conn, const char *sql,
                              int nparams, const char *const *params,
                              const char *what)
 {
-        PGresult *res =
-            PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 0);
-
-        if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-                batch_fail(ctx, conn, res, what);
-                PQclear(res);
-                return NULL;
-        }
-        return res;
+        return sg_pg_query(conn, sql, nparams, params, 0, what, ctx->err,
+                           sizeof(ctx->err), &ctx->transient);
 }
 
 /* Fills the temporary table sg_batch_agg from the dates' events (params:

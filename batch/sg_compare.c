@@ -315,26 +315,16 @@ static void cmp_ctx_fini(cmp_ctx_t *ctx)
 static void cmp_fail(cmp_ctx_t *ctx, PGconn *conn, const PGresult *res,
                      const char *what)
 {
-        char err[400];
-
-        sg_pg_errstr(conn, res, err, sizeof(err));
-        snprintf(ctx->err, sizeof(ctx->err), "%s: %s", what, err);
-        ctx->transient = sg_pg_is_transient(conn, res);
+        sg_pg_fail(conn, res, what, ctx->err, sizeof(ctx->err),
+                   &ctx->transient);
 }
 
 static PGresult *cmp_query(cmp_ctx_t *ctx, PGconn *conn, const char *sql,
                            int nparams, const char *const *params,
                            const char *what)
 {
-        PGresult *res =
-            PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 0);
-
-        if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) < 1) {
-                cmp_fail(ctx, conn, res, what);
-                PQclear(res);
-                return NULL;
-        }
-        return res;
+        return sg_pg_query(conn, sql, nparams, params, 1, what, ctx->err,
+                           sizeof(ctx->err), &ctx->transient);
 }
 
 static long long cell_ll(const PGresult *res, int row, int col)

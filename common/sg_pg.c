@@ -141,6 +141,33 @@ int sg_pg_exec(PGconn *conn, const char *sql, char *errstr,
         return rc;
 }
 
+void sg_pg_fail(PGconn *conn, const PGresult *res, const char *what,
+                char *err, size_t err_size, bool *transient)
+{
+        char detail[400];
+
+        sg_pg_errstr(conn, res, detail, sizeof(detail));
+        snprintf(err, err_size, "%s: %s", what, detail);
+        *transient = sg_pg_is_transient(conn, res);
+}
+
+PGresult *sg_pg_query(PGconn *conn, const char *sql, int nparams,
+                      const char *const *params, int min_rows,
+                      const char *what, char *err, size_t err_size,
+                      bool *transient)
+{
+        PGresult *res =
+            PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 0);
+
+        if (PQresultStatus(res) != PGRES_TUPLES_OK ||
+            PQntuples(res) < min_rows) {
+                sg_pg_fail(conn, res, what, err, err_size, transient);
+                PQclear(res);
+                return NULL;
+        }
+        return res;
+}
+
 int sg_pg_copy_begin(PGconn *conn, const char *copy_sql, char *errstr,
                      size_t errstr_size)
 {

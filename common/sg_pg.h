@@ -39,6 +39,18 @@ bool sg_pg_is_transient(PGconn *conn, const PGresult *res);
 void sg_pg_errstr(PGconn *conn, const PGresult *res, char *errstr,
                   size_t errstr_size);
 
+/* Records why res (may be NULL) failed, as "what: error" in err, and in
+ * *transient whether a retry may help (the batch jobs' error report). */
+void sg_pg_fail(PGconn *conn, const PGresult *res, const char *what,
+                char *err, size_t err_size, bool *transient);
+
+/* Runs a statement that returns at least min_rows rows. Returns the result
+ * (the caller clears it), or NULL after sg_pg_fail. */
+PGresult *sg_pg_query(PGconn *conn, const char *sql, int nparams,
+                      const char *const *params, int min_rows,
+                      const char *what, char *err, size_t err_size,
+                      bool *transient);
+
 /* One unit of work of a one-shot tool, run on a fresh connection.
  * Returns 0, or -1 with a one-line reason in errstr; *transient (preset to
  * false) says whether a retry on a new connection may help. */
