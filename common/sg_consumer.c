@@ -34,7 +34,6 @@ typedef struct sg_consumer {
         int batch_msgs;
         long long batch_started_ms;
         long long last_activity_ms;
-        bool had_assignment;
         bool fatal;
         bool streaming;     /* the open batch's transaction is open */
         bool stream_failed; /* ... and could not be: not again this batch */
@@ -43,6 +42,10 @@ typedef struct sg_consumer {
         long long batches;
         long long last_progress_ms;
         long long last_progress_committed;
+        int session_ms;           /* session.timeout.ms in force */
+        long long topic_check_ms; /* last whole-topic check (--idle-exit) */
+        long long rest_lag;       /* ... what the group still had to read */
+        long long rest_since_ms;  /* ... unchanged since then */
 } sg_consumer_t;
 
 /* A unit of work run inside one transaction. Returns 0, SG_OFFSETS_FENCED,
@@ -89,10 +92,13 @@ void sg_consumer_usage(FILE *fp, const sg_consumer_conf_t *cc)
                 "  --batch-rows N       commit after N messages (default %d)\n"
                 "  --batch-ms MS        ... or when the batch is MS "
                 "milliseconds old (default %d)\n"
-                "  --idle-exit SECONDS  exit 0 once every assigned partition "
-                "has been at its\n"
-                "                       end this long (default: run "
-                "forever)\n"
+                "  --idle-exit SECONDS  exit 0 once this instance's "
+                "partitions have been at\n"
+                "                       their end this long and the group "
+                "has read the whole\n"
+                "                       topic; exit 1 if the rest stops "
+                "moving (default: run\n"
+                "                       forever)\n"
                 "  --progress-interval SECONDS  progress line period "
                 "(default %d)\n"
                 "  --on-gap POLICY      when stored offsets fell out of "
@@ -698,7 +704,6 @@ static void sg_consumer_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                                         "(nothing stored yet)",
                                         parts->elems[i].partition);
                 }
-                c->had_assignment = true;
                 if (coop)
                         error = rd_kafka_incremental_assign(rk, parts);
                 else
@@ -803,14 +808,125 @@ static void sg_consumer_handle_error(sg_consumer_t *c,
         }
 }
 
-static bool sg_consumer_idle(sg_consumer_t *c, long long now)
+/* What the whole group still has to read of the topic, from the broker's
+ * high watermarks and the offsets stored in PostgreSQL (a partition with
+ * nothing stored counts from its log start). Describes the partitions
+ * not read to their end in rest ("3,4,5"). Returns the number of events
+ * left (a partition whose stored offset lies outside the log counts 1 at
+ * least), or -1 when it cannot tell now (broker or database
+ * unavailable). */
+static long long sg_consumer_topic_rest(sg_consumer_t *c, char *rest,
+                                        size_t rest_size)
 {
-        if (c->cc->idle_exit_s <= 0 || !c->had_assignment || c->batch_msgs)
-                return false;
+        const char *topic = c->cc->common->topic;
+        const struct rd_kafka_metadata *md = NULL;
+        rd_kafka_topic_t *rkt = rd_kafka_topic_new(c->rk, topic, NULL);
+        int32_t *parts = NULL;
+        int64_t *stored = NULL;
+        int *other = NULL;
+        char errstr[512];
+        long long left = -1;
+        size_t used = 0;
+        int n = 0;
+
+        rest[0] = '\0';
+        if (!rkt)
+                return -1;
+        if (rd_kafka_metadata(c->rk, 0, rkt, &md, 2000) || md->topic_cnt != 1 ||
+            md->topics[0].err)
+                goto out;
+        n = md->topics[0].partition_cnt;
+        parts = calloc((size_t)n + 1, sizeof(*parts));
+        stored = calloc((size_t)n + 1, sizeof(*stored));
+        other = calloc((size_t)n + 1, sizeof(*other));
+        if (!parts || !stored || !other)
+                abort();
+        for (int i = 0; i < n; i++)
+                parts[i] = md->topics[0].partitions[i].id;
+        if (sg_consumer_ensure_conn(c) < 0 ||
+            sg_offsets_load(c->conn, c->cc->group, topic, c->cluster_id, n,
+                            parts, stored, other, errstr, sizeof(errstr)) < 0)
+                goto out;
+        left = 0;
+        for (int i = 0; i < n; i++) {
+                int64_t lo = -1, hi = -1, from;
+                if (rd_kafka_query_watermark_offsets(c->rk, topic, parts[i],
+                                                     &lo, &hi, 2000)) {
+                        left = -1;
+                        goto out;
+                }
+                /* Stored beyond the end or below the log start is a gap
+                 * the partition's owner has still to record. */
+                from = stored[i] >= 0 && !other[i] ? stored[i] : lo;
+                if (from == hi && from >= lo)
+                        continue;
+                left += from < hi ? hi - from : 1;
+                if (used + 12 < rest_size)
+                        used += (size_t)snprintf(rest + used, rest_size - used,
+                                                 "%s%d", used ? "," : "",
+                                                 parts[i]);
+        }
+out:
+        if (md)
+                rd_kafka_metadata_destroy(md);
+        rd_kafka_topic_destroy(rkt);
+        free(parts);
+        free(stored);
+        free(other);
+        return left;
+}
+
+/* --idle-exit: this instance's partitions have been at their end for the
+ * given time and the group has read the whole topic (every partition,
+ * also those other members hold or nobody holds yet: after a kill -9, the
+ * dead member keeps its partitions until its session times out). While
+ * the rest is still being read by others, waits; if it makes no progress
+ * for three session timeouts (at least 30 s), gives up. Returns 0 (not
+ * idle), 1 (done: exit 0), or -1 (exit 1: the group did not read it all,
+ * said in one line). */
+static int sg_consumer_idle(sg_consumer_t *c, long long now)
+{
+        long long stall_ms = 3LL * c->session_ms > 30000 ? 3LL * c->session_ms
+                                                        : 30000;
+        char rest[256];
+        long long left;
+
+        if (c->cc->idle_exit_s <= 0 || c->batch_msgs)
+                return 0;
         for (int p = 0; p < c->nparts; p++)
                 if (c->parts[p].assigned && !c->parts[p].eof)
-                        return false;
-        return now - c->last_activity_ms >= (long long)c->cc->idle_exit_s * 1000;
+                        return 0;
+        if (now - c->last_activity_ms < (long long)c->cc->idle_exit_s * 1000 ||
+            now - c->topic_check_ms < 1000)
+                return 0;
+        c->topic_check_ms = now;
+        sg_consumer_stream_abort(c); /* the connection is needed here */
+        left = sg_consumer_topic_rest(c, rest, sizeof(rest));
+        if (left == 0) {
+                sg_info("idle for %ds and the group has read the whole "
+                        "topic=%s: exiting", c->cc->idle_exit_s,
+                        c->cc->common->topic);
+                return 1;
+        }
+        if (left < 0)
+                return 0; /* cannot tell now: ask again in a second */
+        if (left != c->rest_lag || c->rest_since_ms == 0) {
+                if (c->rest_since_ms == 0)
+                        sg_info("this instance's partitions are at their end; "
+                                "waiting for the group to read the rest of "
+                                "topic=%s partitions=%s events_left=%lld",
+                                c->cc->common->topic, rest, left);
+                c->rest_lag = left;
+                c->rest_since_ms = now;
+                return 0;
+        }
+        if (now - c->rest_since_ms < stall_ms)
+                return 0;
+        sg_error("--idle-exit: the group has not read topic=%s to its end "
+                 "and nothing moved for %llds: partitions=%s events_left=%lld "
+                 "(held by another member, or not assigned); exiting 1",
+                 c->cc->common->topic, stall_ms / 1000, rest, left);
+        return -1;
 }
 
 static void sg_consumer_progress(sg_consumer_t *c, long long now, bool final)
@@ -844,29 +960,52 @@ static void sg_consumer_progress(sg_consumer_t *c, long long now, bool final)
         c->last_progress_committed = c->committed;
 }
 
-/* Waits until the cluster id is known (it tells one cluster's stored
- * offsets from another's). Returns 0, or -1 if stopping. */
+/* Waits until the cluster answers and reads its id (it tells one
+ * cluster's stored offsets from another's), backing off between attempts.
+ * A cluster that answers without an id is older than Kafka 0.10.1, below
+ * what StreamGuard supports (README, "Kafka versions"). Returns 0, 1 if
+ * stopping, or -1 (fatal: said in one line). */
 static int sg_consumer_cluster_id(sg_consumer_t *c, bool embedded)
 {
+        int delay = 250;
+
         for (int attempt = 1; !sg_stop_requested; attempt++) {
-                char *id = rd_kafka_clusterid(c->rk, 5000);
+                const struct rd_kafka_metadata *md = NULL;
+                rd_kafka_resp_err_t err =
+                    rd_kafka_metadata(c->rk, 0, NULL, &md, 5000);
                 char run_id[64];
-                if (id) {
-                        /* sg-broker: each run is a new, empty cluster. */
-                        if (embedded &&
-                            sg_kafka_embedded_run_id(run_id, sizeof(run_id)) == 0)
-                                snprintf(c->cluster_id, sizeof(c->cluster_id),
-                                         "%s/%s", id, run_id);
-                        else
-                                snprintf(c->cluster_id, sizeof(c->cluster_id),
-                                         "%s", id);
-                        rd_kafka_mem_free(c->rk, id);
-                        return 0;
+                char *id;
+
+                if (err) {
+                        sg_warn("kafka cluster not reachable yet, retrying in "
+                                "%d ms attempt=%d reason=\"%s\"",
+                                delay, attempt, rd_kafka_err2str(err));
+                        if (sg_sleep_ms(delay))
+                                break;
+                        delay = delay * 2 > 10000 ? 10000 : delay * 2;
+                        continue;
                 }
-                sg_warn("kafka cluster not reachable yet, retrying "
-                        "attempt=%d", attempt);
+                rd_kafka_metadata_destroy(md);
+                /* Metadata arrived: the id is there now, or never. */
+                id = rd_kafka_clusterid(c->rk, 1000);
+                if (!id) {
+                        sg_error("the Kafka cluster answers without a cluster "
+                                 "id: it is older than Kafka 0.10.1, and "
+                                 "StreamGuard needs Kafka 0.11 or newer");
+                        return -1;
+                }
+                /* sg-broker: each run is a new, empty cluster. */
+                if (embedded &&
+                    sg_kafka_embedded_run_id(run_id, sizeof(run_id)) == 0)
+                        snprintf(c->cluster_id, sizeof(c->cluster_id),
+                                 "%s/%s", id, run_id);
+                else
+                        snprintf(c->cluster_id, sizeof(c->cluster_id), "%s",
+                                 id);
+                rd_kafka_mem_free(c->rk, id);
+                return 0;
         }
-        return -1;
+        return 1;
 }
 
 int sg_consumer_run(const sg_consumer_conf_t *cc, const sg_consumer_ops_t *ops,
@@ -874,7 +1013,7 @@ int sg_consumer_run(const sg_consumer_conf_t *cc, const sg_consumer_ops_t *ops,
 {
         sg_consumer_t c;
         char errstr[512];
-        char session[16] = "45000";
+        char session[16], heartbeat[16];
         char queue_kbytes[16];
         bool embedded = false;
         rd_kafka_conf_t *conf = NULL;
@@ -897,11 +1036,25 @@ int sg_consumer_run(const sg_consumer_conf_t *cc, const sg_consumer_ops_t *ops,
                         sg_error("%s", errstr);
                         return 1;
                 }
-                /* The embedded broker is local: a dead member should not
-                 * hold its partitions for librdkafka's default 45 s. */
-                if (probe)
-                        snprintf(session, sizeof(session), "6000");
+                /* How long a member that died (kill -9, a crash, a lost
+                 * host) keeps its partitions before the group moves them:
+                 * librdkafka's default is 45 s. Ours is 10 s on a real
+                 * broker: librdkafka heartbeats from its own thread, so a
+                 * slow batch or a database outage never misses one, and
+                 * three heartbeats (every 3 s) must be lost in a row
+                 * before a live member is dropped, which a broker GC pause
+                 * or a loaded 2-core machine does not do; 10 s is also
+                 * above the brokers' default group.min.session.timeout.ms
+                 * (6 s). sg-broker (local, in memory) takes 6 s with a
+                 * 1 s heartbeat. -X session.timeout.ms=... wins. */
+                c.session_ms = probe ? 6000 : 10000;
         }
+        snprintf(session, sizeof(session), "%d", c.session_ms);
+        snprintf(heartbeat, sizeof(heartbeat), "%d",
+                 c.session_ms == 6000 ? 1000 : 3000);
+        for (int i = 0; i < cc->common->nprops; i++)
+                if (strcmp(cc->common->prop_keys[i], "session.timeout.ms") == 0)
+                        c.session_ms = atoi(cc->common->prop_values[i]);
         const char *defaults[] = {
             "group.id", cc->group,
             "client.id", cc->appname,
@@ -910,7 +1063,10 @@ int sg_consumer_run(const sg_consumer_conf_t *cc, const sg_consumer_ops_t *ops,
             "auto.offset.reset", "error",
             "enable.partition.eof", "true",
             "session.timeout.ms", session,
-            "heartbeat.interval.ms", strcmp(session, "6000") == 0 ? "1000" : "3000",
+            "heartbeat.interval.ms", heartbeat,
+            /* New partitions of the topic (added while we run) are seen
+             * within 10 s instead of librdkafka's 5 minutes. */
+            "topic.metadata.refresh.interval.ms", "10000",
             /* A Fetch with nothing to return waits at most this long
              * (500 ms by default). A real broker answers as soon as data
              * arrives; sg-broker (librdkafka's mock) always waits the
@@ -950,8 +1106,11 @@ int sg_consumer_run(const sg_consumer_conf_t *cc, const sg_consumer_ops_t *ops,
         }
         conf = NULL; /* owned by rk */
         rd_kafka_poll_set_consumer(c.rk);
-        if (sg_consumer_cluster_id(&c, embedded) < 0) {
-                rc = 0;
+        rc = sg_consumer_cluster_id(&c, embedded);
+        if (rc != 0) {
+                if (rc < 0)
+                        c.fatal = true;
+                rc = rc < 0 ? 1 : 0;
                 goto out_close;
         }
         topics = rd_kafka_topic_partition_list_new(1);
@@ -972,6 +1131,7 @@ int sg_consumer_run(const sg_consumer_conf_t *cc, const sg_consumer_ops_t *ops,
 
         while (!sg_stop_requested && !c.fatal) {
                 rd_kafka_message_t *rkm = rd_kafka_consumer_poll(c.rk, 100);
+                int idle;
                 /* One clock read per message (it showed in profiles). */
                 long long now = sg_now_ms();
 
@@ -1000,11 +1160,12 @@ int sg_consumer_run(const sg_consumer_conf_t *cc, const sg_consumer_ops_t *ops,
                         sg_consumer_commit(&c);
                 if (now - c.last_progress_ms >= (long long)cc->progress_s * 1000)
                         sg_consumer_progress(&c, now, false);
-                if (sg_consumer_idle(&c, now)) {
-                        sg_info("idle for %ds with every partition at its "
-                                "end: exiting", cc->idle_exit_s);
+                sg_kafka_watch(c.rk);
+                idle = sg_consumer_idle(&c, now);
+                if (idle < 0)
+                        c.fatal = true;
+                if (idle != 0)
                         break;
-                }
         }
         rc = c.fatal ? 1 : 0;
         if (!c.fatal)

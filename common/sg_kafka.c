@@ -1,5 +1,6 @@
 #include "sg_kafka.h"
 #include "sg_log.h"
+#include "sg_signal.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,12 +48,14 @@ int sg_kafka_brokers(const sg_cli_common_t *c, char *out, size_t size,
         n = fread(out, 1, size - 1, fp);
         fclose(fp);
         out[n] = '\0';
+        /* sg-broker writes a run id beside its address; scripts/kafka.sh
+         * (a real Apache Kafka) writes its version instead. */
+        *embedded = strstr(out, "\nrun_id=") != NULL;
         out[strcspn(out, "\r\n")] = '\0';
         if (!*out) {
                 snprintf(errstr, errstr_size, "broker file %s is empty", path);
                 return -1;
         }
-        *embedded = true;
         return 0;
 }
 
@@ -80,11 +83,45 @@ static void sg_kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac,
                             const char *buf)
 {
         (void)rk;
+        /* A fatal error is reported once, by the error callback. */
+        if (strcmp(fac, "FATAL") == 0)
+                return;
         /* syslog levels: 0-3 error, 4 warning, 5-6 info, 7 debug */
         sg_log(level <= 3 ? SG_LOG_ERROR : level == 4 ? SG_LOG_WARN
                                        : level <= 6 ? SG_LOG_INFO
                                                     : SG_LOG_DEBUG,
                "kafka fac=%s msg=\"%s\"", fac, buf);
+}
+
+/* When every broker connection went down (monotonic ms; 0: reachable).
+ * One client per process is the rule here, so the state is the process's:
+ * it is written by librdkafka's thread (error_cb) and read by ours. */
+static _Atomic long long sg_kafka_down_since_ms;
+static long long sg_kafka_last_probe_ms;
+
+void sg_kafka_watch(rd_kafka_t *rk)
+{
+        const struct rd_kafka_metadata *md = NULL;
+        long long since = sg_kafka_down_since_ms;
+        long long now;
+
+        if (since == 0)
+                return;
+        now = sg_now_ms();
+        if (now - sg_kafka_last_probe_ms < 1000)
+                return;
+        sg_kafka_last_probe_ms = now;
+        if (rd_kafka_metadata(rk, 0, NULL, &md, 200) !=
+            RD_KAFKA_RESP_ERR_NO_ERROR)
+                return;
+        rd_kafka_metadata_destroy(md);
+        sg_kafka_down_since_ms = 0;
+        sg_info("kafka reachable again after %.1f s", (double)(now - since) / 1000.0);
+}
+
+bool sg_kafka_reachable(void)
+{
+        return sg_kafka_down_since_ms == 0;
 }
 
 static void sg_kafka_error_cb(rd_kafka_t *rk, int err, const char *reason,
@@ -100,9 +137,13 @@ static void sg_kafka_error_cb(rd_kafka_t *rk, int err, const char *reason,
                 return;
         }
         /* Informational: librdkafka retries by itself. */
-        if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN)
+        if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN) {
+                long long now = sg_now_ms();
+                if (sg_kafka_down_since_ms == 0)
+                        sg_kafka_down_since_ms = now ? now : 1;
                 sg_warn("kafka brokers unreachable; librdkafka keeps "
                         "retrying reason=\"%s\"", reason);
+        }
         else
                 sg_warn("kafka err=%s reason=\"%s\"",
                         rd_kafka_err2name((rd_kafka_resp_err_t)err), reason);

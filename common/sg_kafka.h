@@ -12,9 +12,10 @@
 const char *sg_kafka_broker_file(char *buf, size_t size);
 
 /* Resolves the bootstrap servers: --brokers, then
- * $KAFKA_BOOTSTRAP_SERVERS, then the sg-broker file. *embedded is set
- * when the address came from the sg-broker file. Returns 0, or -1 with
- * a one-line explanation in errstr. */
+ * $KAFKA_BOOTSTRAP_SERVERS, then the address file (written by sg-broker or
+ * by scripts/kafka.sh). *embedded is set when the address is sg-broker's
+ * (librdkafka's mock cluster). Returns 0, or -1 with a one-line
+ * explanation in errstr. */
 int sg_kafka_brokers(const sg_cli_common_t *c, char *out, size_t size,
                      bool *embedded, char *errstr, size_t errstr_size);
 
@@ -31,5 +32,16 @@ rd_kafka_conf_t *sg_kafka_conf_new(const sg_cli_common_t *c,
                                    const char *const *defaults,
                                    bool *embedded, char *errstr,
                                    size_t errstr_size);
+
+/* Kafka reachability, for the daemons' log: the error callback of
+ * sg_kafka_conf_new notes when every broker went down; sg_kafka_watch,
+ * called from a daemon's loop, then probes (a metadata request, at most
+ * once a second, 200 ms at most) and logs one line when the cluster
+ * answers again. Cheap when nothing is down. */
+void sg_kafka_watch(rd_kafka_t *rk);
+
+/* false between "brokers unreachable" and the recovery sg_kafka_watch
+ * saw. */
+bool sg_kafka_reachable(void);
 
 #endif

@@ -16,6 +16,11 @@
 #define SG_OUTBOX_TIMEOUT_MS "30000"
 #define SG_OUTBOX_LEASE_MARGIN_S 10
 #define SG_OUTBOX_RECREATE_MS 5000
+/* After a fatal producer error the next producer waits 1 s, doubling up
+ * to 5 minutes while they keep failing: a broker that cannot serve an
+ * idempotent producer (Kafka < 0.11) fails every new one at once. */
+#define SG_OUTBOX_FATAL_BACKOFF_MS 1000
+#define SG_OUTBOX_FATAL_BACKOFF_MAX_MS 300000
 
 struct sg_outbox {
         const sg_cli_common_t *common;
@@ -30,6 +35,7 @@ struct sg_outbox {
         sg_notice_ids_t failed;
         sg_outbox_stats_t stats;
         bool failing; /* the last delivery report was a failure */
+        int fatal_streak; /* fatal errors since the last delivery */
 };
 
 /* Delivery report, served by rd_kafka_poll/flush in our own thread. */
@@ -51,6 +57,7 @@ static void sg_outbox_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *rkm,
                 ob->failing = true;
         } else {
                 ob->stats.delivered++;
+                ob->fatal_streak = 0;
                 if (ob->failing)
                         sg_info("erasure notices are delivered again "
                                 "request_id=%lld",
@@ -237,18 +244,26 @@ static void sg_outbox_recover(sg_outbox_t *ob)
         long long now = sg_now_ms();
 
         if (ob->rk) {
+                long long delay = SG_OUTBOX_FATAL_BACKOFF_MS;
                 if (!rd_kafka_fatal_error(ob->rk, errstr, sizeof(errstr)))
                         return;
+                for (int i = 0; i < ob->fatal_streak &&
+                                delay < SG_OUTBOX_FATAL_BACKOFF_MAX_MS;
+                     i++)
+                        delay *= 2;
+                if (delay > SG_OUTBOX_FATAL_BACKOFF_MAX_MS)
+                        delay = SG_OUTBOX_FATAL_BACKOFF_MAX_MS;
+                ob->fatal_streak++;
                 sg_error("kafka producer failed fatally reason=\"%s\": "
-                         "replacing it; its notices stay pending",
-                         errstr);
+                         "a new one in %lld ms; its notices stay pending",
+                         errstr, delay);
                 rd_kafka_purge(ob->rk, RD_KAFKA_PURGE_F_QUEUE |
                                            RD_KAFKA_PURGE_F_INFLIGHT);
                 rd_kafka_flush(ob->rk, 1000);
                 rd_kafka_destroy(ob->rk);
                 ob->rk = NULL;
                 sg_outbox_fail_all(ob);
-                ob->recreate_at_ms = now;
+                ob->recreate_at_ms = now + delay;
         }
         if (now < ob->recreate_at_ms)
                 return;
@@ -264,8 +279,10 @@ static void sg_outbox_recover(sg_outbox_t *ob)
 
 void sg_outbox_poll(sg_outbox_t *ob, int timeout_ms)
 {
-        if (ob->rk)
+        if (ob->rk) {
                 rd_kafka_poll(ob->rk, timeout_ms);
+                sg_kafka_watch(ob->rk);
+        }
         if (!ob->rk || rd_kafka_fatal_error(ob->rk, NULL, 0))
                 sg_outbox_recover(ob);
 }

@@ -19,7 +19,7 @@
 #include "sg_signal.h"
 
 #define PROG "sg-generate"
-#define FLUSH_TIMEOUT_MS 30000
+#define FLUSH_TIMEOUT_MS 130000 /* message.timeout.ms + 10 s */
 #define PROGRESS_EVERY_MS 5000
 #define POLL_EVERY 1000 /* messages between rd_kafka_poll(rk, 0) */
 #define CLOCK_EVERY 64  /* messages between clock reads, unpaced */
@@ -265,6 +265,7 @@ static void run(gen_ctx_t *ctx)
                                 long long wait = due - now;
                                 rd_kafka_poll(ctx->rk,
                                               wait > 100 ? 100 : (int)wait);
+                                sg_kafka_watch(ctx->rk);
                                 continue;
                         }
                 }
@@ -290,6 +291,7 @@ static void run(gen_ctx_t *ctx)
                 i++;
                 if (i % POLL_EVERY == 0) {
                         rd_kafka_poll(ctx->rk, 0);
+                        sg_kafka_watch(ctx->rk);
                         if (rd_kafka_fatal_error(ctx->rk, NULL, 0) ||
                             nothing_gets_through(ctx))
                                 break;
@@ -385,10 +387,18 @@ int main(int argc, char **argv)
             "1048576",
             "message.max.bytes",
             "2000000",
-            /* Bounded, so an unreachable broker fails the run in ~30 s
-             * instead of librdkafka's default 5 minutes. */
+            /* How long a message may wait for the broker: long enough
+             * to ride out a broker restart (after a crash, a single
+             * Kafka node is back in ~10 s and clients reconnect within
+             * their 10 s backoff), bounded so that an unreachable
+             * broker fails the run in 2 minutes instead of librdkafka's
+             * default 5 (the Java producer's delivery.timeout.ms). */
             "message.timeout.ms",
-            "30000",
+            "120000",
+            /* Partitions added to the topic while we run are written to
+             * within 10 s instead of librdkafka's 5 minutes. */
+            "topic.metadata.refresh.interval.ms",
+            "10000",
             NULL,
         };
         struct option longopts[40];
@@ -562,13 +572,13 @@ int main(int argc, char **argv)
                 sg_error("kafka broker unreachable at %s: none of %lld "
                          "messages delivered%s (first error %s)",
                          ctx.brokers, ctx.sent,
-                         ctx.flush_timed_out ? " within the 30 s flush" : "",
+                         ctx.flush_timed_out ? " within the flush" : "",
                          rd_kafka_err2name(ctx.first_err));
         else if (ctx.failed > 0)
                 sg_error("%lld of %lld messages not delivered%s (first "
                          "error %s)",
                          ctx.failed, ctx.sent,
-                         ctx.flush_timed_out ? " within the 30 s flush" : "",
+                         ctx.flush_timed_out ? " within the flush" : "",
                          rd_kafka_err2name(ctx.first_err));
         rc = ctx.failed > 0 || rd_kafka_fatal_error(ctx.rk, NULL, 0) ? 1 : 0;
 out:
