@@ -6,14 +6,23 @@
 #
 #   scripts/setup.sh            release build in build/
 #   scripts/setup.sh --asan     also the ASan+UBSan build in build-asan/
+#   scripts/setup.sh --no-kafka skip the real Apache Kafka (Java, Maven, jars)
+#
+# A real Apache Kafka is installed by scripts/kafka.sh install (a Java 17
+# runtime and Maven from Debian, the broker's jars from Maven Central, once).
+# If that fails, setup goes on: the reason is kept in .sg/kafka-unavailable
+# and said in one line; the demo then runs on sg-broker and the test suite
+# fails its real-broker lane with that reason.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 SANITIZE=0
+KAFKA=1
 for arg in "$@"; do
   case "$arg" in
     --asan) SANITIZE=1 ;;
-    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
+    --no-kafka) KAFKA=0 ;;
+    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
     *) echo "setup.sh: unknown option '$arg'" >&2; exit 2 ;;
   esac
 done
@@ -117,4 +126,16 @@ for pair in "sg_owner:$OWNER_PW" "sg_writer:$WRITER_PW" "sg_analytics:$ANALYTICS
 done
 
 "$ROOT/build/bin/sg-migrate" --dsn "host=localhost port=$PGPORT_LOCAL dbname=$DBNAME user=sg_owner"
+
+# ------------------------------------------------------------ Apache Kafka
+mkdir -p "$ROOT/.sg"
+if [ "$KAFKA" -eq 1 ]; then
+  if "$ROOT/scripts/kafka.sh" install 2>"$ROOT/.sg/kafka-install.log"; then
+    rm -f "$ROOT/.sg/kafka-unavailable"
+  else
+    grep 'kafka.sh:' "$ROOT/.sg/kafka-install.log" | tail -1 | sed 's/^kafka.sh: //' >"$ROOT/.sg/kafka-unavailable"
+    [ -s "$ROOT/.sg/kafka-unavailable" ] || echo "scripts/kafka.sh install failed (.sg/kafka-install.log)" >"$ROOT/.sg/kafka-unavailable"
+    say "no real Apache Kafka: $(cat "$ROOT/.sg/kafka-unavailable")"
+  fi
+fi
 say "setup done: database $DBNAME on localhost:$PGPORT_LOCAL, binaries in build/bin"

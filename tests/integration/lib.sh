@@ -1,27 +1,47 @@
 # Shared harness for the integration tests: each test gets its own
-# database (created by sg_owner, migrated with sg-migrate), its own
-# sg-broker and its own temp folder, and cleans them up at exit.
-# Sourced by tests/integration/test_*.sh; runs real binaries only.
+# database (created by sg_owner, migrated with sg-migrate), its own broker
+# and its own temp folder, and cleans them up at exit.
+# Sourced by tests/*/test_*.sh; runs real binaries only.
+#
+# The broker: SG_TEST_BROKER=embedded (sg-broker, librdkafka's mock
+# cluster; the default) or kafka (a real Apache Kafka started by
+# scripts/kafka.sh in the test's folder). A test script says which it can
+# run on in a header line that tests/CMakeLists.txt reads:
+#   # sg-test-brokers: embedded kafka
+# (default: embedded; a test that needs sg-broker's fault injection says
+# why). SG_TEST_KAFKA=off skips the real-broker lane (exit 77: ctest
+# reports the tests as skipped).
 set -euo pipefail
 
 SG_SRC=${SG_SRC:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 SG_BIN=${SG_BIN:-$SG_SRC/build/bin}
 TEST_NAME=$(basename "$0" .sh)
+SG_TEST_BROKER=${SG_TEST_BROKER:-embedded}
 SG_TEST_TMP=${SG_TEST_TMP:-/tmp/sg-it}
-T=$SG_TEST_TMP/$TEST_NAME
+# A test runs in both lanes at once: folders and databases per lane.
+T=$SG_TEST_TMP/$SG_TEST_BROKER/$TEST_NAME
 rm -rf "$T"; mkdir -p "$T"
 export PATH="$SG_BIN:$PATH"
 export SG_BROKER_FILE=$T/broker.addr
 PGHOST_TEST=${SG_TEST_PGHOST:-localhost}
-TEST_DB=sgit_${TEST_NAME#test_}
+if [ "$SG_TEST_BROKER" = kafka ]; then TEST_DB=sgk_${TEST_NAME#test_}; else TEST_DB=sgit_${TEST_NAME#test_}; fi
 OWNER_DSN="host=$PGHOST_TEST dbname=$TEST_DB user=sg_owner"
 export PG_DSN="host=$PGHOST_TEST dbname=$TEST_DB user=sg_writer"
 ANALYTICS_DSN="host=$PGHOST_TEST dbname=$TEST_DB user=sg_analytics"
 unset KAFKA_BOOTSTRAP_SERVERS
+# The consumers' session timeout on this broker (sg_consumer.c): how long a
+# member killed with SIGKILL keeps its partitions.
+case "$SG_TEST_BROKER" in
+  embedded) SESSION_S=6 ;;
+  kafka) SESSION_S=10 ;;
+  *) echo "SG_TEST_BROKER must be embedded or kafka" >&2; exit 2 ;;
+esac
 SG_PIDS=()
+KAFKA_DIR=""
+KAFKA_SET=()   # broker_start: extra "--set key=value" for scripts/kafka.sh
 CHECKS=0
 
-log() { printf '[%s %s] %s\n' "$(date +%H:%M:%S)" "$TEST_NAME" "$*" >&2; }
+log() { printf '[%s %s/%s] %s\n' "$(date +%H:%M:%S)" "$SG_TEST_BROKER" "$TEST_NAME" "$*" >&2; }
 fail() { log "FAIL: $*"; exit 1; }
 pass() { CHECKS=$((CHECKS + 1)); log "ok: $*"; }
 
@@ -39,19 +59,30 @@ cleanup() {
   for pid in "${SG_PIDS[@]:-}"; do
     [ -n "$pid" ] && { timeout 20 tail --pid="$pid" -f /dev/null 2>/dev/null || kill -9 "$pid" 2>/dev/null || true; }
   done
+  if [ -n "$KAFKA_DIR" ]; then
+    kill -CONT "$(cat "$KAFKA_DIR/kafka.pid" 2>/dev/null || echo 0)" 2>/dev/null || true
+    kafka_sh stop >>"$T/kafka.log" 2>&1 || true
+    [ "$rc" -ne 0 ] || [ -n "${SG_KEEP:-}" ] || rm -rf "$KAFKA_DIR/data"
+  fi
   if [ "$rc" -eq 0 ] && [ -z "${SG_KEEP:-}" ]; then
     psql -X -q -w "host=$PGHOST_TEST dbname=postgres user=sg_owner" \
       -c "DROP DATABASE IF EXISTS $TEST_DB WITH (FORCE)" >/dev/null 2>&1 || true
   else
     log "logs and database $TEST_DB kept for inspection in $T"
   fi
-  if [ "$rc" -eq 0 ]; then
-    echo "$TEST_NAME: $CHECKS passed, 0 failed"
+  if [ "$rc" -eq 77 ]; then
+    echo "$TEST_NAME: skipped ($SG_TEST_BROKER lane off)"
+  elif [ "$rc" -eq 0 ]; then
+    echo "$TEST_NAME: $CHECKS passed, 0 failed ($SG_TEST_BROKER broker)"
   else
     echo "$TEST_NAME: $CHECKS passed, 1 failed"
   fi
 }
 trap cleanup EXIT
+if [ "$SG_TEST_BROKER" = kafka ] && [ "${SG_TEST_KAFKA:-on}" = off ]; then
+  log "skipped: SG_TEST_KAFKA=off turns the real-broker lane off"
+  exit 77
+fi
 
 # psql as the owner of the test database: psql_q "SQL" prints bare values.
 psql_q() { psql -X -q -w -At -v ON_ERROR_STOP=1 "$OWNER_DSN" -c "$1"; }
@@ -62,15 +93,63 @@ db_create() {
   sg-migrate --dsn "$OWNER_DSN" 2>"$T/migrate.log" || { cat "$T/migrate.log" >&2; fail "migrations"; }
 }
 
-# broker_start [partitions]: starts sg-broker, waits for its address file.
+kafka_sh() {
+  SG_BIN="$SG_BIN" "$SG_SRC/scripts/kafka.sh" --dir "$KAFKA_DIR" --addr-file "$SG_BROKER_FILE" "$@"
+}
+
+# broker_start [partitions]: starts this test's broker (sg-broker, or a
+# real Apache Kafka with user_events and privacy_erasures of that many
+# partitions) and waits until it answers; sets BROKERS and BROKER_PID.
 broker_start() {
   rm -f "$SG_BROKER_FILE"
+  if [ "$SG_TEST_BROKER" = kafka ]; then
+    KAFKA_DIR=$T/kafka
+    kafka_sh --partitions "${1:-6}" "${KAFKA_SET[@]}" start >"$T/kafka.out" 2>>"$T/kafka.log" \
+      || { cat "$T/kafka.log" >&2; fail "Apache Kafka did not start (scripts/kafka.sh; SG_TEST_KAFKA=off turns this lane off)"; }
+    BROKER_PID=$(cat "$KAFKA_DIR/kafka.pid")
+    BROKERS=$(head -1 "$SG_BROKER_FILE")
+    log "Apache Kafka $(sed -n 's/^kafka_version=//p' "$SG_BROKER_FILE") at $BROKERS"
+    return 0
+  fi
   sg-broker --partitions "${1:-6}" >"$T/broker.out" 2>"$T/broker.log" &
   SG_PIDS+=($!)
   BROKER_PID=$!
   for _ in $(seq 1 100); do [ -s "$SG_BROKER_FILE" ] && break; sleep 0.1; done
   [ -s "$SG_BROKER_FILE" ] || fail "sg-broker did not start"
   BROKERS=$(head -1 "$SG_BROKER_FILE")  # line 2 is the run id
+}
+
+# kafka_restart: kill -9 (or stop, with "stop") then start the test's real
+# broker on the same data and port.
+kafka_restart() {
+  [ "$SG_TEST_BROKER" = kafka ] || fail "kafka_restart needs the real broker"
+  if [ "${1:-kill}" = kill ]; then
+    kill -9 "$BROKER_PID"
+    while kill -0 "$BROKER_PID" 2>/dev/null; do sleep 0.1; done
+  else
+    kafka_sh stop >>"$T/kafka.log" 2>&1
+  fi
+  kafka_sh "${KAFKA_SET[@]}" start >>"$T/kafka.out" 2>>"$T/kafka.log" || { tail -20 "$T/kafka.log" >&2; fail "Apache Kafka did not restart"; }
+  BROKER_PID=$(cat "$KAFKA_DIR/kafka.pid")
+}
+
+# broker_down / broker_up: the broker goes away and comes back (sg-broker:
+# its mock broker down and up through the control channel; Apache Kafka: a
+# controlled stop, then a start on the same data and port).
+broker_down() {
+  if [ "$SG_TEST_BROKER" = kafka ]; then kafka_sh stop >>"$T/kafka.log" 2>&1
+  else echo "down 1" >"$SG_BROKER_FILE.ctl"; fi
+}
+broker_up() {
+  if [ "$SG_TEST_BROKER" = kafka ]; then
+    kafka_sh "${KAFKA_SET[@]}" start >>"$T/kafka.out" 2>>"$T/kafka.log" || fail "Apache Kafka did not restart"
+    BROKER_PID=$(cat "$KAFKA_DIR/kafka.pid")
+  else echo "up 1" >"$SG_BROKER_FILE.ctl"; fi
+}
+
+# only_on BROKER REASON: this test (or the rest of it) needs BROKER.
+only_on() {
+  [ "$SG_TEST_BROKER" = "$1" ] || { log "not on $SG_TEST_BROKER: $2"; exit 1; }
 }
 
 # bg NAME CMD...: runs a binary in the background, logs to $T/NAME.log;
@@ -162,4 +241,63 @@ pg_restart() {
     sudo -u postgres pg_ctlcluster "$ver" "$name" restart -m "$1"
   fi
   wait_until 60 pg_isready -q -h localhost || fail "PostgreSQL did not come back"
+}
+
+# log_ends: "partition end_offset" per partition of user_events (or $1),
+# from the broker.
+log_ends() {
+  kcat -C -b "$BROKERS" -t "${1:-user_events}" -o -1 -e -q -f '%p %o\n' 2>>"$T/kcat.log" \
+    | awk '{print $1, $2 + 1}' | sort -n
+}
+
+# caught_up COUNT: both groups' stored offsets add up to COUNT.
+stored_sum() { psql_q "SELECT coalesce(sum(next_offset), 0) FROM stream_offsets WHERE consumer_group = '$1'"; }
+caught_up() { [ "$(stored_sum sg-raw-store)" = "$1" ] && [ "$(stored_sum sg-stream-metrics)" = "$1" ]; }
+
+# audit_exactly_once COUNT: the whole audit of a run of COUNT generated
+# events (summary in $T/gen.json) through sg-raw-store and
+# sg-stream-metrics: the producer's acknowledgements (delivered = COUNT,
+# and the log holds exactly COUNT messages: every acknowledged event is in
+# it, none twice), stored + rejected = every offset of the log, both
+# groups' stored offsets = the log's end offsets, streaming counted every
+# valid event once, batch = streaming.
+audit_exactly_once() {
+  local count=$1 invalid ends
+  assert_eq "$count" "$(jq .delivered "$T/gen.json")" "events acknowledged to the producer"
+  assert_eq 0 "$(jq .failed "$T/gen.json")" "events the producer reports not delivered"
+  ends=$(log_ends)
+  assert_eq "$count" "$(awk '{s += $2} END {print s + 0}' <<<"$ends")" \
+    "messages in the log (every acknowledged event, none twice)"
+  invalid=$(jq .invalid "$T/gen.json")
+  audit_raw_store $((count - invalid)) "$invalid" "$count"
+  assert_eq "$(expected_reasons)" "$(actual_reasons)" "rejections by reason"
+  for group in sg-raw-store sg-stream-metrics; do
+    assert_eq "$ends" \
+      "$(psql_q "SELECT partition || ' ' || next_offset FROM stream_offsets
+                 WHERE consumer_group = '$group' AND next_offset > 0 ORDER BY partition")" \
+      "$group stored offsets = the log's end offsets"
+  done
+  assert_eq 0 "$(psql_q 'SELECT count(*) FROM offset_gaps')" "offset gaps"
+  assert_eq $((count - invalid)) "$(psql_q 'SELECT coalesce(sum(total_events), 0) FROM metrics_streaming_daily')" \
+    "events counted by streaming"
+  audit_lambda
+}
+
+# drain_and_stop COUNT RAW_PID SM_PID: waits until both groups have stored
+# COUNT offsets, stops both on SIGTERM (exit 0 expected), then checks that
+# a final --idle-exit run of each finds nothing left.
+drain_and_stop() {
+  local count=$1 raw=$2 sm=$3 rc p1 p2
+  wait_until 240 caught_up "$count" \
+    || fail "consumers did not reach the end of the log: raw $(stored_sum sg-raw-store), metrics $(stored_sum sg-stream-metrics) of $count"
+  kill -TERM "$raw" "$sm"
+  rc=0; wait "$raw" || rc=$?; assert_eq 0 "$rc" "sg-raw-store exit status (SIGTERM)"
+  rc=0; wait "$sm" || rc=$?; assert_eq 0 "$rc" "sg-stream-metrics exit status (SIGTERM)"
+  bg raw.final sg-raw-store --idle-exit 2; p1=$LAST_PID
+  bg sm.final sg-stream-metrics --idle-exit 2; p2=$LAST_PID
+  rc=0; wait_pid "$p1" 120 || rc=$?; assert_eq 0 "$rc" "final sg-raw-store --idle-exit exit status"
+  rc=0; wait_pid "$p2" 120 || rc=$?; assert_eq 0 "$rc" "final sg-stream-metrics --idle-exit exit status"
+  grep -q "exit status=0 stored=0 rejected=0 duplicates=0" "$T/raw.final.log" || fail "final sg-raw-store found events left"
+  grep -q "exit status=0 counted=0 " "$T/sm.final.log" || fail "final sg-stream-metrics found events left"
+  pass "nothing left for the final --idle-exit runs"
 }

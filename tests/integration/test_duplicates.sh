@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# sg-test-brokers: embedded kafka
 # Duplicate event_ids from upstream are counted, not errors: the same seed
 # produced twice stores every event once and records the repeats.
 source "$(dirname "$0")/lib.sh"

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# sg-test-brokers: embedded kafka
 # sg-gdpr end to end, daemon running: a request for an existing user is
 # processed (PII NULL, status, audit row, e-mail replaced by its hash, an
 # erasure notice without PII on privacy_erasures); unknown e-mails,
@@ -304,14 +305,14 @@ pass "gdpr-request.sh shows before, after, request and audit rows"
 live=$(psql_q "SELECT user_id || '|' || email FROM users_pii WHERE anonymized_at IS NULL
                AND email NOT LIKE '%erase-me%' ORDER BY user_id DESC LIMIT 1")
 printf '%s\n' "${live#*|}" >>"$T/erased-pii.txt"
-echo "down 1" >"$SG_BROKER_FILE.ctl"
+broker_down
 id=$(request "${live#*|}")
 wait_processed "$id"
 assert_eq anonymized "$(status "$id")" "erasure while the broker is down"
 wait_until 30 log_has gdpr2 "not delivered" || fail "undelivered notice not reported (broker down)"
 assert_eq "" "$(psql_q "SELECT notice_sent_at FROM privacy_requests WHERE id = $id")" \
   "notice pending while the broker is down"
-echo "up 1" >"$SG_BROKER_FILE.ctl"
+broker_up
 wait_until 60 notice_sent "$id" || fail "notice not sent after the broker came back"
 pass "notice sent after the broker came back (same daemon)"
 kcat -C -b "$BROKERS" -t privacy_erasures -e -q -f '%k\t%s\n' >"$T/erasures.txt" 2>>"$T/kcat.log"

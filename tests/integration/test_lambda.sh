@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# sg-test-brokers: embedded kafka
 # The Lambda proof: 100,000 events spread over 3 days of event time go
 # through sg-raw-store and sg-stream-metrics; sg-batch-metrics recomputes
 # the metrics from events_raw; sg-compare --all finds zero differences.

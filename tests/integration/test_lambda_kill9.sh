@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# sg-test-brokers: embedded kafka
 # sg-stream-metrics killed with SIGKILL three times while 100,000 events
 # stream in over 3 days of event time, restarted each time: batch and
 # streaming still agree to the cent (no event lost, none counted twice).

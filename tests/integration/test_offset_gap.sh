@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# sg-test-brokers: embedded kafka
 # Stored offsets the broker cannot serve are never skipped silently: the gap
 # is logged and recorded in offset_gaps; with --on-gap stop the daemon exits
 # 1 and moves nothing, with --on-gap continue (the default) it goes on from

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# sg-test-brokers: embedded kafka
 # 50,000 events, 2% invalid (cycling through every reason code): events_raw
 # holds exactly the valid ones, events_rejected exactly the invalid ones with
 # the right reason counts, no duplicates, every offset accounted for.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# sg-test-brokers: embedded kafka
 # sg-raw-store killed with SIGKILL three times while events stream in (80,000
 # events over ~40 s), and
 # restarted each time: every event still takes effect exactly once.

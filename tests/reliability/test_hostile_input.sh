@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# sg-test-brokers: embedded kafka
 # Hostile input interleaved with valid events: every reason code of the
 # contract, empty values, null values (tombstones, with and without a key),
 # a UTF-8 BOM, trailing bytes after the object, numbers like 1e400 and -0,
