@@ -1,41 +1,70 @@
 #!/usr/bin/env bash
 # The README's first command: set everything up, then run the whole product
-# end to end on the embedded default (local PostgreSQL + sg-broker):
-#   users -> sg-broker -> sg-raw-store + sg-stream-metrics <- sg-generate
+# end to end on a real Apache Kafka (scripts/kafka.sh, single node, data in
+# .sg/kafka) and the local PostgreSQL:
+#   users -> Kafka -> sg-raw-store + sg-stream-metrics <- sg-generate
 #   -> sg-batch-metrics + sg-compare (the Lambda diff)
 #   -> a deletion request handled by sg-gdpr
 #   -> the daily KPI report and the GDPR audit report.
-# Options: --events N (default 30000), --invalid-ratio F (default 0.01).
+# Options: --events N (default 30000), --invalid-ratio F (default 0.01),
+# --embedded (run on sg-broker, librdkafka's in-memory mock cluster, instead;
+# also the fallback, said in one line, when Java or Maven cannot be installed).
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 EVENTS=30000
 INVALID=0.01
+EMBEDDED=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --events) EVENTS=${2:?--events needs a number}; shift 2 ;;
     --invalid-ratio) INVALID=${2:?--invalid-ratio needs a fraction}; shift 2 ;;
-    -h|--help) sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --embedded) EMBEDDED=1; shift ;;
+    -h|--help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "demo.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
 
-"$ROOT/scripts/setup.sh"
+if [ "$EMBEDDED" -eq 1 ]; then "$ROOT/scripts/setup.sh" --no-kafka; else "$ROOT/scripts/setup.sh"; fi
 BIN=$ROOT/build/bin
 RUN=$ROOT/.sg/demo
 mkdir -p "$RUN"
 export SG_BROKER_FILE=$RUN/broker.addr
 unset KAFKA_BOOTSTRAP_SERVERS PG_DSN
 PIDS=()
-cleanup() { for p in "${PIDS[@]:-}"; do kill -TERM "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+KAFKA_STARTED=0
+cleanup() {
+  for p in "${PIDS[@]:-}"; do kill -TERM "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  if [ "$KAFKA_STARTED" -eq 1 ]; then
+    "$ROOT/scripts/kafka.sh" --addr-file "$SG_BROKER_FILE" stop 2>/dev/null || true
+  fi
+}
 trap cleanup EXIT
 step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
 sql() { psql -X -q -w "host=localhost dbname=streamguard user=sg_analytics" "$@"; }
 
-step "starting sg-broker (embedded Kafka-protocol broker); logs of this run go to $RUN/"
-"$BIN/sg-broker" --partitions 6 >"$RUN/broker.out" 2>"$RUN/broker.log" &
-PIDS+=($!)
-for _ in $(seq 1 50); do [ -s "$SG_BROKER_FILE" ] && break; sleep 0.1; done
-echo "bootstrap: $(head -1 "$SG_BROKER_FILE")"
+if [ "$EMBEDDED" -eq 0 ] && [ -s "$ROOT/.sg/kafka-unavailable" ]; then
+  echo "demo.sh: no real Apache Kafka ($(cat "$ROOT/.sg/kafka-unavailable")): falling back to sg-broker"
+  EMBEDDED=1
+fi
+if [ "$EMBEDDED" -eq 0 ]; then
+  # shellcheck source=../config/kafka/versions.env
+  source "$ROOT/config/kafka/versions.env"
+  step "starting Apache Kafka $KAFKA_VERSION (scripts/kafka.sh: KRaft, one node, loopback, data in .sg/kafka); logs of this run go to $RUN/"
+  if ! "$ROOT/scripts/kafka.sh" --addr-file "$SG_BROKER_FILE" status >/dev/null 2>&1; then
+    KAFKA_STARTED=1
+  fi
+  "$ROOT/scripts/kafka.sh" --addr-file "$SG_BROKER_FILE" start >"$RUN/kafka.out" 2>"$RUN/kafka.log" \
+    || { cat "$RUN/kafka.log" >&2; echo "demo.sh: Apache Kafka did not start (above); --embedded runs on sg-broker" >&2; exit 1; }
+  echo "broker: Apache Kafka $KAFKA_VERSION at $(head -1 "$SG_BROKER_FILE") (a real broker; its data stays in .sg/kafka)"
+else
+  step "starting sg-broker (embedded Kafka-protocol broker); logs of this run go to $RUN/"
+  "$BIN/sg-broker" --partitions 6 >"$RUN/broker.out" 2>"$RUN/broker.log" &
+  PIDS+=($!)
+  for _ in $(seq 1 50); do [ -s "$SG_BROKER_FILE" ] && break; sleep 0.1; done
+  [ -s "$SG_BROKER_FILE" ] || { cat "$RUN/broker.log" >&2; echo "demo.sh: sg-broker did not start (above)" >&2; exit 1; }
+  echo "broker: sg-broker (librdkafka's in-memory mock cluster) at $(head -1 "$SG_BROKER_FILE")"
+fi
 
 step "seeding 1,000 synthetic users (PII in users_pii only)"
 "$BIN/sg-seed-users" --users 1000 --seed 42

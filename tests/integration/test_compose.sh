@@ -156,9 +156,38 @@ zk = [n for n, s in services.items()
 check(not zk, f"no ZooKeeper service or setting (found: {', '.join(zk) or 'none'})")
 
 kafka = services.get("kafka") or {}
-kenv = env_of(kafka)
 kimage = str(kafka.get("image", ""))
 check(kimage.startswith("apache/kafka:"), f"kafka uses an apache/kafka image ({kimage or 'none'})")
+
+# One version and one set of broker settings for both launchers: the image
+# tag is the version scripts/kafka.sh pins, and the broker settings are the
+# file scripts/kafka.sh uses, mounted as the image's file input. The
+# effective settings are that file overridden by KAFKA_* variables.
+pinned = {}
+with open(os.path.join(src, "config/kafka/versions.env"), encoding="utf-8") as f:
+    for line in f:
+        m = re.match(r"^([A-Z_]+)=(\S+)", line)
+        if m:
+            pinned[m.group(1)] = m.group(2)
+check(kimage == f"apache/kafka:{pinned.get('KAFKA_VERSION')}",
+      f"kafka image {kimage} is the version scripts/kafka.sh pins "
+      f"(config/kafka/versions.env: {pinned.get('KAFKA_VERSION')})")
+kvols = [str(v) if not isinstance(v, dict) else f"{v.get('source', '')}:{v.get('target', '')}"
+         for v in kafka.get("volumes") or []]
+mounted = [v.split(":")[0] for v in kvols
+           if len(v.split(":")) > 1 and v.split(":")[1] == "/mnt/shared/config/server.properties"]
+check(mounted and os.path.normpath(mounted[0]) == "config/kafka/broker.properties",
+      "kafka mounts config/kafka/broker.properties (the settings scripts/kafka.sh uses) "
+      "as the image's file input")
+kenv = {}
+if mounted and os.path.isfile(os.path.join(src, mounted[0])):
+    with open(os.path.join(src, mounted[0]), encoding="utf-8") as f:
+        for line in f:
+            line = line.strip()
+            if line and not line.startswith("#") and "=" in line:
+                k, v = line.split("=", 1)
+                kenv["KAFKA_" + k.strip().upper().replace(".", "_")] = v.strip()
+kenv.update(env_of(kafka))
 roles = [r.strip() for r in kenv.get("KAFKA_PROCESS_ROLES", "").split(",")]
 check("controller" in roles and "broker" in roles,
       f"kafka runs KRaft: KAFKA_PROCESS_ROLES={kenv.get('KAFKA_PROCESS_ROLES', '')!r} "
