@@ -42,6 +42,7 @@ typedef struct sg_consumer {
         long long batches;
         long long last_progress_ms;
         long long last_progress_committed;
+        long long consumed_at_trim; /* consumed at the last malloc_trim */
         int session_ms;           /* session.timeout.ms in force */
         long long topic_check_ms; /* last whole-topic check (--idle-exit) */
         long long rest_lag;       /* ... what the group still had to read */
@@ -57,7 +58,7 @@ void sg_consumer_conf_init(sg_consumer_conf_t *cc)
 {
         memset(cc, 0, sizeof(*cc));
         cc->batch_rows = 5000;
-        cc->batch_ms = 200;
+        cc->batch_ms = 100;
         cc->idle_exit_s = 0;
         cc->progress_s = 10;
         cc->on_gap = SG_GAP_CONTINUE;
@@ -784,6 +785,27 @@ static void sg_consumer_gap(sg_consumer_t *c, int32_t p)
         sg_consumer_reassign(c);
 }
 
+/* Once a backlog is drained (every assigned partition at its end, after
+ * at least 100,000 messages since the last time), hands the memory the
+ * prefetch queue held back to the kernel. The mmap and trim thresholds
+ * (sg_consumer_malloc_tuning) return what lies at the top of the main
+ * heap only; librdkafka's threads allocate the messages in arenas of
+ * their own, which keep it (bench/run, memory: RSS after catching up 5M
+ * events stayed at 90-150 MiB against ~15 MiB idle). malloc_trim(0)
+ * releases the free pages of every arena. */
+static void sg_consumer_trim(sg_consumer_t *c)
+{
+        if (c->consumed - c->consumed_at_trim < 100000)
+                return;
+        for (int p = 0; p < c->nparts; p++)
+                if (c->parts[p].assigned && !c->parts[p].eof)
+                        return;
+        c->consumed_at_trim = c->consumed;
+#ifdef __GLIBC__
+        malloc_trim(0);
+#endif
+}
+
 static void sg_consumer_handle_error(sg_consumer_t *c,
                                      const rd_kafka_message_t *rkm)
 {
@@ -794,6 +816,7 @@ static void sg_consumer_handle_error(sg_consumer_t *c,
                 sp = sg_consumer_part(c, rkm->partition);
                 if (sp)
                         sp->eof = true;
+                sg_consumer_trim(c);
                 return;
         case RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET:
         case RD_KAFKA_RESP_ERR_OFFSET_OUT_OF_RANGE:
@@ -1074,7 +1097,7 @@ int sg_consumer_run(const sg_consumer_conf_t *cc, const sg_consumer_ops_t *ops,
             "fetch.wait.max.ms", "100",
             /* Prefetch bounds (memory, measured by bench/run): the local
              * queue holds at most cc->queue_kbytes of payload (librdkafka
-             * adds ~250 bytes per message on top) and one Fetch response
+             * adds ~450 bytes per message on top) and one Fetch response
              * at most 8 MiB more (50 MiB by default). The count limit is
              * lifted so that the byte bound governs. */
             "queued.max.messages.kbytes", queue_kbytes,

@@ -71,7 +71,7 @@ typedef struct sg_consumer_conf {
                                     (-X overrides it) */
 } sg_consumer_conf_t;
 
-/* Fills the defaults: 5000 rows, 200 ms, no idle exit, progress every
+/* Fills the defaults: 5000 rows, 100 ms, no idle exit, progress every
  * 10 s, gap policy continue, a 64 MiB prefetch queue. */
 void sg_consumer_conf_init(sg_consumer_conf_t *cc);
 

@@ -1,6 +1,5 @@
 #include "sg_rand.h"
 
-#include <stdio.h>
 
 static uint64_t sg_rand_splitmix(uint64_t *x)
 {
@@ -59,10 +58,19 @@ void sg_rand_uuid(sg_rand_t *r, char out[37])
 {
         uint64_t hi = sg_rand_next(r), lo = sg_rand_next(r);
 
+        static const char hex[] = "0123456789abcdef";
+        int o = 0;
+
         hi = (hi & ~0xf000ULL) | 0x4000ULL;                     /* version 4 */
         lo = (lo & ~(0xc000ULL << 48)) | (0x8000ULL << 48);     /* variant */
-        snprintf(out, 37, "%08x-%04x-%04x-%04x-%012llx",
-                 (unsigned)(hi >> 32), (unsigned)((hi >> 16) & 0xffff),
-                 (unsigned)(hi & 0xffff), (unsigned)(lo >> 48),
-                 (unsigned long long)(lo & 0xffffffffffffULL));
+        /* hi's 16 hex digits then lo's, dashes after 8, 12, 16 and 20
+         * digits: what "%08x-%04x-%04x-%04x-%012llx" printed, without
+         * snprintf (it was 6% of sg-generate's main thread). */
+        for (int i = 0; i < 32; i++) {
+                uint64_t w = i < 16 ? hi : lo;
+                if (i == 8 || i == 12 || i == 16 || i == 20)
+                        out[o++] = '-';
+                out[o++] = hex[(w >> (60 - 4 * (i % 16))) & 0xf];
+        }
+        out[o] = '\0';
 }

@@ -234,11 +234,11 @@ static void run(gen_ctx_t *ctx)
                             ? t0 + (long long)(ctx->duration_s * 1000.0)
                             : 0;
         long long last_ms = t0, last_sent = 0;
+        long long now_us = 0;
         uint64_t i = 0;
 
         while (!sg_stop_requested) {
                 size_t len;
-                long long now_us;
 
                 if (ctx->count > 0 && (long long)i >= ctx->count)
                         break;
@@ -270,7 +270,12 @@ static void run(gen_ctx_t *ctx)
                         }
                 }
 
-                now_us = ctx->gconf.ts_span_us > 0 ? 0 : sg_wall_us();
+                /* The event's time: now (unpaced, read every
+                 * CLOCK_EVERY events, which are then microseconds apart),
+                 * or drawn from --start/--days by the generator. */
+                if (ctx->gconf.ts_span_us == 0 &&
+                    (ctx->rate > 0 || i % CLOCK_EVERY == 0))
+                        now_us = sg_wall_us();
                 len = sg_gen_event_build(&ctx->gconf, ctx->users, ctx->nusers,
                                          i, now_us, buf, sizeof(buf), key,
                                          &intended);
