@@ -11,8 +11,10 @@
 # Options:
 #   --dir DIR          data, logs and state (default $SG_KAFKA_DIR, else .sg/kafka
 #                      under the project root)
-#   --port N           client port (default: the one this DIR used before, else
-#                      9092 when free, else a free one)
+#   --port N|auto      client port (default: the one this DIR used before, else
+#                      9092 when free, else a free one; auto: a free one in
+#                      20000-32000, never 9092: for tests and benchmarks that
+#                      start several brokers at once)
 #   --partitions N     partitions of user_events when it is created (default 6)
 #   --addr-file PATH   where the bootstrap address is written for the tools
 #                      (default $SG_BROKER_FILE, else /tmp/sg-broker-<uid>.addr:
@@ -69,7 +71,7 @@ done
 [ -n "$cmd" ] || { usage >&2; exit 2; }
 [[ "$PARTITIONS" =~ ^[1-9][0-9]*$ ]] || { echo "kafka.sh: --partitions must be a positive number" >&2; exit 2; }
 [[ "$HEAP_MB" =~ ^[1-9][0-9]*$ ]] || { echo "kafka.sh: --heap must be a number of MiB" >&2; exit 2; }
-[ -z "$PORT" ] || [[ "$PORT" =~ ^[1-9][0-9]*$ ]] || { echo "kafka.sh: --port must be a number" >&2; exit 2; }
+[ -z "$PORT" ] || [ "$PORT" = auto ] || [[ "$PORT" =~ ^[1-9][0-9]*$ ]] || { echo "kafka.sh: --port must be a number or auto" >&2; exit 2; }
 mkdir -p "$DIR"
 DIR=$(cd "$DIR" && pwd)
 PIDFILE=$DIR/kafka.pid
@@ -248,8 +250,36 @@ save_state() {
 }
 
 # ------------------------------------------------------------------ commands
+# launch: starts the JVM on $PORT and waits until a broker answers there
+# with this DIR's cluster id (not merely any broker: a concurrent start
+# may have taken the port). Returns 0 when up, 1 when the JVM exited (its
+# port taken, say), and dies on a timeout.
+launch() {
+  local pid waited=0 id
+  setsid nohup "${JAVA[@]}" kafka.Kafka "$CONF" >"$DIR/logs/stdout" 2>&1 </dev/null &
+  pid=$!
+  echo "$pid" >"$PIDFILE"
+  for (( ; ; )); do
+    id=$(topics --timeout 2 wait 2>/dev/null | awk '{print $2}') || true
+    if [ -n "$id" ] && [ "$id" = "$CLUSTER_ID" ]; then return 0; fi
+    if ! kill -0 "$pid" 2>/dev/null; then
+      rm -f "$PIDFILE"
+      return 1
+    fi
+    waited=$((waited + 1))
+    if [ "$waited" -ge "$START_TIMEOUT" ]; then
+      log_tail
+      kill -9 "$pid" 2>/dev/null || true
+      rm -f "$PIDFILE"
+      [ -z "$id" ] || die "another broker (cluster $id) answers on port $PORT: pass --port, or stop it"
+      die "Apache Kafka did not answer a metadata request within ${START_TIMEOUT}s (log above)"
+    fi
+    sleep 1
+  done
+}
+
 do_start() {
-  local pid given_port=$PORT
+  local pid given_port=$PORT auto=0 attempt
   load_state
   [ -z "$given_port" ] || PORT=$given_port
   pid=$(running_pid)
@@ -261,58 +291,55 @@ do_start() {
   fi
   [ -x "$SG_BIN/sg-topics" ] || die "$SG_BIN/sg-topics is missing: run scripts/setup.sh first"
   install_kafka
-  if [ -z "$PORT" ]; then
+  if [ "$PORT" = auto ]; then
+    auto=1
+    PORT=$(free_port)
+  elif [ -z "$PORT" ]; then
+    auto=1
     if port_free 9092; then PORT=9092; else PORT=$(free_port); fi
   elif ! port_free "$PORT"; then
     die "port $PORT on 127.0.0.1 is taken (another Kafka or sg-broker?): pass --port, or stop it"
   fi
-  if [ -z "$CONTROLLER_PORT" ] || ! port_free "$CONTROLLER_PORT"; then
-    CONTROLLER_PORT=$(free_port)
-    [ "$CONTROLLER_PORT" != "$PORT" ] || CONTROLLER_PORT=$(free_port)
-  fi
-  write_config
   java_cmd
-  if [ ! -f "$DIR/data/meta.properties" ]; then
-    CLUSTER_ID=$("${JAVA[@]}" kafka.tools.StorageTool random-uuid 2>>"$DIR/logs/format.log") \
-      || { tail -20 "$DIR/logs/format.log" >&2; die "cannot create a cluster id"; }
-    "${JAVA[@]}" kafka.tools.StorageTool format -t "$CLUSTER_ID" -c "$CONF" \
-      >>"$DIR/logs/format.log" 2>&1 \
-      || { tail -20 "$DIR/logs/format.log" >&2; die "cannot format $DIR/data"; }
-  fi
-  save_state
-  # Its own session: a Ctrl-C in this terminal must not reach the broker.
-  setsid nohup "${JAVA[@]}" kafka.Kafka "$CONF" >"$DIR/logs/stdout" 2>&1 </dev/null &
-  pid=$!
-  echo "$pid" >"$PIDFILE"
-  local waited=0
-  until topics --timeout 2 wait >/dev/null 2>&1; do
-    if ! kill -0 "$pid" 2>/dev/null; then
-      log_tail
-      rm -f "$PIDFILE"
-      die "Apache Kafka exited during start (log above; data in $DIR)"
+  for attempt in 1 2 3; do
+    if [ -z "$CONTROLLER_PORT" ] || ! port_free "$CONTROLLER_PORT"; then
+      CONTROLLER_PORT=$(free_port)
+      [ "$CONTROLLER_PORT" != "$PORT" ] || CONTROLLER_PORT=$(free_port)
     fi
-    waited=$((waited + 1))
-    if [ "$waited" -ge "$START_TIMEOUT" ]; then
-      log_tail
-      kill -9 "$pid" 2>/dev/null || true
-      rm -f "$PIDFILE"
-      die "Apache Kafka did not answer a metadata request within ${START_TIMEOUT}s (log above)"
+    write_config
+    if [ ! -f "$DIR/data/meta.properties" ]; then
+      CLUSTER_ID=$("${JAVA[@]}" kafka.tools.StorageTool random-uuid 2>>"$DIR/logs/format.log") \
+        || { tail -20 "$DIR/logs/format.log" >&2; die "cannot create a cluster id"; }
+      "${JAVA[@]}" kafka.tools.StorageTool format -t "$CLUSTER_ID" -c "$CONF" \
+        >>"$DIR/logs/format.log" 2>&1 \
+        || { tail -20 "$DIR/logs/format.log" >&2; die "cannot format $DIR/data"; }
     fi
-    sleep 1
+    CLUSTER_ID=$(sed -n 's/^cluster\.id=//p' "$DIR/data/meta.properties")
+    save_state
+    launch && break
+    # The JVM exited. A port chosen here that something else took in the
+    # meantime (another broker starting at the same moment): another one.
+    if [ "$auto" = 1 ] && [ "$attempt" -lt 3 ] && ! port_free "$PORT"; then
+      say "port $PORT was taken while starting: trying another"
+      PORT=$(free_port)
+      continue
+    fi
+    log_tail
+    die "Apache Kafka exited during start (log above; data in $DIR)"
   done
   topics --partitions "$PARTITIONS" create user_events >"$DIR/logs/topics.out" \
     && topics --partitions "$PARTITIONS" create privacy_erasures >>"$DIR/logs/topics.out" \
     || { cat "$DIR/logs/topics.out" >&2; die "cannot create the topics"; }
   # Created by the controller is not yet known to the broker's metadata:
   # ready when a client sees them.
-  waited=0
+  local waited=0
   until topics --timeout 2 describe user_events privacy_erasures >/dev/null 2>&1; do
     waited=$((waited + 1))
     [ "$waited" -lt 60 ] || die "the topics do not show in the broker's metadata after 30 s"
     sleep 0.5
   done
   write_addr_file
-  say "Apache Kafka $KAFKA_VERSION running (pid $pid), data in $DIR; topics: $(awk '{printf "%s%s(%s)", (NR>1?", ":""), $1, $2}' "$DIR/logs/topics.out")"
+  say "Apache Kafka $KAFKA_VERSION running (pid $(cat "$PIDFILE")), data in $DIR; topics: $(awk '{printf "%s%s(%s)", (NR>1?", ":""), $1, $2}' "$DIR/logs/topics.out")"
   addr
 }
 
