@@ -8,170 +8,31 @@
 
 #include <jansson.h>
 
-#define GRID_MAX_COLS 16
+#include "sg_defs.h"
+#include "sg_md.h"
 
-/* A table of owned cells, printed as aligned text or as Markdown. Row 0
- * is the header. An allocation failure sets oom; the caller checks it
- * once at the end. */
-typedef struct grid {
-        int ncols;
-        int nrows;
-        int cap;
-        char **cells;              /* nrows * ncols; NULL = empty */
-        bool right[GRID_MAX_COLS]; /* right-aligned (numbers) */
-        bool oom;
-} grid_t;
-
-static void grid_init(grid_t *g, int ncols)
+/* Tables are sg_md tables: the header row holds identifiers (set as
+ * Markdown, shown as they are), the other rows data (set as text, escaped
+ * in Markdown). */
+static void grid_print_text(const sg_md_table_t *g, FILE *fp,
+                            const char *indent)
 {
-        memset(g, 0, sizeof(*g));
-        g->ncols = ncols > GRID_MAX_COLS ? GRID_MAX_COLS : ncols;
+        sg_buf_t out;
+
+        sg_buf_init(&out);
+        sg_md_table_render_text(g, &out, indent);
+        fputs(out.data, fp);
+        sg_buf_fini(&out);
 }
 
-static void grid_fini(grid_t *g)
+static void grid_print_markdown(const sg_md_table_t *g, FILE *fp)
 {
-        for (int i = 0; i < g->nrows * g->ncols; i++)
-                free(g->cells[i]);
-        free(g->cells);
-        memset(g, 0, sizeof(*g));
-}
+        sg_buf_t out;
 
-/* Appends an empty row; later grid_set calls fill it. */
-static void grid_add_row(grid_t *g)
-{
-        if (g->oom)
-                return;
-        if (g->nrows == g->cap) {
-                int cap = g->cap ? g->cap * 2 : 16;
-                char **cells = realloc(
-                    g->cells, (size_t)cap * (size_t)g->ncols * sizeof(*cells));
-                if (!cells) {
-                        g->oom = true;
-                        return;
-                }
-                g->cells = cells;
-                g->cap = cap;
-        }
-        for (int c = 0; c < g->ncols; c++)
-                g->cells[g->nrows * g->ncols + c] = NULL;
-        g->nrows++;
-}
-
-/* Sets a cell of the last row to a copy of s (NULL: empty). Control
- * characters become '?' so that one cell stays on one line. */
-static void grid_set(grid_t *g, int col, const char *s)
-{
-        char **cell;
-
-        if (g->oom || g->nrows == 0 || col < 0 || col >= g->ncols || !s)
-                return;
-        cell = &g->cells[(g->nrows - 1) * g->ncols + col];
-        free(*cell);
-        *cell = strdup(s);
-        if (!*cell) {
-                g->oom = true;
-                return;
-        }
-        for (char *p = *cell; *p; p++)
-                if ((unsigned char)*p < 0x20 || *p == 0x7f)
-                        *p = '?';
-}
-
-static void grid_setf(grid_t *g, int col, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void grid_setf(grid_t *g, int col, const char *fmt, ...)
-{
-        char buf[256];
-        va_list ap;
-
-        va_start(ap, fmt);
-        vsnprintf(buf, sizeof(buf), fmt, ap);
-        va_end(ap);
-        grid_set(g, col, buf);
-}
-
-static const char *grid_cell(const grid_t *g, int row, int col)
-{
-        const char *s = g->cells[row * g->ncols + col];
-
-        return s ? s : "";
-}
-
-/* Aligned columns, two spaces apart, a dashed line under the header,
- * no trailing blanks. */
-static void grid_print_text(const grid_t *g, FILE *fp, const char *indent)
-{
-        size_t width[GRID_MAX_COLS] = {0};
-
-        for (int r = 0; r < g->nrows; r++)
-                for (int c = 0; c < g->ncols; c++) {
-                        size_t n = strlen(grid_cell(g, r, c));
-                        if (n > width[c])
-                                width[c] = n;
-                }
-        for (int r = 0; r < g->nrows; r++) {
-                int last = g->ncols - 1;
-                char line[4096];
-                size_t len = 0;
-
-                /* Trailing empty cells print nothing. */
-                while (last > 0 && !*grid_cell(g, r, last))
-                        last--;
-                for (int c = 0; c <= last && len < sizeof(line); c++) {
-                        const char *s = grid_cell(g, r, c);
-                        int w = (int)width[c];
-                        int n = snprintf(line + len, sizeof(line) - len,
-                                         g->right[c] ? "%s%*s" : "%s%-*s",
-                                         c ? "  " : "", w, s);
-                        if (n > 0)
-                                len += (size_t)n;
-                }
-                if (len >= sizeof(line))
-                        len = sizeof(line) - 1;
-                while (len > 0 && line[len - 1] == ' ')
-                        len--;
-                fprintf(fp, "%s%.*s\n", indent, (int)len, line);
-                if (r == 0) {
-                        fputs(indent, fp);
-                        for (int c = 0; c < g->ncols; c++) {
-                                if (c)
-                                        fputs("  ", fp);
-                                for (size_t i = 0; i < width[c]; i++)
-                                        fputc('-', fp);
-                        }
-                        fputc('\n', fp);
-                }
-        }
-}
-
-/* A Markdown cell. Data (escape true) may hold any text: characters
- * that would end the cell or start markup are backslash-escaped. */
-static void md_cell(FILE *fp, const char *s, bool escape)
-{
-        fputc(' ', fp);
-        for (; *s; s++) {
-                if (escape && strchr("|\\`*_<[", *s))
-                        fputc('\\', fp);
-                fputc(*s, fp);
-        }
-        fputs(" |", fp);
-}
-
-static void grid_print_markdown(const grid_t *g, FILE *fp)
-{
-        for (int r = 0; r < g->nrows; r++) {
-                fputc('|', fp);
-                for (int c = 0; c < g->ncols; c++)
-                        md_cell(fp, grid_cell(g, r, c), r > 0);
-                fputc('\n', fp);
-                if (r == 0) {
-                        fputc('|', fp);
-                        for (int c = 0; c < g->ncols; c++)
-                                fputs(g->right[c] ? "---:|" : "---|", fp);
-                        fputc('\n', fp);
-                }
-        }
+        sg_buf_init(&out);
+        sg_md_table_render(g, &out);
+        fputs(out.data, fp);
+        sg_buf_fini(&out);
 }
 
 int sg_compare_format_parse(const char *s, sg_compare_format_t *out)
@@ -283,136 +144,130 @@ static void table_title(const sg_compare_table_t *t, char *out, size_t size)
 }
 
 /* Text: each differing row on three lines (batch, streaming, delta). */
-static void render_table_text(FILE *fp, const sg_compare_table_t *t, bool *oom)
+static void render_table_text(FILE *fp, const sg_compare_table_t *t)
 {
         char title[512], buf[64];
         int vcol = t->nkeys + 1;
-        grid_t g;
+        sg_md_table_t g;
 
         table_title(t, title, sizeof(title));
         fprintf(fp, "%s\n", title);
         if (t->nrows == 0)
                 return;
-        grid_init(&g, vcol + t->nvalues);
-        grid_add_row(&g);
+        sg_md_table_init(&g, vcol + t->nvalues, NULL, NULL);
         for (int k = 0; k < t->nkeys; k++)
-                grid_set(&g, k, t->key_names[k]);
-        grid_set(&g, t->nkeys, "side");
+                sg_md_table_set(&g, k, t->key_names[k]);
+        sg_md_table_set(&g, t->nkeys, "side");
         for (int v = 0; v < t->nvalues; v++) {
-                grid_set(&g, vcol + v, t->value_names[v]);
-                g.right[vcol + v] = true;
+                sg_md_table_set(&g, vcol + v, t->value_names[v]);
+                g.align[vcol + v] = SG_MD_RIGHT;
         }
         for (int i = 0; i < t->nrows; i++) {
                 const sg_compare_row_t *row = &t->rows[i];
 
-                grid_add_row(&g);
+                sg_md_table_add_row(&g);
                 for (int k = 0; k < t->nkeys; k++)
-                        grid_set(&g, k, row->key[k]);
-                grid_set(&g, t->nkeys, "batch");
+                        sg_md_table_set_text(&g, k, row->key[k]);
+                sg_md_table_set_text(&g, t->nkeys, "batch");
                 for (int v = 0; v < t->nvalues; v++)
-                        grid_set(&g, vcol + v,
+                        sg_md_table_set_text(&g, vcol + v,
                                  row->in_batch ? row->batch[v]
                                                : (v == 0 ? "(no row)" : NULL));
-                grid_add_row(&g);
-                grid_set(&g, t->nkeys, "streaming");
+                sg_md_table_add_row(&g);
+                sg_md_table_set_text(&g, t->nkeys, "streaming");
                 for (int v = 0; v < t->nvalues; v++)
-                        grid_set(&g, vcol + v,
+                        sg_md_table_set_text(&g, vcol + v,
                                  row->in_streaming
                                      ? row->streaming[v]
                                      : (v == 0 ? "(no row)" : NULL));
-                grid_add_row(&g);
-                grid_set(&g, t->nkeys, "delta");
+                sg_md_table_add_row(&g);
+                sg_md_table_set_text(&g, t->nkeys, "delta");
                 for (int v = 0; v < t->nvalues; v++) {
                         fmt_delta(row->delta[v], buf, sizeof(buf));
-                        grid_set(&g, vcol + v, buf);
+                        sg_md_table_set_text(&g, vcol + v, buf);
                 }
         }
         grid_print_text(&g, fp, "  ");
-        *oom |= g.oom;
-        grid_fini(&g);
+        sg_md_table_fini(&g);
 }
 
 /* Markdown: one row per difference, batch / streaming / delta columns. */
-static void render_table_markdown(FILE *fp, const sg_compare_table_t *t,
-                                  bool *oom)
+static void render_table_markdown(FILE *fp, const sg_compare_table_t *t)
 {
         char title[512], buf[64];
         int vcol = t->nkeys + 1;
-        grid_t g;
+        sg_md_table_t g;
 
         table_title(t, title, sizeof(title));
         fprintf(fp, "## %s\n\n", title);
         if (t->nrows == 0)
                 return;
-        grid_init(&g, vcol + 3 * t->nvalues);
-        grid_add_row(&g);
+        sg_md_table_init(&g, vcol + 3 * t->nvalues, NULL, NULL);
         for (int k = 0; k < t->nkeys; k++)
-                grid_set(&g, k, t->key_names[k]);
-        grid_set(&g, t->nkeys, "status");
+                sg_md_table_set(&g, k, t->key_names[k]);
+        sg_md_table_set(&g, t->nkeys, "status");
         for (int v = 0; v < t->nvalues; v++) {
                 for (int s = 0; s < 3; s++) {
                         static const char *const side[3] = {
                             "batch", "streaming", "delta"};
-                        grid_setf(&g, vcol + 3 * v + s, "%s %s",
+                        sg_md_table_setf(&g, vcol + 3 * v + s, "%s %s",
                                   t->value_names[v], side[s]);
-                        g.right[vcol + 3 * v + s] = true;
+                        g.align[vcol + 3 * v + s] = SG_MD_RIGHT;
                 }
         }
         for (int i = 0; i < t->nrows; i++) {
                 const sg_compare_row_t *row = &t->rows[i];
 
-                grid_add_row(&g);
+                sg_md_table_add_row(&g);
                 for (int k = 0; k < t->nkeys; k++)
-                        grid_set(&g, k, row->key[k]);
-                grid_set(&g, t->nkeys, row_status(row, false));
+                        sg_md_table_set_text(&g, k, row->key[k]);
+                sg_md_table_set_text(&g, t->nkeys, row_status(row, false));
                 for (int v = 0; v < t->nvalues; v++) {
-                        grid_set(&g, vcol + 3 * v,
+                        sg_md_table_set_text(&g, vcol + 3 * v,
                                  row->in_batch ? row->batch[v] : "-");
-                        grid_set(&g, vcol + 3 * v + 1,
+                        sg_md_table_set_text(&g, vcol + 3 * v + 1,
                                  row->in_streaming ? row->streaming[v] : "-");
                         fmt_delta(row->delta[v], buf, sizeof(buf));
-                        grid_set(&g, vcol + 3 * v + 2, buf);
+                        sg_md_table_set_text(&g, vcol + 3 * v + 2, buf);
                 }
         }
         grid_print_markdown(&g, fp);
         fputc('\n', fp);
-        *oom |= g.oom;
-        grid_fini(&g);
+        sg_md_table_fini(&g);
 }
 
-static void partitions_grid(const sg_compare_result_t *r, grid_t *g)
+static void partitions_grid(const sg_compare_result_t *r, sg_md_table_t *g)
 {
         char buf[32];
 
-        grid_init(g, 6);
-        grid_add_row(g);
-        grid_set(g, 0, "partition");
-        grid_setf(g, 1, "%s", r->raw_group);
-        grid_setf(g, 2, "%s", r->stream_group);
-        grid_set(g, 3, "streaming behind");
-        grid_set(g, 4, "events_raw rows in dates");
-        grid_set(g, 5, "duplicates");
+        sg_md_table_init(g, 6, NULL, NULL);
+        sg_md_table_set(g, 0, "partition");
+        sg_md_table_set(g, 1, r->raw_group);
+        sg_md_table_set(g, 2, r->stream_group);
+        sg_md_table_set(g, 3, "streaming behind");
+        sg_md_table_set(g, 4, "events_raw rows in dates");
+        sg_md_table_set(g, 5, "duplicates");
         for (int c = 0; c < 6; c++)
-                g->right[c] = true;
+                g->align[c] = SG_MD_RIGHT;
         for (int i = 0; i < r->npartitions; i++) {
                 const sg_compare_partition_t *p = &r->partitions[i];
 
-                grid_add_row(g);
-                grid_setf(g, 0, "%d", p->partition);
+                sg_md_table_add_row(g);
+                sg_md_table_setf(g, 0, "%d", p->partition);
                 fmt_offset(p->raw_offset, buf, sizeof(buf));
-                grid_set(g, 1, buf);
+                sg_md_table_set_text(g, 1, buf);
                 fmt_offset(p->stream_offset, buf, sizeof(buf));
-                grid_set(g, 2, buf);
+                sg_md_table_set_text(g, 2, buf);
                 /* A group with no stored offset has read nothing. */
                 if (p->raw_offset >= 0 || p->stream_offset >= 0)
-                        grid_setf(
+                        sg_md_table_setf(
                             g, 3, "%lld",
                             (p->raw_offset < 0 ? 0 : p->raw_offset) -
                                 (p->stream_offset < 0 ? 0 : p->stream_offset));
                 else
-                        grid_set(g, 3, "-");
-                grid_setf(g, 4, "%lld", p->events);
-                grid_setf(g, 5, "%lld", p->duplicates);
+                        sg_md_table_set_text(g, 3, "-");
+                sg_md_table_setf(g, 4, "%lld", p->events);
+                sg_md_table_setf(g, 5, "%lld", p->duplicates);
         }
 }
 
@@ -496,17 +351,17 @@ static void verdict(const sg_compare_result_t *r, char *out, size_t size)
                 snprintf(out + len, size - len, ")");
 }
 
-static void render_text(FILE *fp, const sg_compare_result_t *r, bool *oom)
+static void render_text(FILE *fp, const sg_compare_result_t *r)
 {
         char line[512];
-        grid_t g;
+        sg_md_table_t g;
 
         fprintf(fp, "sg-compare: batch vs streaming metrics, %s%s\n\n",
                 r->all ? "" : "dates ", r->range);
         for (int i = 0; i < r->ntables; i++) {
                 const sg_compare_table_t *t = &r->tables[i];
 
-                render_table_text(fp, t, oom);
+                render_table_text(fp, t);
                 if (t->differences > t->nrows)
                         fprintf(fp,
                                 "  ... and %lld more not listed "
@@ -522,8 +377,7 @@ static void render_text(FILE *fp, const sg_compare_result_t *r, bool *oom)
         else
                 fprintf(fp, "  no offsets stored and no events in the "
                             "selected dates\n");
-        *oom |= g.oom;
-        grid_fini(&g);
+        sg_md_table_fini(&g);
         fprintf(fp,
                 "offset_gaps: %s %lld (%lld events lost), %s %lld "
                 "(%lld events lost)\n",
@@ -534,16 +388,16 @@ static void render_text(FILE *fp, const sg_compare_result_t *r, bool *oom)
         fprintf(fp, "\nverdict: %s\n", line);
 }
 
-static void render_markdown(FILE *fp, const sg_compare_result_t *r, bool *oom)
+static void render_markdown(FILE *fp, const sg_compare_result_t *r)
 {
         char line[512];
-        grid_t g;
+        sg_md_table_t g;
 
         fprintf(fp, "# Batch vs streaming metrics: %s\n\n", r->range);
         for (int i = 0; i < r->ntables; i++) {
                 const sg_compare_table_t *t = &r->tables[i];
 
-                render_table_markdown(fp, t, oom);
+                render_table_markdown(fp, t);
                 if (t->differences > t->nrows)
                         fprintf(fp,
                                 "... and %lld more not listed "
@@ -560,8 +414,7 @@ static void render_markdown(FILE *fp, const sg_compare_result_t *r, bool *oom)
         else
                 fprintf(fp, "No offsets stored and no events in the "
                             "selected dates.\n");
-        *oom |= g.oom;
-        grid_fini(&g);
+        sg_md_table_fini(&g);
         fprintf(fp,
                 "\noffset_gaps: %s %lld (%lld events lost), %s %lld "
                 "(%lld events lost)\n\n",
@@ -597,9 +450,7 @@ static json_t *json_str(const char *s)
 
         if (v)
                 return v;
-        copy = strdup(s);
-        if (!copy)
-                return NULL;
+        copy = sg_xstrdup(s);
         for (char *p = copy; *p; p++)
                 if ((unsigned char)*p >= 0x80)
                         *p = '?';
@@ -775,12 +626,10 @@ static char *render_json(const sg_compare_result_t *r)
                 text = json_dumps(root, JSON_INDENT(2));
                 if (text) {
                         size_t n = strlen(text);
-                        out = malloc(n + 2);
-                        if (out) {
-                                memcpy(out, text, n);
-                                out[n] = '\n';
-                                out[n + 1] = '\0';
-                        }
+                        out = sg_xmalloc(n + 2);
+                        memcpy(out, text, n);
+                        out[n] = '\n';
+                        out[n + 1] = '\0';
                         free(text);
                 }
         }
@@ -792,7 +641,6 @@ char *sg_compare_render(const sg_compare_result_t *r, sg_compare_format_t fmt)
 {
         char *buf = NULL;
         size_t len = 0;
-        bool oom = false;
         FILE *fp;
 
         if (fmt == SG_COMPARE_JSON)
@@ -801,10 +649,10 @@ char *sg_compare_render(const sg_compare_result_t *r, sg_compare_format_t fmt)
         if (!fp)
                 return NULL;
         if (fmt == SG_COMPARE_MARKDOWN)
-                render_markdown(fp, r, &oom);
+                render_markdown(fp, r);
         else
-                render_text(fp, r, &oom);
-        if (ferror(fp) || oom) {
+                render_text(fp, r);
+        if (ferror(fp)) {
                 fclose(fp);
                 free(buf);
                 return NULL;

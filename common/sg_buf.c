@@ -1,4 +1,5 @@
 #include "sg_buf.h"
+#include "sg_defs.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -21,6 +22,8 @@ void sg_buf_fini(sg_buf_t *b)
 void sg_buf_reset(sg_buf_t *b)
 {
         b->len = 0;
+        if (b->data)
+                b->data[0] = '\0';
 }
 
 static void sg_buf_reserve(sg_buf_t *b, size_t extra)
@@ -32,11 +35,7 @@ static void sg_buf_reserve(sg_buf_t *b, size_t extra)
                 return;
         while (cap < need)
                 cap *= 2;
-        b->data = realloc(b->data, cap);
-        if (!b->data) {
-                fputs("out of memory\n", stderr);
-                abort();
-        }
+        b->data = sg_xrealloc(b->data, cap);
         b->cap = cap;
 }
 
@@ -119,4 +118,40 @@ void sg_buf_copy_text(sg_buf_t *b, const char *s, size_t n)
 void sg_buf_copy_null(sg_buf_t *b)
 {
         sg_buf_append(b, "\\N", 2);
+}
+
+void sg_buf_array_begin(sg_buf_t *b)
+{
+        sg_buf_putc(b, '{');
+}
+
+static void sg_buf_array_sep(sg_buf_t *b)
+{
+        if (b->len > 0 && b->data[b->len - 1] != '{')
+                sg_buf_putc(b, ',');
+}
+
+void sg_buf_array_int(sg_buf_t *b, long long v)
+{
+        sg_buf_array_sep(b);
+        sg_buf_put_int(b, v);
+}
+
+void sg_buf_array_str(sg_buf_t *b, const char *s)
+{
+        sg_buf_array_sep(b);
+        sg_buf_putc(b, '"');
+        for (; *s; s++) {
+                if (*s == '"' || *s == '\\')
+                        sg_buf_putc(b, '\\');
+                sg_buf_putc(b, *s);
+        }
+        sg_buf_putc(b, '"');
+}
+
+void sg_buf_array_end(sg_buf_t *b)
+{
+        sg_buf_putc(b, '}');
+        sg_buf_putc(b, '\0');
+        b->len--; /* the NUL terminates data, it is not part of it */
 }

@@ -30,4 +30,13 @@ void sg_buf_copy_text(sg_buf_t *b, const char *s, size_t n);
 /* Appends the COPY NULL marker \N. */
 void sg_buf_copy_null(sg_buf_t *b);
 
+/* PostgreSQL array literals, for "$1::bigint[]" and "$1::text[]"
+ * parameters: begin ("{"), elements (a comma before all but the first),
+ * end ("}" and a terminating NUL, so that b->data is the parameter). */
+void sg_buf_array_begin(sg_buf_t *b);
+void sg_buf_array_int(sg_buf_t *b, long long v);
+/* A quoted, escaped text element (never taken for NULL). */
+void sg_buf_array_str(sg_buf_t *b, const char *s);
+void sg_buf_array_end(sg_buf_t *b);
+
 #endif

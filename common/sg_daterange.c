@@ -1,4 +1,5 @@
 #include "sg_daterange.h"
+#include "sg_time.h"
 
 #include <string.h>
 
@@ -7,75 +8,29 @@ void sg_daterange_args_init(sg_daterange_args_t *args)
         memset(args, 0, sizeof(*args));
 }
 
-int sg_daterange_opt(sg_daterange_args_t *args, int opt, const char *arg)
+void sg_daterange_opts(sg_daterange_args_t *args, sg_opt_t *out)
 {
-        switch (opt) {
-        case SG_OPT_DATE:
-                args->date = arg;
-                return 1;
-        case SG_OPT_FROM:
-                args->from = arg;
-                return 1;
-        case SG_OPT_TO:
-                args->to = arg;
-                return 1;
-        case SG_OPT_ALL:
-                args->all = true;
-                return 1;
-        default:
-                return 0;
-        }
-}
-
-static int sg_daterange_digits(const char *s, int n)
-{
-        int v = 0;
-
-        for (int i = 0; i < n; i++) {
-                if (s[i] < '0' || s[i] > '9')
-                        return -1;
-                v = v * 10 + (s[i] - '0');
-        }
-        return v;
-}
-
-bool sg_daterange_valid_date(const char *s)
-{
-        static const int mdays[12] = {31, 28, 31, 30, 31, 30,
-                                      31, 31, 30, 31, 30, 31};
-        int y, m, d, max;
-
-        if (!s || strlen(s) != 10 || s[4] != '-' || s[7] != '-')
-                return false;
-        y = sg_daterange_digits(s, 4);
-        m = sg_daterange_digits(s + 5, 2);
-        d = sg_daterange_digits(s + 8, 2);
-        if (y < 1 || m < 1 || m > 12 || d < 1)
-                return false;
-        max = mdays[m - 1];
-        if (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
-                max = 29;
-        return d <= max;
-}
-
-void sg_daterange_utc_date(time_t now, int days_back, char out[11])
-{
-        time_t t = now - (time_t)days_back * 86400;
-        struct tm tm;
-
-        /* gmtime_r only fails beyond year 2^31; keep out a valid string. */
-        if (!gmtime_r(&t, &tm) || tm.tm_year + 1900 < 1 ||
-            tm.tm_year + 1900 > 9999) {
-                memcpy(out, "1970-01-01", 11);
-                return;
-        }
-        strftime(out, 11, "%Y-%m-%d", &tm);
+        const sg_opt_t opts[] = {
+            {.name = "date", .kind = SG_OPT_STRING, .dest = &args->date,
+             .arg = "YYYY-MM-DD", .help = "one day"},
+            {.name = "from", .kind = SG_OPT_STRING, .dest = &args->from,
+             .arg = "YYYY-MM-DD", .help = "from this day ..."},
+            {.name = "to", .kind = SG_OPT_STRING, .dest = &args->to,
+             .arg = "YYYY-MM-DD",
+             .help = "... to this day, inclusive (default: yesterday)"},
+            {.name = "all", .kind = SG_OPT_FLAG, .dest = &args->all,
+             .help = "every date"},
+            SG_OPT_END,
+        };
+        memcpy(out, opts, sizeof(opts));
 }
 
 static int sg_daterange_check(const char *flag, const char *s, char *errstr,
                               size_t errstr_size)
 {
-        if (sg_daterange_valid_date(s))
+        long long day;
+
+        if (sg_time_parse_date(s, &day) == 0)
                 return 0;
         snprintf(errstr, errstr_size,
                  "%s needs a real date as YYYY-MM-DD, got '%s'", flag, s);
@@ -88,7 +43,7 @@ int sg_daterange_resolve(const sg_daterange_args_t *args, time_t now,
         char yesterday[11];
 
         memset(out, 0, sizeof(*out));
-        sg_daterange_utc_date(now, 1, yesterday);
+        sg_time_utc_date((long long)now, 1, yesterday);
         if (args->all && (args->date || args->from || args->to)) {
                 snprintf(errstr, errstr_size,
                          "--all cannot be combined with --date, --from or "
@@ -141,6 +96,26 @@ int sg_daterange_resolve(const sg_daterange_args_t *args, time_t now,
         return 0;
 }
 
+sg_cli_status_t sg_daterange_parse(const sg_cli_t *cli,
+                                   sg_cli_common_t *common,
+                                   sg_daterange_args_t *args,
+                                   sg_opt_t *date_opts, sg_daterange_t *dr,
+                                   int argc, char **argv)
+{
+        char err[256];
+        sg_cli_status_t st;
+
+        sg_cli_common_init(common);
+        sg_daterange_args_init(args);
+        sg_daterange_opts(args, date_opts);
+        st = sg_cli_parse(cli, common, argc, argv, NULL);
+        if (st != SG_CLI_RUN)
+                return st;
+        if (sg_daterange_resolve(args, time(NULL), dr, err, sizeof(err)) < 0)
+                return (sg_cli_status_t)sg_cli_usage_error(cli, "%s", err);
+        return SG_CLI_RUN;
+}
+
 const char *sg_daterange_lower(const sg_daterange_t *dr)
 {
         return dr->all ? "-infinity" : dr->from;
@@ -161,13 +136,3 @@ void sg_daterange_describe(const sg_daterange_t *dr, char *out, size_t size)
                 snprintf(out, size, "%s..%s", dr->from, dr->to);
 }
 
-void sg_daterange_usage(FILE *fp)
-{
-        fputs("Dates (UTC; default: yesterday):\n"
-              "  --date YYYY-MM-DD    one day\n"
-              "  --from YYYY-MM-DD    from this day ...\n"
-              "  --to YYYY-MM-DD      ... to this day, inclusive (default: "
-              "yesterday)\n"
-              "  --all                every date\n",
-              fp);
-}

@@ -6,20 +6,12 @@
 #include <stdio.h>
 #include <time.h>
 
+#include "sg_cli.h"
+
 /* The date selection shared by the batch tools and the reports:
  *   --date D | --from D [--to D] | --all,
  * default: yesterday (UTC). Dates are YYYY-MM-DD, real calendar dates.
  * Pure: "now" is passed in, so the default is testable. */
-
-/* getopt ids of the date options; each binary lists them in its own
- * long-option table ({"date", required_argument, NULL, SG_OPT_DATE}, ...)
- * and hands them to sg_daterange_opt(). */
-enum sg_daterange_opt {
-        SG_OPT_DATE = 1100, /* after the common options' ids */
-        SG_OPT_FROM,
-        SG_OPT_TO,
-        SG_OPT_ALL,
-};
 
 /* The flags as given (pointers into argv; NULL when absent). */
 typedef struct sg_daterange_args {
@@ -40,10 +32,25 @@ typedef struct sg_daterange {
 /* Clears args (nothing given). */
 void sg_daterange_args_init(sg_daterange_args_t *args);
 
-/* Records a date option in args. Returns 1 if opt is one of
- * SG_OPT_DATE/FROM/TO/ALL, 0 otherwise (args untouched). Values are
- * checked by sg_daterange_resolve(). */
-int sg_daterange_opt(sg_daterange_args_t *args, int opt, const char *arg);
+/* The date options (--date, --from, --to, --all) as an option table over
+ * args, for sg_cli; out holds at least 5 entries. Values are checked by
+ * sg_daterange_resolve(). */
+void sg_daterange_opts(sg_daterange_args_t *args, sg_opt_t *out);
+
+/* The title of that table in --help. */
+#define SG_DATERANGE_TITLE "Dates (UTC; default: yesterday)"
+
+/* A date tool's command line, from scratch: initialises common and args,
+ * writes the date options over args into date_opts (at least 5 entries;
+ * cli must list date_opts among its tables), parses argv (sg_cli_parse)
+ * and resolves the selection against the wall clock into dr. Returns
+ * SG_CLI_RUN, or the exit status (a usage error was printed). */
+sg_cli_status_t sg_daterange_parse(const sg_cli_t *cli,
+                                   sg_cli_common_t *common,
+                                   sg_daterange_args_t *args,
+                                   sg_opt_t *date_opts, sg_daterange_t *dr,
+                                   int argc, char **argv)
+    __attribute__((warn_unused_result));
 
 /* Resolves args against now (seconds since the epoch): --date D is D..D;
  * --from D alone runs to yesterday (UTC); nothing given is yesterday.
@@ -53,13 +60,6 @@ int sg_daterange_opt(sg_daterange_args_t *args, int opt, const char *arg);
 int sg_daterange_resolve(const sg_daterange_args_t *args, time_t now,
                          sg_daterange_t *out, char *errstr, size_t errstr_size)
     __attribute__((warn_unused_result));
-
-/* True if s is a real calendar date written YYYY-MM-DD (years 0001-9999). */
-bool sg_daterange_valid_date(const char *s);
-
-/* Writes the UTC date of now as YYYY-MM-DD into out[11], days_back days
- * earlier. */
-void sg_daterange_utc_date(time_t now, int days_back, char out[11]);
 
 /* The selection's bounds as PostgreSQL date literals, for
  * "event_date BETWEEN $1::date AND $2::date": from/to, or
@@ -71,7 +71,5 @@ const char *sg_daterange_upper(const sg_daterange_t *dr);
  * "2025-06-01..2025-06-07" or "all dates". */
 void sg_daterange_describe(const sg_daterange_t *dr, char *out, size_t size);
 
-/* Prints the help lines of the date options. */
-void sg_daterange_usage(FILE *fp);
 
 #endif

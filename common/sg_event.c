@@ -1,5 +1,9 @@
 #include "sg_event.h"
+#include "sg_country.h"
+#include "sg_defs.h"
 #include "sg_mask.h"
+#include "sg_time.h"
+#include "sg_uuid.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -12,7 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SG_EVENT_US_PER_DAY 86400000000LL
 #define SG_EVENT_MAX_AMOUNT 1000000 /* in currency units */
 #define SG_EVENT_MAX_WATCH_SECONDS 86400
 
@@ -57,73 +60,6 @@ bool sg_event_type_is_playback(sg_event_type_t t)
                t == SG_EV_STOP || t == SG_EV_PLAYBACK_ERROR;
 }
 
-/* --- Countries -------------------------------------------------------- */
-
-/* ISO 3166-1 alpha-2: the 249 officially assigned codes, sorted.
- * Reserved codes (UK, EL, XK, ...) are not in it. */
-/* clang-format off */
-static const char sg_event_iso3166[][2] = {
-        {'A','D'},{'A','E'},{'A','F'},{'A','G'},{'A','I'},{'A','L'},{'A','M'},
-        {'A','O'},{'A','Q'},{'A','R'},{'A','S'},{'A','T'},{'A','U'},{'A','W'},
-        {'A','X'},{'A','Z'},
-        {'B','A'},{'B','B'},{'B','D'},{'B','E'},{'B','F'},{'B','G'},{'B','H'},
-        {'B','I'},{'B','J'},{'B','L'},{'B','M'},{'B','N'},{'B','O'},{'B','Q'},
-        {'B','R'},{'B','S'},{'B','T'},{'B','V'},{'B','W'},{'B','Y'},{'B','Z'},
-        {'C','A'},{'C','C'},{'C','D'},{'C','F'},{'C','G'},{'C','H'},{'C','I'},
-        {'C','K'},{'C','L'},{'C','M'},{'C','N'},{'C','O'},{'C','R'},{'C','U'},
-        {'C','V'},{'C','W'},{'C','X'},{'C','Y'},{'C','Z'},
-        {'D','E'},{'D','J'},{'D','K'},{'D','M'},{'D','O'},{'D','Z'},
-        {'E','C'},{'E','E'},{'E','G'},{'E','H'},{'E','R'},{'E','S'},{'E','T'},
-        {'F','I'},{'F','J'},{'F','K'},{'F','M'},{'F','O'},{'F','R'},
-        {'G','A'},{'G','B'},{'G','D'},{'G','E'},{'G','F'},{'G','G'},{'G','H'},
-        {'G','I'},{'G','L'},{'G','M'},{'G','N'},{'G','P'},{'G','Q'},{'G','R'},
-        {'G','S'},{'G','T'},{'G','U'},{'G','W'},{'G','Y'},
-        {'H','K'},{'H','M'},{'H','N'},{'H','R'},{'H','T'},{'H','U'},
-        {'I','D'},{'I','E'},{'I','L'},{'I','M'},{'I','N'},{'I','O'},{'I','Q'},
-        {'I','R'},{'I','S'},{'I','T'},
-        {'J','E'},{'J','M'},{'J','O'},{'J','P'},
-        {'K','E'},{'K','G'},{'K','H'},{'K','I'},{'K','M'},{'K','N'},{'K','P'},
-        {'K','R'},{'K','W'},{'K','Y'},{'K','Z'},
-        {'L','A'},{'L','B'},{'L','C'},{'L','I'},{'L','K'},{'L','R'},{'L','S'},
-        {'L','T'},{'L','U'},{'L','V'},{'L','Y'},
-        {'M','A'},{'M','C'},{'M','D'},{'M','E'},{'M','F'},{'M','G'},{'M','H'},
-        {'M','K'},{'M','L'},{'M','M'},{'M','N'},{'M','O'},{'M','P'},{'M','Q'},
-        {'M','R'},{'M','S'},{'M','T'},{'M','U'},{'M','V'},{'M','W'},{'M','X'},
-        {'M','Y'},{'M','Z'},
-        {'N','A'},{'N','C'},{'N','E'},{'N','F'},{'N','G'},{'N','I'},{'N','L'},
-        {'N','O'},{'N','P'},{'N','R'},{'N','U'},{'N','Z'},
-        {'O','M'},
-        {'P','A'},{'P','E'},{'P','F'},{'P','G'},{'P','H'},{'P','K'},{'P','L'},
-        {'P','M'},{'P','N'},{'P','R'},{'P','S'},{'P','T'},{'P','W'},{'P','Y'},
-        {'Q','A'},
-        {'R','E'},{'R','O'},{'R','S'},{'R','U'},{'R','W'},
-        {'S','A'},{'S','B'},{'S','C'},{'S','D'},{'S','E'},{'S','G'},{'S','H'},
-        {'S','I'},{'S','J'},{'S','K'},{'S','L'},{'S','M'},{'S','N'},{'S','O'},
-        {'S','R'},{'S','S'},{'S','T'},{'S','V'},{'S','X'},{'S','Y'},{'S','Z'},
-        {'T','C'},{'T','D'},{'T','F'},{'T','G'},{'T','H'},{'T','J'},{'T','K'},
-        {'T','L'},{'T','M'},{'T','N'},{'T','O'},{'T','R'},{'T','T'},{'T','V'},
-        {'T','W'},{'T','Z'},
-        {'U','A'},{'U','G'},{'U','M'},{'U','S'},{'U','Y'},{'U','Z'},
-        {'V','A'},{'V','C'},{'V','E'},{'V','G'},{'V','I'},{'V','N'},{'V','U'},
-        {'W','F'},{'W','S'},
-        {'Y','E'},{'Y','T'},
-        {'Z','A'},{'Z','M'},{'Z','W'},
-};
-
-/* EU-27 member states, sorted. Greece is GR (ISO), not EL (EU usage). */
-static const char sg_event_eu27[][2] = {
-        {'A','T'},{'B','E'},{'B','G'},{'C','Y'},{'C','Z'},{'D','E'},{'D','K'},
-        {'E','E'},{'E','S'},{'F','I'},{'F','R'},{'G','R'},{'H','R'},{'H','U'},
-        {'I','E'},{'I','T'},{'L','T'},{'L','U'},{'L','V'},{'M','T'},{'N','L'},
-        {'P','L'},{'P','T'},{'R','O'},{'S','E'},{'S','I'},{'S','K'},
-};
-/* clang-format on */
-
-static int sg_event_cc_cmp(const void *a, const void *b)
-{
-        return memcmp(a, b, 2);
-}
-
 static bool sg_event_is_upper(char c)
 {
         return c >= 'A' && c <= 'Z';
@@ -134,245 +70,10 @@ static bool sg_event_is_digit(char c)
         return c >= '0' && c <= '9';
 }
 
-static bool sg_event_country_assigned(const char *alpha2)
-{
-        return bsearch(alpha2, sg_event_iso3166,
-                       sizeof sg_event_iso3166 / sizeof sg_event_iso3166[0],
-                       sizeof sg_event_iso3166[0], sg_event_cc_cmp) != NULL;
-}
-
-bool sg_event_country_is_eu(const char *alpha2)
-{
-        if (!alpha2 || !sg_event_is_upper(alpha2[0]) ||
-            !sg_event_is_upper(alpha2[1]))
-                return false;
-        return bsearch(alpha2, sg_event_eu27,
-                       sizeof sg_event_eu27 / sizeof sg_event_eu27[0],
-                       sizeof sg_event_eu27[0], sg_event_cc_cmp) != NULL;
-}
-
-/* "DE" or "US-CA": an assigned alpha-2 code, optionally '-' and 1-3
- * upper-case letters or digits. */
-static bool sg_event_country_valid(const char *s, size_t len)
-{
-        if (len != 2 && (len < 4 || len > 6))
-                return false;
-        if (!sg_event_is_upper(s[0]) || !sg_event_is_upper(s[1]) ||
-            !sg_event_country_assigned(s))
-                return false;
-        if (len == 2)
-                return true;
-        if (s[2] != '-')
-                return false;
-        for (size_t i = 3; i < len; i++)
-                if (!sg_event_is_upper(s[i]) && !sg_event_is_digit(s[i]))
-                        return false;
-        return true;
-}
-
-/* --- Time ------------------------------------------------------------- */
-
-/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's
- * days_from_civil): integer-only, no timegm, no TZ. */
-static long long sg_event_days_from_civil(long long y, unsigned m, unsigned d)
-{
-        long long era;
-        unsigned yoe, doy, doe;
-
-        y -= m <= 2;
-        era = (y >= 0 ? y : y - 399) / 400;
-        yoe = (unsigned)(y - era * 400);
-        doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-        doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-        return era * 146097 + (long long)doe - 719468;
-}
-
-static void sg_event_civil_from_days(long long z, long long *y, unsigned *m,
-                                     unsigned *d)
-{
-        long long era;
-        unsigned doe, yoe, doy, mp;
-
-        z += 719468;
-        era = (z >= 0 ? z : z - 146096) / 146097;
-        doe = (unsigned)(z - era * 146097);
-        yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-        doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-        mp = (5 * doy + 2) / 153;
-        *d = doy - (153 * mp + 2) / 5 + 1;
-        *m = mp < 10 ? mp + 3 : mp - 9;
-        *y = (long long)yoe + era * 400 + (*m <= 2);
-}
-
-static int sg_event_days_in_month(int y, int m)
-{
-        static const int days[12] = {31, 28, 31, 30, 31, 30,
-                                     31, 31, 30, 31, 30, 31};
-
-        if (m == 2 && y % 4 == 0 && (y % 100 != 0 || y % 400 == 0))
-                return 29;
-        return days[m - 1];
-}
-
-/* Value of the n decimal digits at s, or -1. Stops at the first
- * non-digit, so it never reads past a terminating NUL. */
-static int sg_event_digits(const char *s, int n)
-{
-        int v = 0;
-
-        for (int i = 0; i < n; i++) {
-                if (!sg_event_is_digit(s[i]))
-                        return -1;
-                v = v * 10 + (s[i] - '0');
-        }
-        return v;
-}
-
-/* YYYY-MM-DDTHH:MM:SS[.f{1,6}](Z|+hh:mm|-hh:mm). 'T' and 'Z' may be lower
- * case (RFC 3339 section 5.6 note); a space separator is not accepted. The
- * leap second :60 is rejected: we cannot place it on a POSIX timeline
- * without a leap-second table, and a replay must give the same verdict.
- * The year range 2000-2099 applies to the year as written. */
 int sg_event_parse_timestamp(const char *s, long long *ts_us)
 {
-        int y, mo, d, h, mi, sec, oh = 0, om = 0, sign = 0, nfrac = 0;
-        long long frac = 0, secs;
-        const char *p = s;
-
-        if (!s || !ts_us)
-                return -1;
-        y = sg_event_digits(p, 4);
-        if (y < 2000 || y > 2099 || p[4] != '-')
-                return -1;
-        p += 5;
-        mo = sg_event_digits(p, 2);
-        if (mo < 1 || mo > 12 || p[2] != '-')
-                return -1;
-        p += 3;
-        d = sg_event_digits(p, 2);
-        if (d < 1 || d > sg_event_days_in_month(y, mo) ||
-            (p[2] != 'T' && p[2] != 't'))
-                return -1;
-        p += 3;
-        h = sg_event_digits(p, 2);
-        if (h < 0 || h > 23 || p[2] != ':')
-                return -1;
-        p += 3;
-        mi = sg_event_digits(p, 2);
-        if (mi < 0 || mi > 59 || p[2] != ':')
-                return -1;
-        p += 3;
-        sec = sg_event_digits(p, 2);
-        if (sec < 0 || sec > 59)
-                return -1;
-        p += 2;
-        if (*p == '.') {
-                p++;
-                while (sg_event_is_digit(*p)) {
-                        if (nfrac == 6)
-                                return -1;
-                        frac = frac * 10 + (*p - '0');
-                        nfrac++;
-                        p++;
-                }
-                if (nfrac == 0)
-                        return -1;
-                for (int i = nfrac; i < 6; i++)
-                        frac *= 10;
-        }
-        if (*p == 'Z' || *p == 'z') {
-                p++;
-        } else if (*p == '+' || *p == '-') {
-                sign = *p == '+' ? 1 : -1;
-                oh = sg_event_digits(p + 1, 2);
-                if (oh < 0 || oh > 23 || p[3] != ':')
-                        return -1;
-                om = sg_event_digits(p + 4, 2);
-                if (om < 0 || om > 59)
-                        return -1;
-                p += 6;
-        } else {
-                return -1;
-        }
-        if (*p != '\0')
-                return -1;
-        secs = sg_event_days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 +
-               h * 3600 + mi * 60 + sec - sign * (oh * 3600 + om * 60);
-        *ts_us = secs * 1000000 + frac;
-        return 0;
-}
-
-long long sg_event_utc_day(long long ts_us)
-{
-        long long q = ts_us / SG_EVENT_US_PER_DAY;
-
-        if (ts_us % SG_EVENT_US_PER_DAY < 0)
-                q--;
-        return q;
-}
-
-/* Writes v as exactly n decimal digits (v >= 0). */
-static char *sg_event_put_digits(char *p, long long v, int n)
-{
-        for (int i = n - 1; i >= 0; i--) {
-                p[i] = (char)('0' + v % 10);
-                v /= 10;
-        }
-        return p + n;
-}
-
-/* Writes YYYY-MM-DD (10 bytes, no NUL); years outside 0-9999 are clamped,
- * which only timestamps far outside the contract's range can reach. */
-static char *sg_event_put_day(char *p, long long day)
-{
-        long long y;
-        unsigned m, d;
-
-        sg_event_civil_from_days(day, &y, &m, &d);
-        if (y < 0)
-                y = 0;
-        if (y > 9999)
-                y = 9999;
-        p = sg_event_put_digits(p, y, 4);
-        *p++ = '-';
-        p = sg_event_put_digits(p, m, 2);
-        *p++ = '-';
-        return sg_event_put_digits(p, d, 2);
-}
-
-size_t sg_event_format_ts(long long ts_us, char *out, size_t outsize)
-{
-        char tmp[32], *p = tmp;
-        long long rem = ts_us % SG_EVENT_US_PER_DAY, secs;
-        size_t n;
-
-        if (rem < 0)
-                rem += SG_EVENT_US_PER_DAY;
-        secs = rem / 1000000;
-        p = sg_event_put_day(p, sg_event_utc_day(ts_us));
-        *p++ = ' ';
-        p = sg_event_put_digits(p, secs / 3600, 2);
-        *p++ = ':';
-        p = sg_event_put_digits(p, secs / 60 % 60, 2);
-        *p++ = ':';
-        p = sg_event_put_digits(p, secs % 60, 2);
-        *p++ = '.';
-        p = sg_event_put_digits(p, rem % 1000000, 6);
-        memcpy(p, "+00", 3);
-        p += 3;
-        n = (size_t)(p - tmp);
-        if (!out || outsize == 0)
-                return 0;
-        if (n > outsize - 1)
-                n = outsize - 1;
-        memcpy(out, tmp, n);
-        out[n] = '\0';
-        return n;
-}
-
-void sg_event_format_day(long long day, char out[11])
-{
-        *sg_event_put_day(out, day) = '\0';
+        /* The contract's years: 2000-2099, as written. */
+        return sg_time_parse_rfc3339(s, 2000, 2099, ts_us);
 }
 
 /* --- Fields ----------------------------------------------------------- */
@@ -511,12 +212,11 @@ static sg_reason_t sg_event_field_fail(struct sg_event_ctx *ctx, sg_reason_t r,
                              rule);
 }
 
+/* Out of memory is not a verdict on the message (dead-lettering a good
+ * event would break replay determinism): the one policy, sg_oom. */
 static void sg_event_oom(void)
 {
-        /* As sg_buf does: out of memory is not a verdict on the message
-         * (dead-lettering a good event would break replay determinism). */
-        fputs("sg_event: out of memory\n", stderr);
-        abort();
+        sg_oom("validating an event");
 }
 
 static int sg_event_field_find(const char *key, size_t len)
@@ -626,34 +326,10 @@ static sg_reason_t sg_event_check_presence(struct sg_event_ctx *ctx)
         return SG_REASON_OK;
 }
 
-/* Lower-case form of each hex digit, 0 for any other byte (a table: this
- * runs for 64 bytes of every event). */
-static const char sg_event_hex_lower[256] = {
-    ['0'] = '0', ['1'] = '1', ['2'] = '2', ['3'] = '3', ['4'] = '4',
-    ['5'] = '5', ['6'] = '6', ['7'] = '7', ['8'] = '8', ['9'] = '9',
-    ['a'] = 'a', ['b'] = 'b', ['c'] = 'c', ['d'] = 'd', ['e'] = 'e',
-    ['f'] = 'f', ['A'] = 'a', ['B'] = 'b', ['C'] = 'c', ['D'] = 'd',
-    ['E'] = 'e', ['F'] = 'f',
-};
-
 /* Canonical 8-4-4-4-12 hex, copied lower-cased to out[37]. */
 static bool sg_event_uuid(const struct sg_event_val *v, char out[37])
 {
-        const unsigned char *s = (const unsigned char *)v->s;
-
-        if (v->len != 36)
-                return false;
-        for (int i = 0; i < 36; i++) {
-                if (i == 8 || i == 13 || i == 18 || i == 23) {
-                        if (s[i] != '-')
-                                return false;
-                        out[i] = '-';
-                } else if (!(out[i] = sg_event_hex_lower[s[i]])) {
-                        return false;
-                }
-        }
-        out[36] = '\0';
-        return true;
+        return sg_uuid_canon(v->s, v->len, out);
 }
 
 /* 1..max bytes of 0x21-0x7E, copied to out[max + 1]. */
@@ -816,14 +492,14 @@ static sg_reason_t sg_event_check_values(struct sg_event_ctx *ctx,
                                            "2000-2099, <= 6 fractional digits");
         s = f[SG_F_COUNTRY].s;
         len = f[SG_F_COUNTRY].len;
-        if (!sg_event_country_valid(s, len))
+        if (!sg_country_valid(s, len))
                 return sg_event_field_fail(ctx, SG_REASON_INVALID_VALUE,
                                            SG_F_COUNTRY,
                                            "not an assigned ISO 3166-1 alpha-2 "
                                            "code with optional subdivision");
         memcpy(ev->country, s, len);
         ev->country[len] = '\0';
-        ev->is_eu = sg_event_country_is_eu(ev->country);
+        ev->is_eu = sg_country_is_eu(ev->country);
         if (sg_event_has(ctx, SG_F_AMOUNT)) {
                 r = sg_event_amount(ctx, &f[SG_F_AMOUNT], ev->type, ev);
                 if (r != SG_REASON_OK)
@@ -1019,9 +695,7 @@ static void sg_event_fill_metadata(struct sg_event_ctx *ctx, sg_event_t *ev)
                         sg_event_oom();
                 return;
         }
-        ev->metadata = malloc(ctx->meta_len + 1);
-        if (!ev->metadata)
-                sg_event_oom();
+        ev->metadata = sg_xmalloc(ctx->meta_len + 1);
         memcpy(ev->metadata, ctx->meta, ctx->meta_len);
         ev->metadata[ctx->meta_len] = '\0';
 }

@@ -1,9 +1,9 @@
 #ifndef SG_EVENT_H
 #define SG_EVENT_H
 
-/* The user_events v1 contract (../shared/contracts/user_event.v1.md):
- * a pure validator and decoder. Same bytes, same verdict: no wall clock,
- * no locale, no I/O. */
+/* The user_events v1 contract (docs/event-contract.md: every field, rule,
+ * reason code and the order of the checks): a pure validator and decoder.
+ * Same bytes, same verdict: no wall clock, no locale, no I/O. */
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -88,22 +88,9 @@ unsigned long long sg_event_fast_path_accepted(void);
 /* Frees what sg_event_parse allocated. NULL-safe, idempotent. */
 void sg_event_fini(sg_event_t *ev);
 
-/* Parses an RFC 3339 timestamp (the contract's form) into UTC
- * microseconds. Returns 0, or -1 if it breaks the rule. */
+/* Parses an event_timestamp (the contract's form: RFC 3339 with an
+ * offset, years 2000-2099; sg_time_parse_rfc3339) into UTC microseconds.
+ * Returns 0, or -1 if it breaks the rule. */
 int sg_event_parse_timestamp(const char *s, long long *ts_us);
-
-/* Formats UTC microseconds as "YYYY-MM-DD HH:MM:SS.ffffff+00" (what
- * PostgreSQL's timestamptz input takes). Returns the length written. */
-size_t sg_event_format_ts(long long ts_us, char *out, size_t outsize);
-
-/* Days since 1970-01-01 of the UTC date of ts_us (floor division). */
-long long sg_event_utc_day(long long ts_us);
-
-/* Formats a day number as "YYYY-MM-DD". */
-void sg_event_format_day(long long day, char out[11]);
-
-/* True if the ISO 3166-1 alpha-2 code (two upper-case letters) is an
- * EU-27 member state. */
-bool sg_event_country_is_eu(const char *alpha2);
 
 #endif

@@ -1,6 +1,7 @@
 #include "sg_kafka.h"
 #include "sg_log.h"
 #include "sg_signal.h"
+#include "sg_time.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -107,7 +108,7 @@ void sg_kafka_watch(rd_kafka_t *rk)
 
         if (since == 0)
                 return;
-        now = sg_now_ms();
+        now = sg_time_mono_ms();
         if (now - sg_kafka_last_probe_ms < 1000)
                 return;
         sg_kafka_last_probe_ms = now;
@@ -138,7 +139,7 @@ static void sg_kafka_error_cb(rd_kafka_t *rk, int err, const char *reason,
         }
         /* Informational: librdkafka retries by itself. */
         if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN) {
-                long long now = sg_now_ms();
+                long long now = sg_time_mono_ms();
                 if (sg_kafka_down_since_ms == 0)
                         sg_kafka_down_since_ms = now ? now : 1;
                 sg_warn("kafka brokers unreachable; librdkafka keeps "
@@ -192,4 +193,10 @@ rd_kafka_conf_t *sg_kafka_conf_new(const sg_cli_common_t *c,
 fail:
         rd_kafka_conf_destroy(conf);
         return NULL;
+}
+
+void sg_kafka_purge(rd_kafka_t *rk)
+{
+        rd_kafka_purge(rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+        rd_kafka_flush(rk, 1000);
 }

@@ -40,6 +40,11 @@ rd_kafka_conf_t *sg_kafka_conf_new(const sg_cli_common_t *c,
  * answers again. Cheap when nothing is down. */
 void sg_kafka_watch(rd_kafka_t *rk);
 
+/* A producer gives up what it still holds: the messages queued or in
+ * flight are purged (their delivery reports say failed) and those reports
+ * are served (1 s at most). */
+void sg_kafka_purge(rd_kafka_t *rk);
+
 /* false between "brokers unreachable" and the recovery sg_kafka_watch
  * saw. */
 bool sg_kafka_reachable(void);

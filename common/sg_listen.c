@@ -12,67 +12,70 @@
 #include <libpq-fe.h>
 
 struct sg_listen {
-        PGconn *conn;
-        char *conninfo;
-        char *appname;
+        sg_pg_session_t pg;
         char *channel;
+        bool fatal; /* a permanent failure was said */
 };
 
 /* Sends LISTEN on the current connection. LISTEN takes no parameters, so
  * the channel is quoted as an identifier by libpq. Returns 0, or -1 with
- * errstr. */
-static int sg_listen_subscribe(sg_listen_t *l, char *errstr, size_t errstr_size)
+ * err. */
+static int sg_listen_subscribe(sg_listen_t *l, sg_pg_err_t *err)
 {
-        char *ident =
-            PQescapeIdentifier(l->conn, l->channel, strlen(l->channel));
+        PGconn *conn = l->pg.conn;
+        char *ident = PQescapeIdentifier(conn, l->channel, strlen(l->channel));
         char sql[512];
-        int rc;
 
         if (!ident) {
-                sg_pg_errstr(l->conn, NULL, errstr, errstr_size);
+                sg_pg_err_set(err, conn, NULL, "LISTEN");
                 return -1;
         }
         snprintf(sql, sizeof(sql), "LISTEN %s", ident);
         PQfreemem(ident);
-        rc = sg_pg_exec(l->conn, sql, errstr, errstr_size);
-        return rc;
+        return sg_pg_exec(conn, sql, err);
 }
 
 /* (Re)connects and LISTENs until both succeed. Returns 0, or -1 if a stop
- * was requested. */
+ * was requested or the failure is permanent (said in one line). */
 static int sg_listen_connect(sg_listen_t *l)
 {
-        char errstr[512];
-        int delay = 500;
+        sg_backoff_t backoff;
+        sg_pg_err_t err;
 
+        sg_backoff_init(&backoff, 500, 10000);
         for (;;) {
-                PQfinish(l->conn);
-                l->conn = sg_pg_open_retry(l->conninfo, l->appname);
-                if (!l->conn)
+                sg_pg_session_drop(&l->pg);
+                if (!sg_pg_session_get(&l->pg, &err)) {
+                        if (err.msg[0]) {
+                                sg_error("%s", err.msg);
+                                l->fatal = true;
+                        }
                         return -1;
-                if (sg_listen_subscribe(l, errstr, sizeof(errstr)) == 0)
+                }
+                if (sg_listen_subscribe(l, &err) == 0)
                         return 0;
+                if (!err.transient) {
+                        sg_error("cannot LISTEN channel=%s: %s", l->channel,
+                                 err.msg);
+                        l->fatal = true;
+                        return -1;
+                }
                 sg_warn("cannot LISTEN channel=%s, retrying in %d ms "
                         "reason=\"%s\"",
-                        l->channel, delay, errstr);
-                if (sg_sleep_ms(delay))
+                        l->channel, backoff.delay_ms, err.msg);
+                if (sg_backoff_wait(&backoff))
                         return -1;
-                delay = delay * 2 > 10000 ? 10000 : delay * 2;
         }
 }
 
-sg_listen_t *sg_listen_open(const char *conninfo, const char *appname,
+sg_listen_t *sg_listen_open(const sg_cli_common_t *c, const char *appname,
                             const char *channel)
 {
-        sg_listen_t *l = calloc(1, sizeof(*l));
+        sg_listen_t *l = sg_xcalloc(1, sizeof(*l));
 
-        if (!l)
-                return NULL;
-        l->conninfo = strdup(conninfo);
-        l->appname = strdup(appname);
-        l->channel = strdup(channel);
-        if (!l->conninfo || !l->appname || !l->channel ||
-            sg_listen_connect(l) < 0) {
+        sg_pg_session_init(&l->pg, c, "sg_writer", appname);
+        l->channel = sg_xstrdup(channel);
+        if (sg_listen_connect(l) < 0) {
                 sg_listen_close(l);
                 return NULL;
         }
@@ -87,19 +90,19 @@ static int sg_listen_drain(sg_listen_t *l)
         PGnotify *n;
         int count = 0;
 
-        if (!PQconsumeInput(l->conn))
+        if (!PQconsumeInput(l->pg.conn))
                 return -1;
-        while ((n = PQnotifies(l->conn)) != NULL) {
+        while ((n = PQnotifies(l->pg.conn)) != NULL) {
                 count++;
                 PQfreemem(n);
         }
-        return PQstatus(l->conn) == CONNECTION_OK ? count : -1;
+        return PQstatus(l->pg.conn) == CONNECTION_OK ? count : -1;
 }
 
 int sg_listen_wait(sg_listen_t *l, int timeout_ms)
 {
         struct pollfd pfd;
-        char errstr[512];
+        sg_pg_err_t err;
         int count, r;
 
         /* Notifications already read off the socket by an earlier call. */
@@ -107,7 +110,7 @@ int sg_listen_wait(sg_listen_t *l, int timeout_ms)
         if (count > 0)
                 return count;
         if (count == 0) {
-                pfd.fd = PQsocket(l->conn);
+                pfd.fd = PQsocket(l->pg.conn);
                 pfd.events = POLLIN;
                 pfd.revents = 0;
                 if (pfd.fd < 0)
@@ -122,10 +125,10 @@ int sg_listen_wait(sg_listen_t *l, int timeout_ms)
                         return count;
         }
 lost:
-        sg_pg_errstr(l->conn, NULL, errstr, sizeof(errstr));
+        sg_pg_err_set(&err, l->pg.conn, NULL, "listen connection");
         sg_warn("listen connection lost channel=%s reason=\"%s\"; "
                 "reconnecting",
-                l->channel, errstr);
+                l->channel, err.msg);
         if (sg_listen_connect(l) < 0)
                 return -1;
         sg_info("listening again channel=%s (notifications sent meanwhile "
@@ -134,13 +137,16 @@ lost:
         return SG_LISTEN_RECONNECTED;
 }
 
+bool sg_listen_failed(const sg_listen_t *l)
+{
+        return l && l->fatal;
+}
+
 void sg_listen_close(sg_listen_t *l)
 {
         if (!l)
                 return;
-        PQfinish(l->conn);
-        free(l->conninfo);
-        free(l->appname);
+        sg_pg_session_close(&l->pg);
         free(l->channel);
         free(l);
 }

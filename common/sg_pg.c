@@ -1,7 +1,9 @@
 #include "sg_pg.h"
 #include "sg_log.h"
 #include "sg_signal.h"
+#include "sg_time.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,8 +52,90 @@ static void sg_pg_notice(void *arg, const char *message)
         sg_debug("postgres notice: %s", line);
 }
 
-PGconn *sg_pg_open(const char *conninfo, const char *appname, char *errstr,
-                   size_t errstr_size)
+void sg_pg_err_fmt(sg_pg_err_t *err, bool transient, const char *fmt, ...)
+{
+        va_list ap;
+
+        err->sqlstate[0] = '\0';
+        err->transient = transient;
+        va_start(ap, fmt);
+        vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+        va_end(ap);
+        sg_pg_oneline(err->msg);
+}
+
+bool sg_pg_sqlstate_transient(const char *st)
+{
+        static const char *const exact[] = {"57P01", "57P02", "57P03",
+                                            "57P04", "57P05", "40001",
+                                            "40P01", "55P03", "25006", NULL};
+
+        if (!st || strlen(st) != 5)
+                return false;
+        if (strncmp(st, "08", 2) == 0 || strncmp(st, "53", 2) == 0)
+                return true;
+        for (int i = 0; exact[i]; i++)
+                if (strcmp(st, exact[i]) == 0)
+                        return true;
+        return false;
+}
+
+void sg_pg_err_objects(const PGresult *res, char *out, size_t size)
+{
+        static const struct {
+                int field;
+                const char *name;
+        } fields[] = {
+            {PG_DIAG_SCHEMA_NAME, "schema"},   {PG_DIAG_TABLE_NAME, "table"},
+            {PG_DIAG_COLUMN_NAME, "column"},   {PG_DIAG_DATATYPE_NAME, "type"},
+            {PG_DIAG_CONSTRAINT_NAME, "constraint"},
+        };
+        const char *st = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+        size_t n;
+
+        snprintf(out, size, "%s", st ? st : "");
+        for (size_t i = 0; res && i < sizeof(fields) / sizeof(fields[0]); i++) {
+                const char *v = PQresultErrorField(res, fields[i].field);
+                n = strlen(out);
+                if (v && n < size)
+                        snprintf(out + n, size - n, "%s%s=%s", n ? " " : "",
+                                 fields[i].name, v);
+        }
+}
+
+void sg_pg_err_set(sg_pg_err_t *err, PGconn *conn, const PGresult *res,
+                   const char *what)
+{
+        const char *st = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+        const char *primary =
+            res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+        char objects[256];
+        bool link_ok = conn && PQstatus(conn) == CONNECTION_OK;
+
+        snprintf(err->sqlstate, sizeof(err->sqlstate), "%s", st ? st : "");
+        if (st) {
+                /* Class 22 (data exception) messages quote the input. */
+                if (strncmp(st, "22", 2) == 0)
+                        primary = NULL;
+                sg_pg_err_objects(res, objects, sizeof(objects));
+                /* objects starts with the SQLSTATE. */
+                snprintf(err->msg, sizeof(err->msg), "%s: %s%s%s",
+                         what ? what : "postgres", objects,
+                         primary ? ": " : "", primary ? primary : "");
+                err->transient = !link_ok || sg_pg_sqlstate_transient(st);
+        } else {
+                /* No server error: the link failed, or libpq refused
+                 * (its messages carry no row data). */
+                snprintf(err->msg, sizeof(err->msg), "%s: %s",
+                         what ? what : "postgres",
+                         conn ? PQerrorMessage(conn) : "no connection");
+                err->transient = true;
+        }
+        sg_pg_oneline(err->msg);
+}
+
+PGconn *sg_pg_open(const char *conninfo, const char *appname,
+                   sg_pg_err_t *err)
 {
         const char *keys[] = {"dbname", "fallback_application_name",
                               "connect_timeout", NULL};
@@ -60,123 +144,188 @@ PGconn *sg_pg_open(const char *conninfo, const char *appname, char *errstr,
 
         /* expand_dbname: the conninfo's own settings win over ours. */
         conn = PQconnectdbParams(keys, vals, 1);
-        if (!conn) {
-                snprintf(errstr, errstr_size, "out of memory");
-                return NULL;
+        if (!conn)
+                sg_oom("PQconnectdbParams");
+        if (PQstatus(conn) == CONNECTION_OK) {
+                PQsetNoticeProcessor(conn, sg_pg_notice, NULL);
+                return conn;
         }
-        if (PQstatus(conn) != CONNECTION_OK) {
-                snprintf(errstr, errstr_size, "%s", PQerrorMessage(conn));
-                sg_pg_oneline(errstr);
-                PQfinish(conn);
-                return NULL;
+        /* See the header: libpq gives no SQLSTATE here; how far the
+         * attempt got says whether waiting can help. */
+        if (PQconnectionNeedsPassword(conn)) {
+                sg_pg_err_fmt(err, false,
+                              "PostgreSQL wants a password for user %s and "
+                              "none was given (PGPASSWORD, ~/.pgpass or "
+                              "PGPASSFILE)",
+                              PQuser(conn));
+        } else if (PQconnectionUsedPassword(conn)) {
+                sg_pg_err_fmt(err, false,
+                              "PostgreSQL refused user %s on database %s "
+                              "after authentication (wrong password, unknown "
+                              "role or database, or no CONNECT privilege): %s",
+                              PQuser(conn), PQdb(conn), PQerrorMessage(conn));
+        } else {
+                sg_pg_err_fmt(err, true, "%s", PQerrorMessage(conn));
         }
-        PQsetNoticeProcessor(conn, sg_pg_notice, NULL);
-        return conn;
-}
-
-PGconn *sg_pg_open_retry(const char *conninfo, const char *appname)
-{
-        int delay = 500;
-        int attempt = 0;
-        char err[512];
-
-        while (!sg_stop_requested) {
-                PGconn *conn = sg_pg_open(conninfo, appname, err, sizeof(err));
-                if (conn) {
-                        if (attempt > 0)
-                                sg_info("postgres connected after "
-                                        "attempts=%d", attempt + 1);
-                        return conn;
-                }
-                attempt++;
-                sg_warn("postgres unavailable, retrying in %d ms attempt=%d "
-                        "reason=\"%s\"", delay, attempt, err);
-                if (sg_sleep_ms(delay))
-                        break;
-                delay = delay * 2 > 10000 ? 10000 : delay * 2;
-        }
+        PQfinish(conn);
         return NULL;
 }
 
-void sg_pg_errstr(PGconn *conn, const PGresult *res, char *errstr,
-                  size_t errstr_size)
+void sg_pg_session_init(sg_pg_session_t *s, const sg_cli_common_t *c,
+                        const char *default_user, const char *appname)
 {
-        const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE)
-                                : NULL;
-        const char *msg = res ? PQresultErrorMessage(res) : "";
-
-        if (!msg || !*msg)
-                msg = conn ? PQerrorMessage(conn) : "unknown error";
-        snprintf(errstr, errstr_size, "%s%s%s", state ? state : "",
-                 state ? " " : "", msg);
-        sg_pg_oneline(errstr);
+        memset(s, 0, sizeof(*s));
+        sg_pg_conninfo(c, default_user, s->conninfo, sizeof(s->conninfo));
+        s->appname = appname;
 }
 
-bool sg_pg_is_transient(PGconn *conn, const PGresult *res)
+PGconn *sg_pg_session_get(sg_pg_session_t *s, sg_pg_err_t *err)
 {
-        const char *state;
+        sg_backoff_t b;
 
-        if (!conn || PQstatus(conn) != CONNECTION_OK)
-                return true;
-        state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
-        if (!state)
-                return !res; /* no result at all: the link is in doubt */
-        return strncmp(state, "08", 2) == 0 || strncmp(state, "53", 2) == 0 ||
-               strcmp(state, "57P01") == 0 || strcmp(state, "57P02") == 0 ||
-               strcmp(state, "57P03") == 0 || strcmp(state, "40001") == 0 ||
-               strcmp(state, "40P01") == 0;
+        err->msg[0] = '\0';
+        if (s->conn && PQstatus(s->conn) == CONNECTION_OK)
+                return s->conn;
+        sg_pg_session_drop(s);
+        sg_backoff_init(&b, 500, 10000);
+        while (!sg_stop_requested) {
+                s->conn = sg_pg_open(s->conninfo, s->appname, err);
+                if (s->conn) {
+                        if (b.attempt > 0)
+                                sg_info("postgres connected after "
+                                        "attempts=%d", b.attempt + 1);
+                        err->msg[0] = '\0';
+                        return s->conn;
+                }
+                if (!err->transient)
+                        return NULL;
+                sg_log(s->quiet ? SG_LOG_DEBUG : SG_LOG_WARN,
+                       "postgres unavailable, retrying in %d ms attempt=%d "
+                       "reason=\"%s\"",
+                       b.delay_ms, b.attempt + 1, err->msg);
+                if (sg_backoff_wait(&b))
+                        break;
+        }
+        err->msg[0] = '\0'; /* stopping */
+        return NULL;
 }
 
-int sg_pg_exec(PGconn *conn, const char *sql, char *errstr,
-               size_t errstr_size)
+PGconn *sg_pg_session_conn(sg_pg_session_t *s)
+{
+        sg_pg_err_t err;
+        PGconn *conn = sg_pg_session_get(s, &err);
+
+        if (!conn && err.msg[0]) {
+                sg_error("%s", err.msg);
+                s->failed = true;
+        }
+        return conn;
+}
+
+void sg_pg_session_drop(sg_pg_session_t *s)
+{
+        PQfinish(s->conn);
+        s->conn = NULL;
+}
+
+void sg_pg_session_close(sg_pg_session_t *s)
+{
+        if (s)
+                sg_pg_session_drop(s);
+}
+
+/* "what" of a bare statement: its first two words. */
+static void sg_pg_what(const char *sql, char *out, size_t size)
+{
+        size_t n = 0;
+        int words = 0;
+
+        while (sql[n] && n + 1 < size) {
+                if (sql[n] == ' ' && ++words == 2)
+                        break;
+                n++;
+        }
+        memcpy(out, sql, n);
+        out[n] = '\0';
+}
+
+int sg_pg_exec(PGconn *conn, const char *sql, sg_pg_err_t *err)
 {
         PGresult *res = PQexec(conn, sql);
         int rc = 0;
 
         if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-                sg_pg_errstr(conn, res, errstr, errstr_size);
+                char what[32];
+                sg_pg_what(sql, what, sizeof(what));
+                sg_pg_err_set(err, conn, res, what);
                 rc = -1;
         }
         PQclear(res);
         return rc;
 }
 
-void sg_pg_fail(PGconn *conn, const PGresult *res, const char *what,
-                char *err, size_t err_size, bool *transient)
-{
-        char detail[400];
-
-        sg_pg_errstr(conn, res, detail, sizeof(detail));
-        snprintf(err, err_size, "%s: %s", what, detail);
-        *transient = sg_pg_is_transient(conn, res);
-}
-
 PGresult *sg_pg_query(PGconn *conn, const char *sql, int nparams,
                       const char *const *params, int min_rows,
-                      const char *what, char *err, size_t err_size,
-                      bool *transient)
+                      const char *what, sg_pg_err_t *err)
 {
         PGresult *res =
             PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 0);
 
-        if (PQresultStatus(res) != PGRES_TUPLES_OK ||
-            PQntuples(res) < min_rows) {
-                sg_pg_fail(conn, res, what, err, err_size, transient);
+        if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+                sg_pg_err_set(err, conn, res, what);
+                PQclear(res);
+                return NULL;
+        }
+        if (PQntuples(res) < min_rows) {
+                sg_pg_err_fmt(err, false, "%s: %d rows, expected at least %d",
+                              what, PQntuples(res), min_rows);
                 PQclear(res);
                 return NULL;
         }
         return res;
 }
 
-int sg_pg_copy_begin(PGconn *conn, const char *copy_sql, char *errstr,
-                     size_t errstr_size)
+int sg_pg_command(PGconn *conn, const char *sql, int nparams,
+                  const char *const *params, const char *what,
+                  long long *affected, sg_pg_err_t *err)
 {
-        PGresult *res;
+        PGresult *res =
+            PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 0);
+        int rc = 0;
 
-        errstr[0] = '\0';
-        res = PQexec(conn, copy_sql);
+        if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+                sg_pg_err_set(err, conn, res, what);
+                rc = -1;
+        } else if (affected) {
+                *affected = strtoll(PQcmdTuples(res), NULL, 10);
+        }
+        PQclear(res);
+        return rc;
+}
+
+int sg_pg_begin(PGconn *conn, sg_pg_err_t *err)
+{
+        return sg_pg_exec(conn, "BEGIN", err);
+}
+
+int sg_pg_commit(PGconn *conn, sg_pg_err_t *err)
+{
+        return sg_pg_exec(conn, "COMMIT", err);
+}
+
+void sg_pg_rollback(PGconn *conn)
+{
+        if (conn && PQstatus(conn) == CONNECTION_OK &&
+            PQtransactionStatus(conn) != PQTRANS_IDLE)
+                PQclear(PQexec(conn, "ROLLBACK"));
+}
+
+int sg_pg_copy_begin(PGconn *conn, const char *copy_sql, sg_pg_err_t *err)
+{
+        PGresult *res = PQexec(conn, copy_sql);
+
         if (PQresultStatus(res) != PGRES_COPY_IN) {
-                sg_pg_errstr(conn, res, errstr, errstr_size);
+                sg_pg_err_set(err, conn, res, "COPY");
                 PQclear(res);
                 return -1;
         }
@@ -184,15 +333,15 @@ int sg_pg_copy_begin(PGconn *conn, const char *copy_sql, char *errstr,
         return 0;
 }
 
-int sg_pg_copy_send(PGconn *conn, const char *data, size_t len, char *errstr,
-                    size_t errstr_size)
+int sg_pg_copy_send(PGconn *conn, const char *data, size_t len,
+                    sg_pg_err_t *err)
 {
         /* In bounded chunks: PQputCopyData copies into libpq's buffer. */
         for (size_t off = 0; off < len;) {
                 size_t chunk = len - off > (1u << 20) ? (1u << 20) : len - off;
 
                 if (PQputCopyData(conn, data + off, (int)chunk) != 1) {
-                        sg_pg_errstr(conn, NULL, errstr, errstr_size);
+                        sg_pg_err_set(err, conn, NULL, "COPY data");
                         return -1;
                 }
                 off += chunk;
@@ -200,92 +349,126 @@ int sg_pg_copy_send(PGconn *conn, const char *data, size_t len, char *errstr,
         return 0;
 }
 
-int sg_pg_copy_end(PGconn *conn, const char *abort_msg, char *errstr,
-                   size_t errstr_size)
+static int sg_pg_copy_finish(PGconn *conn, const char *abort_msg,
+                             sg_pg_err_t *err)
 {
         PGresult *res;
         int rc = abort_msg ? -1 : 0;
+        bool have = false;
 
-        errstr[0] = '\0';
         if (PQputCopyEnd(conn, abort_msg) != 1)
                 rc = -1;
         while ((res = PQgetResult(conn)) != NULL) {
-                if (PQresultStatus(res) != PGRES_COMMAND_OK && rc == 0) {
-                        sg_pg_errstr(conn, res, errstr, errstr_size);
+                /* The first failure the server reports says the most. */
+                if (PQresultStatus(res) != PGRES_COMMAND_OK && !have) {
+                        sg_pg_err_set(err, conn, res, "COPY");
+                        have = true;
                         rc = -1;
-                } else if (rc < 0 && errstr[0] == '\0') {
-                        sg_pg_errstr(conn, res, errstr, errstr_size);
                 }
                 PQclear(res);
         }
-        if (rc < 0 && errstr[0] == '\0')
-                sg_pg_errstr(conn, NULL, errstr, errstr_size);
+        if (rc < 0 && !have)
+                sg_pg_err_set(err, conn, NULL, "COPY end");
         return rc;
 }
 
-int sg_pg_copy(PGconn *conn, const char *copy_sql, const char *data,
-               size_t len, char *errstr, size_t errstr_size)
+int sg_pg_copy_end(PGconn *conn, sg_pg_err_t *err)
 {
-        char senderr[256];
-
-        if (sg_pg_copy_begin(conn, copy_sql, errstr, errstr_size) < 0)
-                return -1;
-        if (sg_pg_copy_send(conn, data, len, senderr, sizeof(senderr)) < 0) {
-                /* The server's answer, if any, says more than libpq's. */
-                if (sg_pg_copy_end(conn, "client error", errstr,
-                                   errstr_size) < 0 &&
-                    errstr[0] == '\0')
-                        snprintf(errstr, errstr_size, "%s", senderr);
-                return -1;
-        }
-        return sg_pg_copy_end(conn, NULL, errstr, errstr_size);
+        return sg_pg_copy_finish(conn, NULL, err);
 }
 
-int sg_pg_run_retry(const char *conninfo, const char *appname,
-                    long long retry_s, int max_delay_ms, bool quiet,
-                    const char *what, sg_pg_job_fn fn, void *arg)
+void sg_pg_copy_abort(PGconn *conn, const char *why)
 {
-        long long started = sg_now_ms(), deadline = started + retry_s * 1000;
-        long long now;
-        int attempt, delay = 500, rc;
-        char err[1024];
-        bool transient;
+        sg_pg_err_t ignored;
+
+        if (sg_pg_copy_finish(conn, why, &ignored) < 0)
+                return; /* it always fails: the statement was abandoned */
+}
+
+int sg_pg_copy(PGconn *conn, const char *copy_sql, const char *data,
+               size_t len, sg_pg_err_t *err)
+{
+        sg_pg_err_t senderr;
+
+        if (sg_pg_copy_begin(conn, copy_sql, err) < 0)
+                return -1;
+        if (sg_pg_copy_send(conn, data, len, &senderr) < 0) {
+                /* The server's answer, if any, says more than libpq's. */
+                if (sg_pg_copy_finish(conn, "client error", err) < 0 &&
+                    err->sqlstate[0] == '\0')
+                        *err = senderr;
+                return -1;
+        }
+        return sg_pg_copy_end(conn, err);
+}
+
+/* One attempt: the job in its transaction. */
+static int sg_pg_run_once(PGconn *conn, const sg_pg_job_t *job,
+                          sg_pg_err_t *err)
+{
+        static const char *const begin[] = {
+            [SG_PG_TX_WRITE] = "BEGIN",
+            [SG_PG_TX_REPEATABLE] = "BEGIN ISOLATION LEVEL REPEATABLE READ",
+            [SG_PG_TX_SNAPSHOT] =
+                "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY",
+        };
+
+        if (job->tx != SG_PG_TX_NONE &&
+            sg_pg_exec(conn, begin[job->tx], err) < 0)
+                return -1;
+        if (job->fn(conn, job->arg, err) < 0 ||
+            (job->tx != SG_PG_TX_NONE && sg_pg_commit(conn, err) < 0)) {
+                sg_pg_rollback(conn);
+                return -1;
+        }
+        return 0;
+}
+
+int sg_pg_run(const sg_cli_common_t *c, const char *appname,
+              const sg_pg_job_t *job)
+{
+        char conninfo[1024];
+        long long started = sg_time_mono_ms();
+        long long deadline = started + job->retry_s * 1000, now;
+        sg_backoff_t b;
+        sg_pg_err_t err;
         PGconn *conn;
 
-        for (attempt = 1;; attempt++) {
-                transient = true; /* an unreachable database is */
-                conn = sg_pg_open(conninfo, appname, err, sizeof(err));
+        sg_pg_conninfo(c, job->user ? job->user : "sg_writer", conninfo,
+                       sizeof(conninfo));
+        sg_backoff_init(&b, 500, job->max_delay_ms ? job->max_delay_ms : 10000);
+        for (;;) {
+                conn = sg_pg_open(conninfo, appname, &err);
                 if (conn) {
-                        transient = false;
-                        rc = fn(conn, arg, err, sizeof(err), &transient);
+                        int rc = sg_pg_run_once(conn, job, &err);
+
                         PQfinish(conn);
                         if (rc == 0)
                                 return 0;
-                        if (!transient) {
-                                sg_error("%s failed: %s", what, err);
-                                return -1;
-                        }
                 }
-                now = sg_now_ms();
+                if (!err.transient) {
+                        sg_error("%s failed: %s", job->what, err.msg);
+                        return -1;
+                }
+                now = sg_time_mono_ms();
                 if (sg_stop_requested || now >= deadline) {
                         sg_error("%s failed: PostgreSQL unreachable, gave up "
                                  "after attempts=%d in %lld s: %s",
-                                 what, attempt, (now - started + 500) / 1000,
-                                 err);
+                                 job->what, b.attempt + 1,
+                                 (now - started + 500) / 1000, err.msg);
                         return -1;
                 }
                 /* The last wait ends at the deadline, for one last try. */
-                if (now + delay > deadline)
-                        delay = (int)(deadline - now);
-                sg_log(quiet ? SG_LOG_DEBUG : SG_LOG_WARN,
+                if (now + b.delay_ms > deadline)
+                        b.delay_ms = (int)(deadline - now);
+                sg_log(job->quiet ? SG_LOG_DEBUG : SG_LOG_WARN,
                        "postgres unavailable, retrying in %d ms attempt=%d "
                        "reason=\"%s\"",
-                       delay, attempt, err);
-                if (sg_sleep_ms(delay)) {
+                       b.delay_ms, b.attempt + 1, err.msg);
+                if (sg_backoff_wait(&b)) {
                         sg_error("%s stopped by a signal while waiting for "
-                                 "PostgreSQL", what);
+                                 "PostgreSQL", job->what);
                         return -1;
                 }
-                delay = delay * 2 > max_delay_ms ? max_delay_ms : delay * 2;
         }
 }

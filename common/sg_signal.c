@@ -27,20 +27,6 @@ void sg_signal_install(void)
         sigaction(SIGPIPE, &sa, NULL);
 }
 
-long long sg_now_ms(void)
-{
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (long long)ts.tv_sec * 1000LL + ts.tv_nsec / 1000000L;
-}
-
-long long sg_wall_us(void)
-{
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        return (long long)ts.tv_sec * 1000000LL + ts.tv_nsec / 1000L;
-}
-
 int sg_sleep_ms(int ms)
 {
         while (ms > 0 && !sg_stop_requested) {

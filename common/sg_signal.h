@@ -14,10 +14,4 @@ void sg_signal_install(void);
  * Returns 1 if a stop was requested, else 0. */
 int sg_sleep_ms(int ms);
 
-/* Monotonic clock in milliseconds. */
-long long sg_now_ms(void);
-
-/* Wall clock in microseconds since the epoch. */
-long long sg_wall_us(void);
-
 #endif

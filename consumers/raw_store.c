@@ -1,7 +1,9 @@
 #include "raw_store.h"
+#include "sg_defs.h"
 #include "sg_log.h"
 #include "sg_mask.h"
 #include "sg_pg.h"
+#include "sg_time.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -51,9 +53,9 @@ void sg_raw_store_encode_row(sg_buf_t *b, const sg_event_t *ev,
                                            : (unsigned long long)cents;
         char frac[3] = {(char)('0' + mag % 100 / 10), (char)('0' + mag % 10),
                         '\t'};
-        size_t tslen = sg_event_format_ts(ev->ts_us, ts, sizeof(ts));
+        size_t tslen = sg_time_format_pg(ev->ts_us, ts, sizeof(ts));
 
-        sg_event_format_day(sg_event_utc_day(ev->ts_us), day);
+        sg_time_format_day(sg_time_utc_day(ev->ts_us), day);
         sg_buf_append(b, ev->event_id, 36);
         sg_buf_putc(b, '\t');
         sg_buf_append(b, ev->user_id, 36);
@@ -104,15 +106,26 @@ sg_reason_t sg_raw_store_add_value(sg_raw_store_t *rs, const char *value,
                                    size_t len, int32_t partition,
                                    int64_t offset)
 {
+        sg_msg_t msg = {rs->topic, partition, offset, NULL, 0, value, len, -1};
+
+        return sg_raw_store_add_msg(rs, &msg);
+}
+
+sg_reason_t sg_raw_store_add_msg(sg_raw_store_t *rs, const sg_msg_t *msg)
+{
+        const char *value = msg->value, *topic = msg->topic;
+        size_t len = msg->value_len;
+        int32_t partition = msg->partition;
+        int64_t offset = msg->offset;
         sg_event_t ev;
-        char msg[256];
+        char why[256];
         sg_reason_t r;
         size_t n;
 
-        r = sg_event_parse(value ? value : "", value ? len : 0, &ev, msg,
-                           sizeof(msg));
+        r = sg_event_parse(value ? value : "", value ? len : 0, &ev, why,
+                           sizeof(why));
         if (r == SG_REASON_OK) {
-                sg_raw_store_encode_row(&rs->rows, &ev, rs->topic, partition,
+                sg_raw_store_encode_row(&rs->rows, &ev, topic, partition,
                                         offset);
                 rs->batch_rows++;
                 sg_event_fini(&ev);
@@ -120,15 +133,15 @@ sg_reason_t sg_raw_store_add_value(sg_raw_store_t *rs, const char *value,
         }
         sg_event_fini(&ev);
         if (!value)
-                snprintf(msg, sizeof(msg), "empty value (tombstone)");
+                snprintf(why, sizeof(why), "empty value (tombstone)");
         /* consumer_group, kafka_topic, kafka_partition, kafka_offset,
          * reason, message, payload, payload_bytes */
         sg_buf_copy_text(&rs->rejects, rs->group, strlen(rs->group));
         sg_buf_putc(&rs->rejects, '\t');
-        sg_buf_copy_text(&rs->rejects, rs->topic, strlen(rs->topic));
+        sg_buf_copy_text(&rs->rejects, topic, strlen(topic));
         sg_buf_printf(&rs->rejects, "\t%" PRId32 "\t%" PRId64 "\t%s\t",
                       partition, offset, sg_reason_name(r));
-        sg_buf_copy_text(&rs->rejects, msg, strlen(msg));
+        sg_buf_copy_text(&rs->rejects, why, strlen(why));
         sg_buf_putc(&rs->rejects, '\t');
         n = sg_mask_dlq_payload(value ? value : "", value ? len : 0,
                                 SG_EVENT_MAX_VALUE, rs->dlq, sizeof(rs->dlq));
@@ -139,12 +152,9 @@ sg_reason_t sg_raw_store_add_value(sg_raw_store_t *rs, const char *value,
         return r;
 }
 
-static int sg_raw_store_add(void *app, const rd_kafka_message_t *rkm)
+static int sg_raw_store_add(void *stage, const sg_msg_t *msg)
 {
-        sg_raw_store_t *rs = app;
-
-        sg_raw_store_add_value(rs, rkm->payload, rkm->len, rkm->partition,
-                               rkm->offset);
+        sg_raw_store_add_msg(stage, msg);
         return 0;
 }
 
@@ -156,39 +166,33 @@ static int sg_raw_store_add(void *app, const rd_kafka_message_t *rkm)
 #define SG_RAW_STORE_COPY "COPY events_raw (" SG_RAW_STORE_COLUMNS ") FROM STDIN"
 
 /* Streams the rows parsed so far into the batch's transaction (see
- * sg_consumer_ops_t.feed): the backend inserts them while the next
+ * sg_stage_t.feed): the backend inserts them while the next
  * messages are parsed. The rows stay buffered: flush may need them all
  * again (the duplicate path, or a retry after a failure). */
-static int sg_raw_store_feed(void *app, PGconn *conn, char *errstr,
-                             size_t errstr_size)
+static int sg_raw_store_feed(void *stage, PGconn *conn, sg_pg_err_t *err)
 {
-        sg_raw_store_t *rs = app;
+        sg_raw_store_t *rs = stage;
 
         if (rs->rows.len - rs->sent < SG_RAW_STORE_FEED_BYTES)
                 return 0;
         if (!rs->copy_open) {
-                if (sg_pg_exec(conn, "SAVEPOINT raw_copy", errstr,
-                               errstr_size) < 0 ||
-                    sg_pg_copy_begin(conn, SG_RAW_STORE_COPY, errstr,
-                                     errstr_size) < 0)
+                if (sg_pg_exec(conn, "SAVEPOINT raw_copy", err) < 0 ||
+                    sg_pg_copy_begin(conn, SG_RAW_STORE_COPY, err) < 0)
                         return -1;
                 rs->copy_open = true;
         }
         if (sg_pg_copy_send(conn, rs->rows.data + rs->sent,
-                            rs->rows.len - rs->sent, errstr, errstr_size) < 0)
+                            rs->rows.len - rs->sent, err) < 0)
                 return -1;
         rs->sent = rs->rows.len;
         return 0;
 }
 
-static void sg_raw_store_feed_abort(void *app, PGconn *conn)
+static void sg_raw_store_feed_abort(void *stage, PGconn *conn)
 {
-        sg_raw_store_t *rs = app;
-        char errstr[256];
-
+        sg_raw_store_t *rs = stage;
         if (rs->copy_open && conn)
-                (void)sg_pg_copy_end(conn, "batch abandoned", errstr,
-                                     sizeof(errstr));
+                sg_pg_copy_abort(conn, "batch abandoned");
         rs->copy_open = false;
         rs->sent = 0;
 }
@@ -196,42 +200,36 @@ static void sg_raw_store_feed_abort(void *app, PGconn *conn)
 /* Slow path, only when the batch holds an event_id already stored: stage
  * the batch, insert what is new, and record the rest as duplicates. */
 static int sg_raw_store_flush_dups(sg_raw_store_t *rs, PGconn *conn,
-                                   char *errstr, size_t errstr_size)
+                                   sg_pg_err_t *err)
 {
         const char *params[1] = {rs->group};
-        PGresult *res;
-        int rc = 0;
+        long long dups = 0;
 
         if (sg_pg_exec(conn,
                        "CREATE TEMP TABLE IF NOT EXISTS raw_stage "
                        "(LIKE events_raw INCLUDING DEFAULTS) "
                        "ON COMMIT DELETE ROWS",
-                       errstr, errstr_size) < 0 ||
-            sg_pg_exec(conn, "TRUNCATE raw_stage", errstr, errstr_size) < 0 ||
+                       err) < 0 ||
+            sg_pg_exec(conn, "TRUNCATE raw_stage", err) < 0 ||
             sg_pg_copy(conn,
                        "COPY raw_stage (" SG_RAW_STORE_COLUMNS ") FROM STDIN",
-                       rs->rows.data, rs->rows.len, errstr, errstr_size) < 0)
+                       rs->rows.data, rs->rows.len, err) < 0)
                 return -1;
-        res = PQexecParams(
-            conn,
-            "WITH ins AS (INSERT INTO events_raw SELECT * FROM raw_stage "
-            "ON CONFLICT (event_id) DO NOTHING "
-            "RETURNING kafka_partition, kafka_offset) "
-            "INSERT INTO events_duplicates (consumer_group, event_id, "
-            "kafka_topic, kafka_partition, kafka_offset) "
-            "SELECT $1, s.event_id, s.kafka_topic, s.kafka_partition, "
-            "s.kafka_offset FROM raw_stage s WHERE NOT EXISTS (SELECT 1 "
-            "FROM ins WHERE ins.kafka_partition = s.kafka_partition AND "
-            "ins.kafka_offset = s.kafka_offset)",
-            1, NULL, params, NULL, NULL, 0);
-        if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-                sg_pg_errstr(conn, res, errstr, errstr_size);
-                rc = -1;
-        } else {
-                rs->batch_dups = atoll(PQcmdTuples(res));
-        }
-        PQclear(res);
-        return rc;
+        if (sg_pg_command(
+                conn,
+                "WITH ins AS (INSERT INTO events_raw SELECT * FROM raw_stage "
+                "ON CONFLICT (event_id) DO NOTHING "
+                "RETURNING kafka_partition, kafka_offset) "
+                "INSERT INTO events_duplicates (consumer_group, event_id, "
+                "kafka_topic, kafka_partition, kafka_offset) "
+                "SELECT $1, s.event_id, s.kafka_topic, s.kafka_partition, "
+                "s.kafka_offset FROM raw_stage s WHERE NOT EXISTS (SELECT 1 "
+                "FROM ins WHERE ins.kafka_partition = s.kafka_partition AND "
+                "ins.kafka_offset = s.kafka_offset)",
+                1, params, "storing a batch with duplicates", &dups, err) < 0)
+                return -1;
+        rs->batch_dups = dups;
+        return 0;
 }
 
 /* The events_raw rows: the rest of the stream if feed opened one, else
@@ -239,7 +237,7 @@ static int sg_raw_store_flush_dups(sg_raw_store_t *rs, PGconn *conn,
  * unique violation (an event_id seen before) rolls back to it and takes
  * the slow path. */
 static int sg_raw_store_flush_rows(sg_raw_store_t *rs, PGconn *conn,
-                                   char *errstr, size_t errstr_size)
+                                   sg_pg_err_t *err)
 {
         bool streamed = rs->copy_open;
         int rc;
@@ -249,43 +247,36 @@ static int sg_raw_store_flush_rows(sg_raw_store_t *rs, PGconn *conn,
         rs->copy_open = false;
         if (streamed) {
                 rc = sg_pg_copy_send(conn, rs->rows.data + rs->sent,
-                                     rs->rows.len - rs->sent, errstr,
-                                     errstr_size);
+                                     rs->rows.len - rs->sent, err);
                 rs->sent = 0;
                 if (rc < 0) {
-                        char ignored[256];
-
-                        (void)sg_pg_copy_end(conn, "client error", ignored,
-                                             sizeof(ignored));
+                        sg_pg_copy_abort(conn, "client error");
                         return -1;
                 }
-                rc = sg_pg_copy_end(conn, NULL, errstr, errstr_size);
+                rc = sg_pg_copy_end(conn, err);
         } else {
                 rs->sent = 0;
-                if (sg_pg_exec(conn, "SAVEPOINT raw_copy", errstr,
-                               errstr_size) < 0)
+                if (sg_pg_exec(conn, "SAVEPOINT raw_copy", err) < 0)
                         return -1;
                 rc = sg_pg_copy(conn, SG_RAW_STORE_COPY, rs->rows.data,
-                                rs->rows.len, errstr, errstr_size);
+                                rs->rows.len, err);
         }
         if (rc == 0)
                 return 0;
-        if (strncmp(errstr, "23505", 5) != 0)
+        if (strcmp(err->sqlstate, "23505") != 0) /* unique_violation */
                 return -1;
-        if (sg_pg_exec(conn, "ROLLBACK TO SAVEPOINT raw_copy", errstr,
-                       errstr_size) < 0)
+        if (sg_pg_exec(conn, "ROLLBACK TO SAVEPOINT raw_copy", err) < 0)
                 return -1;
-        return sg_raw_store_flush_dups(rs, conn, errstr, errstr_size);
+        return sg_raw_store_flush_dups(rs, conn, err);
 }
 
-static int sg_raw_store_flush(void *app, PGconn *conn, char *errstr,
-                              size_t errstr_size)
+static int sg_raw_store_flush(void *stage, PGconn *conn, sg_pg_err_t *err)
 {
-        sg_raw_store_t *rs = app;
+        sg_raw_store_t *rs = stage;
 
         rs->batch_dups = 0;
         if (rs->batch_rows > 0 || rs->copy_open) {
-                if (sg_raw_store_flush_rows(rs, conn, errstr, errstr_size) < 0)
+                if (sg_raw_store_flush_rows(rs, conn, err) < 0)
                         return -1;
         }
         /* After the rows: a streamed COPY holds the connection until
@@ -295,8 +286,7 @@ static int sg_raw_store_flush(void *app, PGconn *conn, char *errstr,
                        "COPY events_rejected (consumer_group, kafka_topic, "
                        "kafka_partition, kafka_offset, reason, message, "
                        "payload, payload_bytes) FROM STDIN",
-                       rs->rejects.data, rs->rejects.len, errstr,
-                       errstr_size) < 0)
+                       rs->rejects.data, rs->rejects.len, err) < 0)
                 return -1;
         return 0;
 }
@@ -336,7 +326,27 @@ static void sg_raw_store_progress(void *app, char *buf, size_t size)
                  rs->stored, rs->rejected, rs->duplicates);
 }
 
-const sg_consumer_ops_t sg_raw_store_ops = {
+static int sg_raw_store_stage_init(void *stage, const sg_stage_env_t *env)
+{
+        sg_raw_store_init(stage, env->group, env->topic);
+        return 0;
+}
+
+static void sg_raw_store_stage_fini(void *stage)
+{
+        sg_raw_store_fini(stage);
+}
+
+const sg_stage_t sg_raw_store_stage = {
+    .prog = "sg-raw-store",
+    .about = "Stores user_events into events_raw (invalid messages into "
+             "events_rejected\nwith a reason code, repeated event_ids into "
+             "events_duplicates), exactly\nonce: rows and Kafka offsets are "
+             "committed to PostgreSQL in one transaction.",
+    .group = "sg-raw-store",
+    .size = sizeof(sg_raw_store_t),
+    .init = sg_raw_store_stage_init,
+    .fini = sg_raw_store_stage_fini,
     .add = sg_raw_store_add,
     .flush = sg_raw_store_flush,
     .committed = sg_raw_store_committed,

@@ -1,19 +1,17 @@
 #ifndef RAW_STORE_H
 #define RAW_STORE_H
 
-/* sg-raw-store's batch: valid events become events_raw rows, invalid ones
+/* sg-raw-store's stage: valid events become events_raw rows, invalid ones
  * events_rejected rows, duplicates (an event_id already stored) are
- * counted in events_duplicates. Plugs into sg_consumer (the exactly-once
- * loop) through sg_raw_store_ops. */
+ * counted in events_duplicates. Plugs into the engine (engine.h) through
+ * sg_raw_store_stage. */
 
 #include <stdbool.h>
 #include <stdint.h>
-#include <librdkafka/rdkafka.h>
-#include <libpq-fe.h>
 
 #include "sg_buf.h"
-#include "sg_consumer.h"
 #include "sg_event.h"
+#include "stage.h"
 
 typedef struct sg_raw_store {
         const char *group;
@@ -29,15 +27,18 @@ typedef struct sg_raw_store {
         char dlq[3 * SG_EVENT_MAX_VALUE + 1]; /* scratch for payloads */
 } sg_raw_store_t;
 
-extern const sg_consumer_ops_t sg_raw_store_ops;
+/* The consumer (stage.h): its binary is sg_consumer_main over this. */
+extern const sg_stage_t sg_raw_store_stage;
 
 void sg_raw_store_init(sg_raw_store_t *rs, const char *group,
                        const char *topic);
 void sg_raw_store_fini(sg_raw_store_t *rs);
 
 /* Validates one message value and appends its row to the batch: an
- * events_raw row if valid, else an events_rejected row. Pure (no I/O).
- * Returns the verdict. */
+ * events_raw row if valid, else an events_rejected row, recording the
+ * message's topic, partition and offset. Pure (no I/O). Returns the
+ * verdict. sg_raw_store_add_value is the same for rs's topic. */
+sg_reason_t sg_raw_store_add_msg(sg_raw_store_t *rs, const sg_msg_t *msg);
 sg_reason_t sg_raw_store_add_value(sg_raw_store_t *rs, const char *value,
                                    size_t len, int32_t partition,
                                    int64_t offset);

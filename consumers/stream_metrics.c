@@ -1,7 +1,9 @@
 #include "stream_metrics.h"
 #include "sg_buf.h"
+#include "sg_defs.h"
 #include "sg_log.h"
 #include "sg_pg.h"
+#include "sg_time.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,12 +34,8 @@ static sg_agg_entry_t *sg_agg_slot(sg_agg_entry_t *e, size_t cap, int32_t day,
 static void sg_agg_grow(sg_agg_map_t *m)
 {
         size_t cap = m->cap ? m->cap * 2 : 256;
-        sg_agg_entry_t *e = calloc(cap, sizeof(*e));
+        sg_agg_entry_t *e = sg_xcalloc(cap, sizeof(*e));
 
-        if (!e) {
-                sg_error("out of memory");
-                abort();
-        }
         for (size_t i = 0; i < m->cap; i++)
                 if (m->e[i].used)
                         *sg_agg_slot(e, cap, m->e[i].day, m->e[i].type,
@@ -109,7 +107,7 @@ void sg_stream_metrics_reset(sg_stream_metrics_t *sm)
 void sg_stream_metrics_add_event(sg_stream_metrics_t *sm,
                                  const sg_event_t *ev)
 {
-        int32_t day = (int32_t)sg_event_utc_day(ev->ts_us);
+        int32_t day = (int32_t)sg_time_utc_day(ev->ts_us);
 
         sg_agg_add(&sm->daily, day, ev->type, "", 1, ev->amount_cents, 0);
         sg_agg_add(&sm->country, day, ev->type, ev->country, 1,
@@ -140,36 +138,26 @@ sg_reason_t sg_stream_metrics_add_value(sg_stream_metrics_t *sm,
         return r;
 }
 
-static int sg_stream_metrics_add(void *app, const rd_kafka_message_t *rkm)
+static int sg_stream_metrics_add(void *stage, const sg_msg_t *msg)
 {
-        sg_stream_metrics_add_value(app, rkm->payload, rkm->len);
+        sg_stream_metrics_add_value(stage, msg->value, msg->value_len);
         return 0;
-}
-
-/* Appends an element of a PostgreSQL array literal, quoted. */
-static void sg_array_str(sg_buf_t *b, const char *s)
-{
-        sg_buf_putc(b, '"');
-        for (; *s; s++) {
-                if (*s == '"' || *s == '\\')
-                        sg_buf_putc(b, '\\');
-                sg_buf_putc(b, *s);
-        }
-        sg_buf_putc(b, '"');
 }
 
 static void sg_array_cents(sg_buf_t *b, long long cents)
 {
-        sg_buf_printf(b, "%s%lld.%02lld", cents < 0 ? "-" : "",
-                      llabs(cents) / 100, llabs(cents) % 100);
+        char s[32];
+
+        snprintf(s, sizeof(s), "%s%lld.%02lld", cents < 0 ? "-" : "",
+                 llabs(cents) / 100, llabs(cents) % 100);
+        sg_buf_array_str(b, s);
 }
 
 /* Adds one map's aggregates to its table with one statement whose
  * parameters are arrays, one per column. kind: 0 daily, 1 country,
  * 2 content. */
 static int sg_stream_metrics_upsert(PGconn *conn, const sg_agg_map_t *m,
-                                    int kind, char *errstr,
-                                    size_t errstr_size)
+                                    int kind, sg_pg_err_t *err)
 {
         static const char *const sql[3] = {
             "INSERT INTO metrics_streaming_daily AS m (event_date, event_type, "
@@ -198,17 +186,20 @@ static int sg_stream_metrics_upsert(PGconn *conn, const sg_agg_map_t *m,
             "watch_seconds = m.watch_seconds + EXCLUDED.watch_seconds, "
             "updated_at = now()",
         };
+        static const char *const what[3] = {
+            "adding to metrics_streaming_daily",
+            "adding to metrics_streaming_country_daily",
+            "adding to metrics_streaming_content_daily"};
         int ncols = kind == 0 ? 4 : 5;
         sg_buf_t a[5];
         const char *params[5];
-        PGresult *res;
-        int rc = 0, first = 1;
+        int rc;
 
         if (m->n == 0)
                 return 0;
         for (int i = 0; i < ncols; i++) {
                 sg_buf_init(&a[i]);
-                sg_buf_putc(&a[i], '{');
+                sg_buf_array_begin(&a[i]);
         }
         for (size_t i = 0; i < m->cap; i++) {
                 const sg_agg_entry_t *e = &m->e[i];
@@ -216,52 +207,40 @@ static int sg_stream_metrics_upsert(PGconn *conn, const sg_agg_map_t *m,
                 int k = 0;
                 if (!e->used)
                         continue;
-                if (!first)
-                        for (int j = 0; j < ncols; j++)
-                                sg_buf_putc(&a[j], ',');
-                first = 0;
-                sg_event_format_day(e->day, day);
-                sg_buf_puts(&a[k++], day);
+                sg_time_format_day(e->day, day);
+                sg_buf_array_str(&a[k++], day);
                 if (kind != 2)
-                        sg_array_str(&a[k++], sg_event_type_name(
-                                                  (sg_event_type_t)e->type));
+                        sg_buf_array_str(&a[k++], sg_event_type_name(
+                                                      (sg_event_type_t)e->type));
                 if (kind != 0)
-                        sg_array_str(&a[k++], e->str);
-                sg_buf_printf(&a[k++], "%lld", e->v[0]);
+                        sg_buf_array_str(&a[k++], e->str);
+                sg_buf_array_int(&a[k++], e->v[0]);
                 if (kind == 2) {
-                        sg_buf_printf(&a[k++], "%lld", e->v[1]);
-                        sg_buf_printf(&a[k++], "%lld", e->v[2]);
+                        sg_buf_array_int(&a[k++], e->v[1]);
+                        sg_buf_array_int(&a[k++], e->v[2]);
                 } else {
                         sg_array_cents(&a[k++], e->v[1]);
                 }
         }
         for (int i = 0; i < ncols; i++) {
-                sg_buf_putc(&a[i], '}');
+                sg_buf_array_end(&a[i]);
                 params[i] = a[i].data;
         }
-        res = PQexecParams(conn, sql[kind], ncols, NULL, params, NULL, NULL,
-                           0);
-        if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-                sg_pg_errstr(conn, res, errstr, errstr_size);
-                rc = -1;
-        }
-        PQclear(res);
+        rc = sg_pg_command(conn, sql[kind], ncols, params, what[kind], NULL,
+                           err);
         for (int i = 0; i < ncols; i++)
                 sg_buf_fini(&a[i]);
         return rc;
 }
 
-static int sg_stream_metrics_flush(void *app, PGconn *conn, char *errstr,
-                                   size_t errstr_size)
+static int sg_stream_metrics_flush(void *stage, PGconn *conn,
+                                   sg_pg_err_t *err)
 {
-        sg_stream_metrics_t *sm = app;
+        sg_stream_metrics_t *sm = stage;
 
-        if (sg_stream_metrics_upsert(conn, &sm->daily, 0, errstr,
-                                     errstr_size) < 0 ||
-            sg_stream_metrics_upsert(conn, &sm->country, 1, errstr,
-                                     errstr_size) < 0 ||
-            sg_stream_metrics_upsert(conn, &sm->content, 2, errstr,
-                                     errstr_size) < 0)
+        if (sg_stream_metrics_upsert(conn, &sm->daily, 0, err) < 0 ||
+            sg_stream_metrics_upsert(conn, &sm->country, 1, err) < 0 ||
+            sg_stream_metrics_upsert(conn, &sm->content, 2, err) < 0)
                 return -1;
         return 0;
 }
@@ -288,7 +267,39 @@ static void sg_stream_metrics_progress(void *app, char *buf, size_t size)
                  sm->skipped_invalid);
 }
 
-const sg_consumer_ops_t sg_stream_metrics_ops = {
+static int sg_stream_metrics_stage_init(void *stage,
+                                        const sg_stage_env_t *env)
+{
+        (void)env;
+        sg_stream_metrics_init(stage);
+        return 0;
+}
+
+static void sg_stream_metrics_stage_fini(void *stage)
+{
+        sg_stream_metrics_fini(stage);
+}
+
+const sg_stage_t sg_stream_metrics_stage = {
+    .prog = "sg-stream-metrics",
+    .about = "Keeps metrics_streaming_daily, metrics_streaming_country_daily "
+             "and\nmetrics_streaming_content_daily up to date from "
+             "user_events, exactly once:\nevents are aggregated in memory "
+             "and each flush adds the aggregates and stores\nthe Kafka "
+             "offsets in one transaction. Invalid events are skipped "
+             "(sg-raw-store\nkeeps them in the dead-letter store). "
+             "--batch-rows and --batch-ms bound a flush.",
+    .group = "sg-stream-metrics",
+    /* Aggregates are small: flush less often than the raw store.
+     * librdkafka 2.0 looks at a full prefetch queue again only once a
+     * second, so the queue must hold about a second of consumption or the
+     * consumer idles (bench/RESULTS.md). */
+    .batch_rows = 50000,
+    .batch_ms = 1000,
+    .queue_kbytes = 131072,
+    .size = sizeof(sg_stream_metrics_t),
+    .init = sg_stream_metrics_stage_init,
+    .fini = sg_stream_metrics_stage_fini,
     .add = sg_stream_metrics_add,
     .flush = sg_stream_metrics_flush,
     .committed = sg_stream_metrics_committed,

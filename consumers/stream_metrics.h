@@ -11,8 +11,8 @@
 #include <stdint.h>
 #include <stddef.h>
 
-#include "sg_consumer.h"
 #include "sg_event.h"
+#include "stage.h"
 
 /* One aggregate: a key (UTC day, event type or -1, a string or "") and
  * three sums. Pure data: unit tests read it directly. */
@@ -39,7 +39,8 @@ typedef struct sg_stream_metrics {
         long long counted, skipped_invalid;
 } sg_stream_metrics_t;
 
-extern const sg_consumer_ops_t sg_stream_metrics_ops;
+/* The consumer (stage.h): its binary is sg_consumer_main over this. */
+extern const sg_stage_t sg_stream_metrics_stage;
 
 void sg_stream_metrics_init(sg_stream_metrics_t *sm);
 void sg_stream_metrics_fini(sg_stream_metrics_t *sm);

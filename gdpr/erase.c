@@ -34,10 +34,10 @@ static const char SQL_LOCK_USERS[] =
  *        same e-mail hash that matched a user (erased already);
  *  o     each request's outcome;
  * then users_pii is anonymised, the requests get their outcome (e-mail
- * replaced by its hash) and the audit rows are written. $2: lease the
- * anonymized requests' notices to this instance. Returns per request:
- * id, status, user_id, processing_ms, processed_at (RFC 3339 UTC), the
- * users erased (uuid[]). */
+ * replaced by its hash), the audit rows are written and one erasure notice
+ * per user erased goes into the outbox (sql/006_outbox.sql), all in this
+ * statement's transaction. Returns per request: id, status, user_id,
+ * processing_ms. */
 static const char SQL_PROCESS[] =
     "WITH now_ AS MATERIALIZED (SELECT clock_timestamp() AS t), "
     "req AS ("
@@ -98,11 +98,14 @@ static const char SQL_PROCESS[] =
     "         user_id = o.user_id, email = NULL,"
     "         email_sha256 = encode(sha256(convert_to(o.norm, 'UTF8')), 'hex'),"
     "         error = CASE WHEN o.status = 'failed'"
-    "                      THEN 'the request has no e-mail' END,"
-    "         notice_attempt_at = CASE WHEN o.status = 'anonymized'"
-    "                                   AND $2::boolean"
-    "                                  THEN (SELECT t FROM now_) END"
+    "                      THEN 'the request has no e-mail' END"
     "    FROM o WHERE p.id = o.id), "
+    "notices AS ("
+    "  INSERT INTO outbox (channel, msg_key, payload, ref_id)"
+    "  SELECT 'erasure_notice', er.user_id::text,"
+    "         erasure_notice_payload(er.user_id, er.request_id,"
+    "                                (SELECT t FROM now_)), er.request_id"
+    "    FROM er ORDER BY er.request_id, er.user_id), "
     "audit AS ("
     "  INSERT INTO gdpr_audit_log (request_id, user_id, action,"
     "                              affected_columns, processing_ms)"
@@ -111,15 +114,7 @@ static const char SQL_PROCESS[] =
     "  UNION ALL"
     "  SELECT o.id, o.user_id, o.status, '{}', o.ms"
     "    FROM o WHERE o.status <> 'anonymized') "
-    "SELECT o.id, o.status, o.user_id, o.ms,"
-    "       to_char((SELECT t FROM now_) AT TIME ZONE 'UTC',"
-    "               'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'),"
-    "       ea.users"
-    "  FROM o LEFT JOIN (SELECT request_id,"
-    "                           array_agg(user_id ORDER BY user_id) AS users"
-    "                      FROM er GROUP BY request_id) ea"
-    "    ON ea.request_id = o.id"
-    " ORDER BY o.id";
+    "SELECT o.id, o.status, o.user_id, o.ms FROM o ORDER BY o.id";
 
 /* A request whose processing failed unexpectedly: $1 id, $2 the error
  * (SQLSTATE and object names only). Its e-mail is replaced by its hash
@@ -142,41 +137,11 @@ static const char SQL_FAIL[] =
     "  FROM r "
     "RETURNING processing_ms";
 
-/* Leases up to $1 unsent notices (lease older than $2 seconds or none)
- * and returns one row per user erased: request id, user_id, processed_at
- * (RFC 3339 UTC). */
-static const char SQL_NOTICES_LEASE[] =
-    "WITH c AS ("
-    "  SELECT id FROM privacy_requests"
-    "   WHERE status = 'anonymized' AND notice_sent_at IS NULL"
-    "     AND user_id IS NOT NULL"
-    "     AND (notice_attempt_at IS NULL OR notice_attempt_at <"
-    "          clock_timestamp() - make_interval(secs => $2::double precision))"
-    "   ORDER BY id LIMIT $1::integer FOR UPDATE SKIP LOCKED), "
-    "l AS ("
-    "  UPDATE privacy_requests p SET notice_attempt_at = clock_timestamp()"
-    "    FROM c WHERE p.id = c.id"
-    "  RETURNING p.id, p.user_id, p.processed_at) "
-    "SELECT l.id, coalesce(a.user_id, l.user_id),"
-    "       to_char(l.processed_at AT TIME ZONE 'UTC',"
-    "               'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
-    "  FROM l LEFT JOIN gdpr_audit_log a"
-    "    ON a.request_id = l.id AND a.action = 'anonymize_user'"
-    " ORDER BY 1, 2";
-
-static const char SQL_NOTICES_SENT[] =
-    "UPDATE privacy_requests SET notice_sent_at = clock_timestamp() "
-    " WHERE id = ANY ($1::bigint[]) AND notice_sent_at IS NULL";
-
-static const char SQL_NOTICES_RELEASE[] =
-    "UPDATE privacy_requests SET notice_attempt_at = NULL "
-    " WHERE id = ANY ($1::bigint[]) AND notice_sent_at IS NULL";
-
 static const char SQL_BACKLOG[] =
     "SELECT (SELECT count(*) FROM privacy_requests"
     "         WHERE status = 'pending'),"
-    "       (SELECT count(*) FROM privacy_requests"
-    "         WHERE status = 'anonymized' AND notice_sent_at IS NULL)";
+    "       (SELECT count(*) FROM outbox"
+    "         WHERE channel = 'erasure_notice' AND sent_at IS NULL)";
 
 static const char *const sg_erase_names[SG_ERASE__CNT] = {
     "anonymized", "already_anonymized", "not_found", "failed"};
@@ -206,96 +171,52 @@ void sg_erase_result_reset(sg_erase_result_t *r)
 {
         r->n = 0;
         r->claimed = 0;
+        r->erased = 0;
         r->fallback = false;
-        sg_notice_list_reset(&r->notices);
 }
 
 void sg_erase_result_fini(sg_erase_result_t *r)
 {
         free(r->v);
-        sg_notice_list_fini(&r->notices);
         memset(r, 0, sizeof(*r));
 }
 
 static sg_erase_outcome_t *sg_erase_result_add(sg_erase_result_t *r)
 {
         if (r->n == r->cap) {
-                int cap = r->cap ? r->cap * 2 : 128;
-                sg_erase_outcome_t *v = realloc(r->v, (size_t)cap * sizeof(*v));
-                if (!v)
-                        abort();
-                r->v = v;
-                r->cap = cap;
+                r->cap = r->cap ? r->cap * 2 : 128;
+                r->v = sg_xrealloc(r->v, (size_t)r->cap * sizeof(*r->v));
         }
         memset(&r->v[r->n], 0, sizeof(r->v[0]));
         return &r->v[r->n++];
 }
 
-/* Describes the failure behind res without any of its message text: only
- * the SQLSTATE and the names of the objects involved, because messages
- * and details can quote the data (an e-mail, a name). Messages of the
- * classes that never quote data (connection, access rules, operator
- * intervention) are kept. */
-static void sg_erase_errstr(PGconn *conn, const PGresult *res, char *errstr,
-                            size_t errstr_size)
+/* Describes the failure behind res for the request's error column, which
+ * anyone reading outcomes sees: the SQLSTATE and the names of the objects
+ * involved, and the message only for the classes that never quote data
+ * (connection, access rules, operator intervention, resources,
+ * transaction rollback), because messages and details can quote the data
+ * (an e-mail, a name). */
+static void sg_erase_why(const PGresult *res, char *out, size_t size)
 {
-        static const int fields[] = {PG_DIAG_TABLE_NAME, PG_DIAG_COLUMN_NAME,
-                                     PG_DIAG_CONSTRAINT_NAME,
-                                     PG_DIAG_DATATYPE_NAME};
-        static const char *const names[] = {"table", "column", "constraint",
-                                            "type"};
-        const char *state =
-            res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
-        const char *primary;
+        const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+        const char *primary = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+        char objects[200];
         size_t n;
 
-        if (!state) {
-                /* No server error: the connection itself failed. */
-                sg_pg_errstr(conn, NULL, errstr, errstr_size);
-                return;
-        }
-        n = (size_t)snprintf(errstr, errstr_size, "SQLSTATE %s", state);
-        for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
-                const char *v = PQresultErrorField(res, fields[i]);
-                if (v && n < errstr_size)
-                        n += (size_t)snprintf(errstr + n, errstr_size - n,
-                                              " %s=%s", names[i], v);
-        }
-        primary = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
-        if (primary && n < errstr_size &&
+        sg_pg_err_objects(res, objects, sizeof(objects));
+        n = (size_t)snprintf(out, size, "SQLSTATE %s", objects);
+        if (state && primary && n < size &&
             (strncmp(state, "08", 2) == 0 || strncmp(state, "42", 2) == 0 ||
              strncmp(state, "57", 2) == 0 || strncmp(state, "53", 2) == 0 ||
              strncmp(state, "40", 2) == 0))
-                snprintf(errstr + n, errstr_size - n, ": %s", primary);
+                snprintf(out + n, size - n, ": %s", primary);
 }
 
-/* Records a failed result: errstr, *transient; clears res. */
-static void sg_erase_fail(PGconn *conn, PGresult *res, char *errstr,
-                          size_t errstr_size, bool *transient)
-{
-        sg_erase_errstr(conn, res, errstr, errstr_size);
-        *transient = sg_pg_is_transient(conn, res);
-        PQclear(res);
-}
-
-/* Runs a statement without parameters that returns no rows. */
-static int sg_erase_exec(PGconn *conn, const char *sql, char *errstr,
-                         size_t errstr_size, bool *transient)
-{
-        PGresult *res = PQexec(conn, sql);
-
-        if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-                sg_erase_fail(conn, res, errstr, errstr_size, transient);
-                return -1;
-        }
-        PQclear(res);
-        return 0;
-}
-
-/* Reads SQL_PROCESS's rows into out. Returns 0, or -1 with errstr on a
- * row that makes no sense (a bug, not data: fatal). */
-static int sg_erase_collect(PGresult *res, sg_erase_result_t *out, char *errstr,
-                            size_t errstr_size)
+/* Reads SQL_PROCESS's rows into out. Returns 0, or -1 with err on a row
+ * that makes no sense (a bug, not data: fatal). */
+static int sg_erase_collect(PGresult *res, sg_erase_result_t *out,
+                            sg_pg_err_t *err)
 {
         for (int i = 0; i < PQntuples(res); i++) {
                 sg_erase_outcome_t *oc = sg_erase_result_add(out);
@@ -304,49 +225,41 @@ static int sg_erase_collect(PGresult *res, sg_erase_result_t *out, char *errstr,
                 oc->request_id = strtoll(PQgetvalue(res, i, 0), NULL, 10);
                 if (sg_erase_status_parse(PQgetvalue(res, i, 1), &oc->status) <
                     0) {
-                        snprintf(errstr, errstr_size,
-                                 "unexpected status for request id=%lld",
-                                 oc->request_id);
+                        sg_pg_err_fmt(err, false,
+                                      "unexpected status for request id=%lld",
+                                      oc->request_id);
                         return -1;
                 }
-                if (!PQgetisnull(res, i, 2) && sg_notice_uuid_valid(uid))
-                        memcpy(oc->user_id, uid, sizeof(oc->user_id));
+                if (!PQgetisnull(res, i, 2))
+                        (void)sg_uuid_canon(uid, strlen(uid), oc->user_id);
                 oc->processing_ms = strtod(PQgetvalue(res, i, 3), NULL);
                 if (oc->status == SG_ERASE_FAILED)
                         snprintf(oc->error, sizeof(oc->error),
                                  "the request has no e-mail");
-                if (oc->status == SG_ERASE_ANONYMIZED &&
-                    sg_notice_list_add_users(&out->notices, oc->request_id,
-                                             PQgetvalue(res, i, 5),
-                                             PQgetvalue(res, i, 4)) < 1) {
-                        snprintf(errstr, errstr_size,
-                                 "unexpected erased users for request "
-                                 "id=%lld",
-                                 oc->request_id);
-                        return -1;
-                }
+                if (oc->status == SG_ERASE_ANONYMIZED)
+                        out->erased++;
         }
         return 0;
 }
 
 /* Runs SQL_PROCESS for the requests in ids_literal. Returns 0 (rows added
  * to out), or -1 with *res_out set to the failed result (caller clears it)
- * or with errstr (collect failed; *res_out NULL). */
-static int sg_erase_process(PGconn *conn, const char *ids_literal, bool lease,
+ * or with err (collect failed; *res_out NULL). */
+static int sg_erase_process(PGconn *conn, const char *ids_literal,
                             sg_erase_result_t *out, PGresult **res_out,
-                            char *errstr, size_t errstr_size)
+                            sg_pg_err_t *err)
 {
-        const char *params[2] = {ids_literal, lease ? "true" : "false"};
+        const char *params[1] = {ids_literal};
         PGresult *res;
         int rc;
 
         *res_out = NULL;
-        res = PQexecParams(conn, SQL_PROCESS, 2, NULL, params, NULL, NULL, 0);
+        res = PQexecParams(conn, SQL_PROCESS, 1, NULL, params, NULL, NULL, 0);
         if (PQresultStatus(res) != PGRES_TUPLES_OK) {
                 *res_out = res;
                 return -1;
         }
-        rc = sg_erase_collect(res, out, errstr, errstr_size);
+        rc = sg_erase_collect(res, out, err);
         PQclear(res);
         return rc;
 }
@@ -354,10 +267,9 @@ static int sg_erase_process(PGconn *conn, const char *ids_literal, bool lease,
 /* The batch statement failed for a reason other than the connection:
  * processes the requests one by one, each under its own savepoint, and
  * marks those that fail on their own as failed. Returns 0, or -1 with
- * errstr and *transient. */
+ * err. */
 static int sg_erase_one_by_one(PGconn *conn, const long long *ids, int n,
-                               bool lease, sg_erase_result_t *out, char *errstr,
-                               size_t errstr_size, bool *transient)
+                               sg_erase_result_t *out, sg_pg_err_t *err)
 {
         char one[32], sid[32];
         PGresult *res;
@@ -370,38 +282,31 @@ static int sg_erase_one_by_one(PGconn *conn, const long long *ids, int n,
 
                 snprintf(one, sizeof(one), "{%lld}", ids[i]);
                 snprintf(sid, sizeof(sid), "%lld", ids[i]);
-                if (sg_erase_exec(conn, "SAVEPOINT sg_request", errstr,
-                                  errstr_size, transient) < 0)
+                if (sg_pg_exec(conn, "SAVEPOINT sg_request", err) < 0)
                         return -1;
-                if (sg_erase_process(conn, one, lease, out, &res, errstr,
-                                     errstr_size) == 0) {
-                        if (sg_erase_exec(conn, "RELEASE SAVEPOINT sg_request",
-                                          errstr, errstr_size, transient) < 0)
+                if (sg_erase_process(conn, one, out, &res, err) == 0) {
+                        if (sg_pg_exec(conn, "RELEASE SAVEPOINT sg_request",
+                                       err) < 0)
                                 return -1;
                         continue;
                 }
-                if (!res) {
-                        *transient = false;
+                if (!res)
+                        return -1; /* err set: a bug, not transient */
+                sg_pg_err_set(err, conn, res, "request");
+                if (err->transient) {
+                        PQclear(res);
                         return -1;
                 }
-                if (sg_pg_is_transient(conn, res)) {
-                        sg_erase_fail(conn, res, errstr, errstr_size,
-                                      transient);
-                        return -1;
-                }
-                sg_erase_errstr(conn, res, why, sizeof(why));
+                sg_erase_why(res, why, sizeof(why));
                 PQclear(res);
-                if (sg_erase_exec(conn, "ROLLBACK TO SAVEPOINT sg_request",
-                                  errstr, errstr_size, transient) < 0)
+                if (sg_pg_exec(conn, "ROLLBACK TO SAVEPOINT sg_request", err) <
+                    0)
                         return -1;
                 params[1] = why;
-                res = PQexecParams(conn, SQL_FAIL, 2, NULL, params, NULL, NULL,
-                                   0);
-                if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-                        sg_erase_fail(conn, res, errstr, errstr_size,
-                                      transient);
+                res = sg_pg_query(conn, SQL_FAIL, 2, params, 0,
+                                  "marking a request failed", err);
+                if (!res)
                         return -1;
-                }
                 if (PQntuples(res) == 1) {
                         oc = sg_erase_result_add(out);
                         oc->request_id = ids[i];
@@ -410,16 +315,14 @@ static int sg_erase_one_by_one(PGconn *conn, const long long *ids, int n,
                         snprintf(oc->error, sizeof(oc->error), "%s", why);
                 }
                 PQclear(res);
-                if (sg_erase_exec(conn, "RELEASE SAVEPOINT sg_request", errstr,
-                                  errstr_size, transient) < 0)
+                if (sg_pg_exec(conn, "RELEASE SAVEPOINT sg_request", err) < 0)
                         return -1;
         }
         return 0;
 }
 
-int sg_erase_batch(PGconn *conn, int batch_size, bool lease_notices,
-                   sg_erase_result_t *out, char *errstr, size_t errstr_size,
-                   bool *transient)
+int sg_erase_batch(PGconn *conn, int batch_size, sg_erase_result_t *out,
+                   sg_pg_err_t *err)
 {
         char limit[16];
         const char *params[1] = {limit};
@@ -428,94 +331,69 @@ int sg_erase_batch(PGconn *conn, int batch_size, bool lease_notices,
         PGresult *res = NULL;
         int n, rc = -1;
 
-        *transient = false;
-        errstr[0] = '\0';
         sg_erase_result_reset(out);
         sg_buf_init(&lit);
-        if (sg_erase_exec(conn, "BEGIN", errstr, errstr_size, transient) < 0)
+        if (sg_pg_begin(conn, err) < 0)
                 goto out;
-
         snprintf(limit, sizeof(limit), "%d", batch_size);
-        res = PQexecParams(conn, SQL_CLAIM, 1, NULL, params, NULL, NULL, 0);
-        if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-                sg_erase_fail(conn, res, errstr, errstr_size, transient);
-                res = NULL;
+        res = sg_pg_query(conn, SQL_CLAIM, 1, params, 0,
+                          "claiming pending requests", err);
+        if (!res)
                 goto out;
-        }
         n = PQntuples(res);
         if (n == 0) {
-                PQclear(res);
-                res = NULL;
-                rc = sg_erase_exec(conn, "COMMIT", errstr, errstr_size,
-                                   transient);
+                rc = sg_pg_commit(conn, err);
                 goto out_done;
         }
-        ids = malloc((size_t)n * sizeof(*ids));
-        if (!ids)
-                abort();
-        sg_buf_putc(&lit, '{');
+        ids = sg_xmalloc((size_t)n * sizeof(*ids));
+        sg_buf_array_begin(&lit);
         for (int i = 0; i < n; i++) {
                 ids[i] = strtoll(PQgetvalue(res, i, 0), NULL, 10);
-                sg_buf_printf(&lit, i ? ",%lld" : "%lld", ids[i]);
+                sg_buf_array_int(&lit, ids[i]);
         }
-        sg_buf_putc(&lit, '}');
-        sg_buf_putc(&lit, '\0');
+        sg_buf_array_end(&lit);
         PQclear(res);
-        res = NULL;
         out->claimed = n;
 
         params[0] = lit.data;
-        res =
-            PQexecParams(conn, SQL_LOCK_USERS, 1, NULL, params, NULL, NULL, 0);
-        if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-                sg_erase_fail(conn, res, errstr, errstr_size, transient);
-                res = NULL;
+        res = sg_pg_query(conn, SQL_LOCK_USERS, 1, params, 0,
+                          "locking the users named", err);
+        if (!res)
                 goto out;
-        }
         PQclear(res);
         res = NULL;
 
-        if (sg_erase_exec(conn, "SAVEPOINT sg_batch", errstr, errstr_size,
-                          transient) < 0)
+        if (sg_pg_exec(conn, "SAVEPOINT sg_batch", err) < 0)
                 goto out;
-        if (sg_erase_process(conn, lit.data, lease_notices, out, &res, errstr,
-                             errstr_size) == 0) {
-                if (sg_erase_exec(conn, "RELEASE SAVEPOINT sg_batch", errstr,
-                                  errstr_size, transient) < 0)
+        if (sg_erase_process(conn, lit.data, out, &res, err) == 0) {
+                if (sg_pg_exec(conn, "RELEASE SAVEPOINT sg_batch", err) < 0)
                         goto out;
         } else {
+                char why[160];
                 if (!res)
-                        goto out; /* errstr set, not transient */
-                if (sg_pg_is_transient(conn, res)) {
-                        sg_erase_fail(conn, res, errstr, errstr_size,
-                                      transient);
-                        res = NULL;
+                        goto out; /* err set, not transient */
+                sg_pg_err_set(err, conn, res, "request batch");
+                if (err->transient)
                         goto out;
-                }
-                sg_erase_errstr(conn, res, errstr, errstr_size);
+                sg_erase_why(res, why, sizeof(why));
                 PQclear(res);
                 res = NULL;
                 sg_warn("batch of requests=%d failed (%s): processing them "
                         "one by one",
-                        n, errstr);
-                errstr[0] = '\0';
+                        n, why);
                 sg_erase_result_reset(out);
                 out->claimed = n;
-                if (sg_erase_exec(conn, "ROLLBACK TO SAVEPOINT sg_batch",
-                                  errstr, errstr_size, transient) < 0)
-                        goto out;
-                if (sg_erase_one_by_one(conn, ids, n, lease_notices, out,
-                                        errstr, errstr_size, transient) < 0)
+                if (sg_pg_exec(conn, "ROLLBACK TO SAVEPOINT sg_batch", err) <
+                        0 ||
+                    sg_erase_one_by_one(conn, ids, n, out, err) < 0)
                         goto out;
         }
-        rc = sg_erase_exec(conn, "COMMIT", errstr, errstr_size, transient);
+        rc = sg_pg_commit(conn, err);
         goto out_done;
 out:
         /* Whatever happened, leave no transaction open (harmless when the
          * connection is gone). */
-        res = PQexec(conn, "ROLLBACK");
-        PQclear(res);
-        res = NULL;
+        sg_pg_rollback(conn);
 out_done:
         if (rc < 0)
                 sg_erase_result_reset(out);
@@ -525,98 +403,14 @@ out_done:
         return rc;
 }
 
-int sg_erase_notices_lease(PGconn *conn, int limit, int lease_s,
-                           sg_notice_list_t *out, char *errstr,
-                           size_t errstr_size, bool *transient)
-{
-        char s_limit[16], s_lease[16];
-        const char *params[2] = {s_limit, s_lease};
-        PGresult *res;
-        long long last = -1;
-        int leased = 0;
-
-        *transient = false;
-        snprintf(s_limit, sizeof(s_limit), "%d", limit);
-        snprintf(s_lease, sizeof(s_lease), "%d", lease_s);
-        res = PQexecParams(conn, SQL_NOTICES_LEASE, 2, NULL, params, NULL, NULL,
-                           0);
-        if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-                sg_erase_fail(conn, res, errstr, errstr_size, transient);
-                return -1;
-        }
-        for (int i = 0; i < PQntuples(res); i++) {
-                long long id = strtoll(PQgetvalue(res, i, 0), NULL, 10);
-                sg_notice_t nt;
-
-                if (id != last)
-                        leased++;
-                last = id;
-                if (sg_notice_set(&nt, id, PQgetvalue(res, i, 1),
-                                  PQgetvalue(res, i, 2)) < 0) {
-                        sg_warn("outbox row unusable, skipped request_id=%lld",
-                                id);
-                        continue;
-                }
-                sg_notice_list_add(out, &nt);
-        }
-        PQclear(res);
-        return leased;
-}
-
-/* Runs one of the outbox UPDATEs over ids. */
-static int sg_erase_update_ids(PGconn *conn, const char *sql,
-                               const sg_notice_ids_t *ids, char *errstr,
-                               size_t errstr_size, bool *transient)
-{
-        const char *params[1];
-        PGresult *res;
-        sg_buf_t lit;
-        int rc = 0;
-
-        *transient = false;
-        if (ids->n == 0)
-                return 0;
-        sg_buf_init(&lit);
-        sg_notice_ids_literal(ids, &lit);
-        sg_buf_putc(&lit, '\0');
-        params[0] = lit.data;
-        res = PQexecParams(conn, sql, 1, NULL, params, NULL, NULL, 0);
-        if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-                sg_erase_fail(conn, res, errstr, errstr_size, transient);
-                rc = -1;
-        } else {
-                PQclear(res);
-        }
-        sg_buf_fini(&lit);
-        return rc;
-}
-
-int sg_erase_notices_sent(PGconn *conn, const sg_notice_ids_t *ids,
-                          char *errstr, size_t errstr_size, bool *transient)
-{
-        return sg_erase_update_ids(conn, SQL_NOTICES_SENT, ids, errstr,
-                                   errstr_size, transient);
-}
-
-int sg_erase_notices_release(PGconn *conn, const sg_notice_ids_t *ids,
-                             char *errstr, size_t errstr_size, bool *transient)
-{
-        return sg_erase_update_ids(conn, SQL_NOTICES_RELEASE, ids, errstr,
-                                   errstr_size, transient);
-}
-
 int sg_erase_backlog(PGconn *conn, long long *pending_requests,
-                     long long *unsent_notices, char *errstr,
-                     size_t errstr_size, bool *transient)
+                     long long *unsent_notices, sg_pg_err_t *err)
 {
-        PGresult *res;
+        PGresult *res = sg_pg_query(conn, SQL_BACKLOG, 0, NULL, 1,
+                                    "reading the backlog", err);
 
-        *transient = false;
-        res = PQexecParams(conn, SQL_BACKLOG, 0, NULL, NULL, NULL, NULL, 0);
-        if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
-                sg_erase_fail(conn, res, errstr, errstr_size, transient);
+        if (!res)
                 return -1;
-        }
         *pending_requests = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
         *unsent_notices = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
         PQclear(res);

@@ -2,13 +2,14 @@
 #define SG_ERASE_H
 
 /* The PostgreSQL side of sg-gdpr: claiming and processing privacy
- * requests, and the erasure-notice outbox (sql/003_gdpr.sql,
- * sql/005_gdpr_extra.sql). Every statement is parameterised; e-mails never
- * leave the database (matching and hashing happen in SQL).
+ * requests (sql/003_gdpr.sql, 005, 006). Every statement is
+ * parameterised; e-mails never leave the database (matching and hashing
+ * happen in SQL). The erasure notices of a batch go into the outbox
+ * (channel "erasure_notice") in the batch's transaction.
  *
- * Functions that fail return -1 with a one-line errstr (SQLSTATE first,
- * never a value from the data) and set *transient when the failure is one
- * to wait out (connection lost, deadlock, serialization, server shutting
+ * Functions that fail return -1 with err: SQLSTATE and object names,
+ * never a value from the data; err->transient when the failure is one to
+ * wait out (connection lost, deadlock, serialization, server shutting
  * down): the caller reconnects and retries. Anything else is fatal. */
 
 #include <stdbool.h>
@@ -16,7 +17,10 @@
 
 #include <libpq-fe.h>
 
-#include "notice.h"
+#include "sg_defs.h"
+#include "sg_pg_err.h"
+#include "sg_uuid.h"
+
 
 typedef enum sg_erase_status {
         SG_ERASE_ANONYMIZED = 0,
@@ -36,7 +40,7 @@ int sg_erase_status_parse(const char *s, sg_erase_status_t *out);
 typedef struct sg_erase_outcome {
         long long request_id;
         sg_erase_status_t status;
-        char user_id[SG_NOTICE_UUID_LEN + 1]; /* "" when no user matched */
+        char user_id[SG_UUID_LEN + 1]; /* "" when no user matched */
         double processing_ms;
         char error[160]; /* failed only: SQLSTATE and object names */
 } sg_erase_outcome_t;
@@ -45,9 +49,9 @@ typedef struct sg_erase_result {
         sg_erase_outcome_t *v; /* in request id order */
         int n;
         int cap;
-        int claimed;              /* requests claimed by this batch */
-        sg_notice_list_t notices; /* one per user erased, to publish */
-        bool fallback;            /* the batch was done request by request */
+        int claimed;   /* requests claimed by this batch */
+        int erased;    /* requests that anonymized a user (notices queued) */
+        bool fallback; /* the batch was done request by request */
 } sg_erase_result_t;
 
 void sg_erase_result_init(sg_erase_result_t *r);
@@ -57,45 +61,18 @@ void sg_erase_result_fini(sg_erase_result_t *r);
 /* One batch, in one transaction: claims up to batch_size pending requests
  * (FOR UPDATE SKIP LOCKED, oldest first, so concurrent instances never
  * take the same one), locks the users they match, anonymises them, and
- * records each request's outcome, its audit row(s) and its processing
- * time, replacing the request's e-mail by its SHA-256. A request whose
- * processing fails unexpectedly is marked failed on its own (a savepoint
- * per request) without failing the others. With lease_notices, the
- * anonymized requests' outbox rows are leased to this instance (it
- * publishes their notices right after commit).
- * Returns 0 (committed; out->claimed == 0: nothing was pending), or -1
- * (rolled back) with errstr and *transient. */
-int sg_erase_batch(PGconn *conn, int batch_size, bool lease_notices,
-                   sg_erase_result_t *out, char *errstr, size_t errstr_size,
-                   bool *transient) __attribute__((warn_unused_result));
+ * records each request's outcome, its audit row(s), its processing time
+ * and one erasure notice per user erased (outbox), replacing the
+ * request's e-mail by its SHA-256. A request whose processing fails
+ * unexpectedly is marked failed on its own (a savepoint per request)
+ * without failing the others. Returns 0 (committed; out->claimed == 0:
+ * nothing was pending), or -1 (rolled back) with err. */
+int sg_erase_batch(PGconn *conn, int batch_size, sg_erase_result_t *out,
+                   sg_pg_err_t *err) SG_MUST_CHECK;
 
-/* Leases up to limit anonymized requests whose notices are unsent and not
- * leased (or whose lease is older than lease_s seconds) and appends their
- * notices to out (one per user erased). Returns the number of requests
- * leased, or -1 with errstr and *transient. */
-int sg_erase_notices_lease(PGconn *conn, int limit, int lease_s,
-                           sg_notice_list_t *out, char *errstr,
-                           size_t errstr_size, bool *transient)
-    __attribute__((warn_unused_result));
-
-/* Sets notice_sent_at on the requests (delivery confirmed). Returns 0, or
- * -1 with errstr and *transient. */
-int sg_erase_notices_sent(PGconn *conn, const sg_notice_ids_t *ids,
-                          char *errstr, size_t errstr_size, bool *transient)
-    __attribute__((warn_unused_result));
-
-/* Clears the lease of requests whose notices were not delivered, so that
- * the next sweep (of any instance) sends them again. Returns 0, or -1 with
- * errstr and *transient. */
-int sg_erase_notices_release(PGconn *conn, const sg_notice_ids_t *ids,
-                             char *errstr, size_t errstr_size, bool *transient)
-    __attribute__((warn_unused_result));
-
-/* Counts pending requests and anonymized requests whose notice is unsent.
- * Returns 0, or -1 with errstr and *transient. */
+/* Counts pending requests and unsent erasure notices. Returns 0, or -1
+ * with err. */
 int sg_erase_backlog(PGconn *conn, long long *pending_requests,
-                     long long *unsent_notices, char *errstr,
-                     size_t errstr_size, bool *transient)
-    __attribute__((warn_unused_result));
+                     long long *unsent_notices, sg_pg_err_t *err) SG_MUST_CHECK;
 
 #endif

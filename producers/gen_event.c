@@ -6,6 +6,8 @@
 
 #include "seed_words.h"
 #include "sg_rand.h"
+#include "sg_country.h"
+#include "sg_time.h"
 
 /* What one event says, drawn first; the JSON is written from it after the
  * invalid variants (if any) have changed it. */
@@ -115,16 +117,6 @@ static void put_2digits(char *p, unsigned v)
         p[1] = (char)('0' + v % 10);
 }
 
-/* RFC 3339 UTC with microseconds: "2026-01-02T12:34:56.123456Z", from
- * sg_event_format_ts's "2026-01-02 12:34:56.123456+00". */
-static void format_ts(long long ts_us, char out[32])
-{
-        sg_event_format_ts(ts_us, out, 32);
-        out[10] = 'T';
-        out[26] = 'Z';
-        out[27] = '\0';
-}
-
 static const char *currency_for(const char *country)
 {
         static const char *const map[][2] = {
@@ -137,13 +129,6 @@ static const char *currency_for(const char *country)
                 if (country[0] == map[i][0][0] && country[1] == map[i][0][1])
                         return map[i][1];
         return "EUR";
-}
-
-static bool country_is_eu(const char *country)
-{
-        char a2[3] = {country[0], country[0] ? country[1] : '\0', '\0'};
-
-        return sg_event_country_is_eu(a2);
 }
 
 /* Small formatters: snprintf dominates the cost of an event otherwise. */
@@ -286,7 +271,7 @@ static void spec_draw(const sg_gen_conf_t *conf, const sg_gen_user_t *users,
         s->has_consent = u < 0.85 ? 1 : u < 0.95 ? 0 : -1;
 
         s->is_eu =
-            sg_rand_below(r, 2) ? (int)country_is_eu(s->user->country) : -1;
+            sg_rand_below(r, 2) ? (int)sg_country_is_eu(s->user->country) : -1;
 
         u = sg_rand_double(r);
         if (strcmp(s->user->country, "US-CA") == 0)
@@ -362,7 +347,7 @@ static void write_json(gen_out_t *o, const gen_spec_t *s, unsigned flags,
         if (flags & GEN_F_BAD_TS) {
                 put_str(o, "event_timestamp", "2026-13-45T00:00:00Z");
         } else {
-                format_ts(s->ts_us, ts);
+                sg_time_format_rfc3339(s->ts_us, ts);
                 put_str(o, "event_timestamp", ts);
         }
         if (!(flags & GEN_F_NO_COUNTRY))
@@ -514,7 +499,7 @@ size_t sg_gen_event_build(const sg_gen_conf_t *conf, const sg_gen_user_t *users,
                 break;
         case SG_REASON_INCONSISTENT:
                 if ((k / 10) % 2 == 0) {
-                        s.is_eu = !country_is_eu(s.user->country);
+                        s.is_eu = !sg_country_is_eu(s.user->country);
                 } else {
                         spec_page_view(&s);
                         s.amount_cents =

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "sg_event.h"
+#include "sg_time.h"
 
 /* Word lists. Names keep their accents (UTF-8); e-mails are built from
  * their ASCII transliteration. Nothing here is a real person's data. */
@@ -574,7 +575,7 @@ void sg_seed_user_make(uint64_t seed, uint64_t index, sg_seed_user_t *u)
         snprintf(u->email, sizeof(u->email), "%.80s.%llu@%s", local,
                  (unsigned long long)index, sg_domains[sg_rand_below(&r, 3)]);
 
-        sg_event_format_day(SG_SIGNUP_FIRST_DAY +
+        sg_time_format_day(SG_SIGNUP_FIRST_DAY +
                                 (long long)sg_rand_below(&r, SG_SIGNUP_DAYS),
                             u->signup_date);
 }

@@ -1,4 +1,5 @@
 #include "load.h"
+#include "sg_defs.h"
 #include "sg_pg.h"
 
 #include <stdio.h>
@@ -67,24 +68,14 @@ static const char SQL_DAILY_HOURLY[] =
 
 /* Per event type: both sides of the date, a missing side as NULL, the
  * differences (streaming - batch, a missing side as 0) and whether the
- * row differs. */
+ * row differs: the view sg-compare reads too (sql/007). */
 static const char SQL_DAILY_COMPARE[] =
-    "WITH b AS (SELECT event_type, total_events, total_amount"
-    "             FROM metrics_batch_daily WHERE event_date = $1::date),"
-    "     s AS (SELECT event_type, total_events, total_amount"
-    "             FROM metrics_streaming_daily WHERE event_date = $1::date) "
-    "SELECT coalesce(b.event_type, s.event_type) AS t,"
-    "       b.event_type IS NOT NULL, s.event_type IS NOT NULL,"
-    "       b.total_events, s.total_events,"
-    "       b.total_amount::text, s.total_amount::text,"
-    "       coalesce(s.total_events, 0) - coalesce(b.total_events, 0),"
-    "       (coalesce(s.total_amount, 0) - coalesce(b.total_amount, 0))"
-    "         ::numeric(20, 2)::text,"
-    "       b.event_type IS NULL OR s.event_type IS NULL"
-    "         OR b.total_events <> s.total_events"
-    "         OR b.total_amount <> s.total_amount"
-    "  FROM b FULL OUTER JOIN s ON s.event_type = b.event_type"
-    " ORDER BY coalesce(b.event_type, s.event_type) COLLATE \"C\"";
+    "SELECT event_type, in_batch, in_streaming,"
+    "       batch_events, streaming_events,"
+    "       batch_amount::text, streaming_amount::text,"
+    "       events_delta, amount_delta::numeric(20, 2)::text, differs"
+    "  FROM metrics_compare_daily WHERE event_date = $1::date"
+    " ORDER BY event_type COLLATE \"C\"";
 
 static const char SQL_DAILY_BATCH_RUN[] =
     "SELECT id, date_from::text, date_to::text,"
@@ -204,78 +195,26 @@ static const char *sg_load_str(const PGresult *res, int row, int col)
 
 static void *sg_load_calloc(int n, size_t size)
 {
-        void *p = calloc(n > 0 ? (size_t)n : 1, size);
-
-        if (!p) {
-                fputs("out of memory\n", stderr);
-                abort();
-        }
-        return p;
+        return sg_xcalloc(n > 0 ? (size_t)n : 1, size);
 }
 
 /* Runs one query expected to return rows and keeps its result in res[]
- * (freed by the context's _fini). Returns the result, or NULL with
- * errstr and *transient. */
+ * (freed by the context's _fini). Returns the result, or NULL with err. */
 static PGresult *sg_load_query(PGconn *conn, PGresult **res, int *nres,
                                const char *sql, int nparams,
                                const char *const *params, const char *what,
-                               char *errstr, size_t errstr_size,
-                               bool *transient)
+                               sg_pg_err_t *err)
 {
         PGresult *r;
-        char err[400];
 
         if (*nres >= SG_LOAD_MAX_RES) {
-                snprintf(errstr, errstr_size, "%s: too many queries", what);
+                sg_pg_err_fmt(err, false, "%s: too many queries", what);
                 return NULL;
         }
-        r = PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 0);
-        if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-                sg_pg_errstr(conn, r, err, sizeof(err));
-                snprintf(errstr, errstr_size, "%s: %s", what, err);
-                *transient = sg_pg_is_transient(conn, r);
-                PQclear(r);
-                return NULL;
-        }
-        res[(*nres)++] = r;
+        r = sg_pg_query(conn, sql, nparams, params, 0, what, err);
+        if (r)
+                res[(*nres)++] = r;
         return r;
-}
-
-static int sg_load_begin(PGconn *conn, char *errstr, size_t errstr_size,
-                         bool *transient)
-{
-        char err[400];
-
-        if (sg_pg_exec(conn,
-                       "BEGIN ISOLATION LEVEL REPEATABLE READ, "
-                       "READ ONLY",
-                       err, sizeof(err)) < 0) {
-                snprintf(errstr, errstr_size, "begin: %s", err);
-                *transient = sg_pg_is_transient(conn, NULL);
-                return -1;
-        }
-        return 0;
-}
-
-static int sg_load_commit(PGconn *conn, char *errstr, size_t errstr_size,
-                          bool *transient)
-{
-        char err[400];
-
-        if (sg_pg_exec(conn, "COMMIT", err, sizeof(err)) < 0) {
-                snprintf(errstr, errstr_size, "commit: %s", err);
-                *transient = sg_pg_is_transient(conn, NULL);
-                return -1;
-        }
-        return 0;
-}
-
-/* Leaves no transaction open after a failure. */
-static void sg_load_rollback(PGconn *conn)
-{
-        if (PQstatus(conn) == CONNECTION_OK &&
-            PQtransactionStatus(conn) != PQTRANS_IDLE)
-                PQclear(PQexec(conn, "ROLLBACK"));
 }
 
 /* ---- daily ---------------------------------------------------------- */
@@ -297,7 +236,7 @@ void sg_load_daily_fini(sg_load_daily_t *ld)
 }
 
 int sg_load_daily(PGconn *conn, const char *date, sg_load_daily_t *ld,
-                  char *errstr, size_t errstr_size, bool *transient)
+                  sg_pg_err_t *err)
 {
         const char *params[1] = {date};
         sg_daily_report_t *r = &ld->report;
@@ -305,13 +244,9 @@ int sg_load_daily(PGconn *conn, const char *date, sg_load_daily_t *ld,
         int n, rc = -1;
 
 #define Q(sql, what)                                                           \
-        sg_load_query(conn, ld->res, &ld->nres, sql, 1, params, what, errstr,  \
-                      errstr_size, transient)
+        sg_load_query(conn, ld->res, &ld->nres, sql, 1, params, what, err)
 
         sg_load_daily_fini(ld);
-        *transient = false;
-        if (sg_load_begin(conn, errstr, errstr_size, transient) < 0)
-                goto out;
         r->date = date;
 
         if (!(res = Q(SQL_DAILY_KPI, "events_raw figures")))
@@ -380,9 +315,9 @@ int sg_load_daily(PGconn *conn, const char *date, sg_load_daily_t *ld,
                 if (sg_chart_add(&ld->chart, PQgetvalue(res, i, 1),
                                  (int)sg_load_ll(res, i, 0),
                                  sg_load_ll(res, i, 2)) < 0) {
-                        snprintf(errstr, errstr_size,
-                                 "events per hour: too many event types for "
-                                 "the chart");
+                        sg_pg_err_fmt(err, false,
+                                      "events per hour: too many event types "
+                                      "for the chart");
                         goto out;
                 }
         r->chart = &ld->chart;
@@ -418,14 +353,10 @@ int sg_load_daily(PGconn *conn, const char *date, sg_load_daily_t *ld,
                 r->batch_run.finished_at = PQgetvalue(res, 0, 3);
         }
 #undef Q
-        if (sg_load_commit(conn, errstr, errstr_size, transient) < 0)
-                goto out;
         rc = 0;
 out:
-        if (rc < 0) {
-                sg_load_rollback(conn);
+        if (rc < 0)
                 sg_load_daily_fini(ld);
-        }
         return rc;
 }
 
@@ -447,7 +378,7 @@ void sg_load_gdpr_fini(sg_load_gdpr_t *lg)
 }
 
 int sg_load_gdpr(PGconn *conn, const char *date, sg_load_gdpr_t *lg,
-                 char *errstr, size_t errstr_size, bool *transient)
+                 sg_pg_err_t *err)
 {
         char sla[16], cap[16];
         const char *params[3] = {date, sla, cap};
@@ -456,15 +387,11 @@ int sg_load_gdpr(PGconn *conn, const char *date, sg_load_gdpr_t *lg,
         int n, rc = -1;
 
 #define Q(sql, np, what)                                                       \
-        sg_load_query(conn, lg->res, &lg->nres, sql, np, params, what, errstr, \
-                      errstr_size, transient)
+        sg_load_query(conn, lg->res, &lg->nres, sql, np, params, what, err)
 
         sg_load_gdpr_fini(lg);
-        *transient = false;
         snprintf(sla, sizeof(sla), "%d", SG_GDPR_REPORT_SLA_DAYS);
         snprintf(cap, sizeof(cap), "%d", SG_LOAD_MAX_BREACHES);
-        if (sg_load_begin(conn, errstr, errstr_size, transient) < 0)
-                goto out;
         r->date = date;
 
         if (!(res = Q(SQL_GDPR_FIGURES, 1, "privacy_requests figures")))
@@ -526,13 +453,9 @@ int sg_load_gdpr(PGconn *conn, const char *date, sg_load_gdpr_t *lg,
         r->nbreaches = n;
         r->breaches = lg->breaches;
 #undef Q
-        if (sg_load_commit(conn, errstr, errstr_size, transient) < 0)
-                goto out;
         rc = 0;
 out:
-        if (rc < 0) {
-                sg_load_rollback(conn);
+        if (rc < 0)
                 sg_load_gdpr_fini(lg);
-        }
         return rc;
 }

@@ -6,13 +6,16 @@
 
 #include <libpq-fe.h>
 
+#include "sg_pg.h"
+
 #include "chart.h"
 #include "report_daily.h"
 #include "report_gdpr.h"
 
 /* Reads a report's figures from PostgreSQL into the plain structs the
- * renderers take, in one REPEATABLE READ, READ ONLY transaction (one
- * snapshot for every query). Reads only columns the sg_analytics role may
+ * renderers take. The caller runs a load in one REPEATABLE READ, READ ONLY
+ * transaction (sg_pg_run with SG_PG_TX_SNAPSHOT: one snapshot for every
+ * query). Reads only columns the sg_analytics role may
  * read: never users_pii, never privacy_requests.email. Every ORDER BY is
  * total and compares text with COLLATE "C", so the same rows always come
  * back in the same order. The structs point into the PGresults kept in
@@ -48,15 +51,12 @@ void sg_load_gdpr_init(sg_load_gdpr_t *lg);
 void sg_load_gdpr_fini(sg_load_gdpr_t *lg);
 
 /* Loads the daily report of date (YYYY-MM-DD) into ld->report (ld is
- * reset first). Returns 0, or -1 with a one-line reason in errstr and
- * *transient set when the failure is one to retry (connection lost). */
+ * reset first). Returns 0, or -1 with err. */
 int sg_load_daily(PGconn *conn, const char *date, sg_load_daily_t *ld,
-                  char *errstr, size_t errstr_size, bool *transient)
-    __attribute__((warn_unused_result));
+                  sg_pg_err_t *err) SG_MUST_CHECK;
 
 /* Loads the GDPR audit of date into lg->report; same contract. */
 int sg_load_gdpr(PGconn *conn, const char *date, sg_load_gdpr_t *lg,
-                 char *errstr, size_t errstr_size, bool *transient)
-    __attribute__((warn_unused_result));
+                 sg_pg_err_t *err) SG_MUST_CHECK;
 
 #endif

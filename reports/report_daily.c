@@ -1,5 +1,5 @@
 #include "report_daily.h"
-#include "md.h"
+#include "sg_md.h"
 #include "render.h"
 
 #include <stdio.h>

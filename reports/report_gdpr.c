@@ -1,5 +1,6 @@
 #include "report_gdpr.h"
-#include "md.h"
+#include "sg_defs.h"
+#include "sg_md.h"
 #include "render.h"
 #include "stats.h"
 
@@ -46,11 +47,7 @@ static void sg_gdpr_latency_stats(const sg_gdpr_report_t *r, sg_stats_t *st)
 
         memset(st, 0, sizeof(*st));
         if (r->nlatencies > 0) {
-                v = malloc(r->nlatencies * sizeof(*v));
-                if (!v) {
-                        fputs("out of memory\n", stderr);
-                        abort();
-                }
+                v = sg_xmalloc(r->nlatencies * sizeof(*v));
                 memcpy(v, r->latencies_s, r->nlatencies * sizeof(*v));
                 sg_stats_sort(v, r->nlatencies);
         }

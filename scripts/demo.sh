@@ -25,23 +25,27 @@ while [ $# -gt 0 ]; do
 done
 
 if [ "$EMBEDDED" -eq 1 ]; then "$ROOT/scripts/setup.sh" --no-kafka; else "$ROOT/scripts/setup.sh"; fi
-BIN=$ROOT/build/bin
-RUN=$ROOT/.sg/demo
+SG_SRC=$ROOT
+SG_BIN=$ROOT/build/bin
+SG_LOGDIR=$ROOT/.sg/demo
+SG_KAFKA_DIR=$ROOT/.sg/kafka
+BIN=$SG_BIN
+RUN=$SG_LOGDIR
 mkdir -p "$RUN"
+rm -f "$RUN"/*.log "$RUN"/*.out
 export SG_BROKER_FILE=$RUN/broker.addr
 unset KAFKA_BOOTSTRAP_SERVERS PG_DSN
-PIDS=()
+# shellcheck source=sg-lib.sh
+source "$ROOT/scripts/sg-lib.sh"
+sg_die() { echo "demo.sh: $*" >&2; exit 1; }
 KAFKA_STARTED=0
 cleanup() {
-  for p in "${PIDS[@]:-}"; do kill -TERM "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  if [ "$KAFKA_STARTED" -eq 1 ]; then
-    "$ROOT/scripts/kafka.sh" --addr-file "$SG_BROKER_FILE" stop 2>/dev/null || true
-  fi
+  sg_stop_all
+  [ "$KAFKA_STARTED" -eq 0 ] || sg_broker_stop
 }
 trap cleanup EXIT
 step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
-sql() { psql -X -q -w "host=localhost dbname=streamguard user=sg_analytics" "$@"; }
+sql() { psql -X -q -w "host=${PGHOST:-localhost} dbname=${PGDATABASE:-streamguard} user=sg_analytics" "$@"; }
 
 if [ "$EMBEDDED" -eq 0 ] && [ -s "$ROOT/.sg/kafka-unavailable" ]; then
   echo "demo.sh: no real Apache Kafka ($(cat "$ROOT/.sg/kafka-unavailable")): falling back to sg-broker"
@@ -51,29 +55,22 @@ if [ "$EMBEDDED" -eq 0 ]; then
   # shellcheck source=../config/kafka/versions.env
   source "$ROOT/config/kafka/versions.env"
   step "starting Apache Kafka $KAFKA_VERSION (scripts/kafka.sh: KRaft, one node, loopback, data in .sg/kafka); logs of this run go to $RUN/"
-  if ! "$ROOT/scripts/kafka.sh" --addr-file "$SG_BROKER_FILE" status >/dev/null 2>&1; then
-    KAFKA_STARTED=1
-  fi
-  "$ROOT/scripts/kafka.sh" --addr-file "$SG_BROKER_FILE" start >"$RUN/kafka.out" 2>"$RUN/kafka.log" \
-    || { cat "$RUN/kafka.log" >&2; echo "demo.sh: Apache Kafka did not start (above); --embedded runs on sg-broker" >&2; exit 1; }
-  echo "broker: Apache Kafka $KAFKA_VERSION at $(head -1 "$SG_BROKER_FILE") (a real broker; its data stays in .sg/kafka)"
+  # A broker already running (kafka.sh status) is used and left running.
+  sg_kafka_sh status >/dev/null 2>&1 || KAFKA_STARTED=1
+  sg_broker_start kafka 6
+  echo "broker: Apache Kafka $KAFKA_VERSION at $BROKERS (a real broker; its data stays in .sg/kafka)"
 else
   step "starting sg-broker (embedded Kafka-protocol broker); logs of this run go to $RUN/"
-  "$BIN/sg-broker" --partitions 6 >"$RUN/broker.out" 2>"$RUN/broker.log" &
-  PIDS+=($!)
-  for _ in $(seq 1 50); do [ -s "$SG_BROKER_FILE" ] && break; sleep 0.1; done
-  [ -s "$SG_BROKER_FILE" ] || { cat "$RUN/broker.log" >&2; echo "demo.sh: sg-broker did not start (above)" >&2; exit 1; }
-  echo "broker: sg-broker (librdkafka's in-memory mock cluster) at $(head -1 "$SG_BROKER_FILE")"
+  sg_broker_start embedded 6
+  echo "broker: sg-broker (librdkafka's in-memory mock cluster) at $BROKERS"
 fi
 
 step "seeding 1,000 synthetic users (PII in users_pii only)"
 "$BIN/sg-seed-users" --users 1000 --seed 42
 
 step "starting the consumers: sg-raw-store and sg-stream-metrics (one consumer group each)"
-"$BIN/sg-raw-store" --idle-exit 4 --progress-interval 2 2>"$RUN/raw-store.log" &
-RAW=$!; PIDS+=($RAW)
-"$BIN/sg-stream-metrics" --idle-exit 4 --progress-interval 2 2>"$RUN/stream-metrics.log" &
-SM=$!; PIDS+=($SM)
+sg_bg raw-store "$BIN/sg-raw-store" --idle-exit 4 --progress-interval 2; RAW=$LAST_PID
+sg_bg stream-metrics "$BIN/sg-stream-metrics" --idle-exit 4 --progress-interval 2; SM=$LAST_PID
 
 step "generating $EVENTS events over the last 3 days ($INVALID of them invalid on purpose)"
 "$BIN/sg-generate" --count "$EVENTS" --days 3 --invalid-ratio "$INVALID" --seed "$(date +%s)" \
@@ -81,7 +78,8 @@ step "generating $EVENTS events over the last 3 days ($INVALID of them invalid o
 jq -c '{sent, delivered, failed, valid, invalid}' "$RUN/generate.json"
 
 step "waiting for both consumers to drain the topic"
-wait "$RAW"; wait "$SM"
+sg_wait_pid "$RAW" 600 || sg_die "sg-raw-store failed (see $RUN/raw-store.log)"
+sg_wait_pid "$SM" 600 || sg_die "sg-stream-metrics failed (see $RUN/stream-metrics.log)"
 grep -h "exit status" "$RUN/raw-store.log" "$RUN/stream-metrics.log" | sed 's/^/  /'
 
 step "what landed (queried as the read-only sg_analytics role)"
@@ -90,14 +88,14 @@ sql -c "SELECT event_type, count(*) AS events, sum(amount) AS amount
 sql -c "SELECT reason, count(*) AS rejected FROM events_rejected GROUP BY 1 ORDER BY 2 DESC"
 
 step "Lambda: recompute the metrics from events_raw, diff them against the streaming ones"
-"$BIN/sg-batch-metrics" --all 2>"$RUN/batch.log" | tail -3
-"$BIN/sg-compare" --all 2>"$RUN/compare.log" | tail -4
+"$BIN/sg-batch-metrics" --all 2>"$RUN/batch.log"
+echo
+"$BIN/sg-compare" --all 2>"$RUN/compare.log" || sg_die "batch and streaming differ (above)"
 
 step "a deletion request: one INSERT, handled by sg-gdpr"
-"$BIN/sg-gdpr" --progress-interval 5 2>"$RUN/gdpr.log" &
-GDPR=$!; PIDS+=($GDPR)
+sg_bg gdpr "$BIN/sg-gdpr" --progress-interval 5; GDPR=$LAST_PID
 "$ROOT/scripts/gdpr-request.sh" --timeout 30
-kill -TERM "$GDPR"; wait "$GDPR" || true
+sg_stop_pid "$GDPR"
 
 step "reports: the daily KPI report for yesterday and today's GDPR audit"
 "$BIN/sg-report" daily --output-dir "$ROOT/reports/output" 2>"$RUN/report.log" || true

@@ -14,7 +14,7 @@
 #   --timeout SECONDS how long to wait for sg-gdpr (default 30)
 set -euo pipefail
 
-DSN=${PG_DSN:-"host=localhost dbname=streamguard user=sg_writer"}
+DSN=${PG_DSN:-"host=${PGHOST:-localhost} dbname=${PGDATABASE:-streamguard} user=sg_writer"}
 EMAIL=
 TIMEOUT=30
 while [ $# -gt 0 ]; do

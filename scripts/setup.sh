@@ -4,9 +4,14 @@
 # creates the roles and the database, and applies the migrations. Running it
 # again changes nothing that is already in place.
 #
-#   scripts/setup.sh            release build in build/
-#   scripts/setup.sh --asan     also the ASan+UBSan build in build-asan/
+#   scripts/setup.sh            the release build, in build/
+#   scripts/setup.sh --asan     the ASan+UBSan build the tests use, in
+#                               build-asan/ (instead of build/)
 #   scripts/setup.sh --no-kafka skip the real Apache Kafka (Java, Maven, jars)
+#
+# PostgreSQL: the local cluster on PGPORT (default 5432), database
+# PGDATABASE (default streamguard): libpq's own variables, which every
+# binary and script honours too.
 #
 # A real Apache Kafka is installed by scripts/kafka.sh install (a Java 17
 # runtime and Maven from Debian, the broker's jars from Maven Central, once).
@@ -22,7 +27,7 @@ for arg in "$@"; do
   case "$arg" in
     --asan) SANITIZE=1 ;;
     --no-kafka) KAFKA=0 ;;
-    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
     *) echo "setup.sh: unknown option '$arg'" >&2; exit 2 ;;
   esac
 done
@@ -38,36 +43,52 @@ as_postgres() {
 PACKAGES=(build-essential cmake pkg-config git ca-certificates
           librdkafka-dev libpq-dev libjansson-dev libjsmn-dev libcurl4-openssl-dev
           libcriterion-dev kcat postgresql postgresql-client jq
-          python3 python3-yaml openssl clang libclang-rt-14-dev)
-missing=()
-for p in "${PACKAGES[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" \
-    || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
+          python3 python3-yaml openssl clang)
+APT_UPDATED=0
+install_missing() {
+  local missing=() p
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" \
+      || missing+=("$p")
+  done
+  [ ${#missing[@]} -gt 0 ] || return 0
   say "installing: ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
-  $SUDO apt-get update -qq
+  if [ "$APT_UPDATED" -eq 0 ]; then $SUDO apt-get update -qq; APT_UPDATED=1; fi
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+}
+install_missing "${PACKAGES[@]}"
+# The fuzzer's runtime comes with the clang Debian installed, whichever
+# version that is.
+CLANG_MAJOR=$(clang --version | sed -n 's/.*clang version \([0-9]*\)\..*/\1/p' | head -1)
+install_missing "libclang-rt-$CLANG_MAJOR-dev"
 
 # ------------------------------------------------------------------- build
+# Quiet when it works; the whole compiler output when it does not.
 build() {
-  local dir=$1; shift
-  if [ ! -f "$dir/CMakeCache.txt" ]; then
-    cmake -S "$ROOT" -B "$dir" "$@" >/dev/null
+  local dir=$1 log; shift
+  mkdir -p "$dir"
+  log=$dir/build.log
+  if { [ -f "$dir/CMakeCache.txt" ] || cmake -S "$ROOT" -B "$dir" "$@"; } >"$log" 2>&1 &&
+     cmake --build "$dir" -j"$(nproc)" >>"$log" 2>&1; then
+    return 0
   fi
-  cmake --build "$dir" -j"$(nproc)" >/dev/null
+  cat "$log" >&2
+  echo "setup.sh: the build in $dir failed (output above, also in $log)" >&2
+  exit 1
 }
-say "building build/"
-build "$ROOT/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo
 if [ "$SANITIZE" -eq 1 ]; then
+  BUILD=$ROOT/build-asan
   say "building build-asan/ (AddressSanitizer + UndefinedBehaviorSanitizer)"
-  build "$ROOT/build-asan" -DCMAKE_BUILD_TYPE=Debug -DSG_SANITIZE=ON
+  build "$BUILD" -DCMAKE_BUILD_TYPE=Debug -DSG_SANITIZE=ON
+else
+  BUILD=$ROOT/build
+  say "building build/"
+  build "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo
 fi
 
 # -------------------------------------------------------------- PostgreSQL
-PGPORT_LOCAL=${SG_PGPORT:-5432}
+PGPORT_LOCAL=${PGPORT:-5432}
 cluster=$(pg_lsclusters -h 2>/dev/null | awk -v p="$PGPORT_LOCAL" '$3 == p' | head -1)
 if [ -z "$cluster" ]; then
   ver=$(ls /usr/lib/postgresql | sort -V | tail -1)
@@ -109,7 +130,7 @@ password_for() {
 OWNER_PW=$(password_for sg_owner SG_OWNER_PASSWORD)
 WRITER_PW=$(password_for sg_writer SG_WRITER_PASSWORD)
 ANALYTICS_PW=$(password_for sg_analytics SG_ANALYTICS_PASSWORD)
-DBNAME=${SG_DBNAME:-streamguard}
+DBNAME=${PGDATABASE:-streamguard}
 
 as_postgres psql -X -q -p "$PGPORT_LOCAL" -d postgres -v ON_ERROR_STOP=1 \
   -v owner_pw="$OWNER_PW" -v writer_pw="$WRITER_PW" -v analytics_pw="$ANALYTICS_PW" \
@@ -125,7 +146,7 @@ for pair in "sg_owner:$OWNER_PW" "sg_writer:$WRITER_PW" "sg_analytics:$ANALYTICS
   fi
 done
 
-"$ROOT/build/bin/sg-migrate" --dsn "host=localhost port=$PGPORT_LOCAL dbname=$DBNAME user=sg_owner"
+"$BUILD/bin/sg-migrate" --dsn "host=localhost port=$PGPORT_LOCAL dbname=$DBNAME user=sg_owner"
 
 # ------------------------------------------------------------ Apache Kafka
 mkdir -p "$ROOT/.sg"
@@ -138,4 +159,4 @@ if [ "$KAFKA" -eq 1 ]; then
     say "no real Apache Kafka: $(cat "$ROOT/.sg/kafka-unavailable")"
   fi
 fi
-say "setup done: database $DBNAME on localhost:$PGPORT_LOCAL, binaries in build/bin"
+say "setup done: database $DBNAME on localhost:$PGPORT_LOCAL, binaries in ${BUILD#"$ROOT"/}/bin"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite: sets everything up (packages, PostgreSQL, roles,
-# schema, a real Apache Kafka), builds with AddressSanitizer +
-# UndefinedBehaviorSanitizer, then runs every unit and integration test
+# schema, a real Apache Kafka), builds build-asan/ (AddressSanitizer +
+# UndefinedBehaviorSanitizer; the release build/ is the demo's and the
+# benchmarks', not built here), then runs every unit and integration test
 # with ctest, on both brokers: sg-broker (embedded) and a real Apache Kafka
 # (the tests labelled kafka; each starts its own broker with
 # scripts/kafka.sh). Extra arguments go to ctest (e.g. scripts/test.sh -R

@@ -23,21 +23,24 @@ T=$SG_TEST_TMP/$SG_TEST_BROKER/$TEST_NAME
 rm -rf "$T"; mkdir -p "$T"
 export PATH="$SG_BIN:$PATH"
 export SG_BROKER_FILE=$T/broker.addr
-PGHOST_TEST=${SG_TEST_PGHOST:-localhost}
+SG_LOGDIR=$T
+SG_KAFKA_DIR=$T/kafka
+# shellcheck source=../../scripts/sg-lib.sh
+source "$SG_SRC/scripts/sg-lib.sh"
+sg_die() { fail "$*"; }
+PGHOST_TEST=${PGHOST:-localhost}
 if [ "$SG_TEST_BROKER" = kafka ]; then TEST_DB=sgk_${TEST_NAME#test_}; else TEST_DB=sgit_${TEST_NAME#test_}; fi
 OWNER_DSN="host=$PGHOST_TEST dbname=$TEST_DB user=sg_owner"
 export PG_DSN="host=$PGHOST_TEST dbname=$TEST_DB user=sg_writer"
 ANALYTICS_DSN="host=$PGHOST_TEST dbname=$TEST_DB user=sg_analytics"
 unset KAFKA_BOOTSTRAP_SERVERS
-# The consumers' session timeout on this broker (sg_consumer.c): how long a
-# member killed with SIGKILL keeps its partitions.
+# The consumers' session timeout on this broker (consumers/engine.c): how
+# long a member killed with SIGKILL keeps its partitions.
 case "$SG_TEST_BROKER" in
   embedded) SESSION_S=6 ;;
   kafka) SESSION_S=10 ;;
   *) echo "SG_TEST_BROKER must be embedded or kafka" >&2; exit 2 ;;
 esac
-SG_PIDS=()
-KAFKA_DIR=""
 KAFKA_SET=()   # broker_start: extra "--set key=value" for scripts/kafka.sh
 CHECKS=0
 
@@ -53,20 +56,14 @@ assert_eq() {
 
 cleanup() {
   local rc=$?
-  for pid in "${SG_PIDS[@]:-}"; do
-    [ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null || true
-  done
-  for pid in "${SG_PIDS[@]:-}"; do
-    [ -n "$pid" ] && { timeout 20 tail --pid="$pid" -f /dev/null 2>/dev/null || kill -9 "$pid" 2>/dev/null || true; }
-  done
-  if [ -n "$KAFKA_DIR" ]; then
-    kill -CONT "$(cat "$KAFKA_DIR/kafka.pid" 2>/dev/null || echo 0)" 2>/dev/null || true
-    kafka_sh stop >>"$T/kafka.log" 2>&1 || true
-    [ "$rc" -ne 0 ] || [ -n "${SG_KEEP:-}" ] || rm -rf "$KAFKA_DIR/data"
+  sg_stop_all
+  if [ "$SG_TEST_BROKER" = kafka ] && [ -f "$SG_KAFKA_DIR/kafka.pid" ]; then
+    kill -CONT "$(cat "$SG_KAFKA_DIR/kafka.pid")" 2>/dev/null || true
+    sg_broker_stop
+    [ "$rc" -ne 0 ] || [ -n "${SG_KEEP:-}" ] || rm -rf "$SG_KAFKA_DIR/data"
   fi
   if [ "$rc" -eq 0 ] && [ -z "${SG_KEEP:-}" ]; then
-    psql -X -q -w "host=$PGHOST_TEST dbname=postgres user=sg_owner" \
-      -c "DROP DATABASE IF EXISTS $TEST_DB WITH (FORCE)" >/dev/null 2>&1 || true
+    sg_db_drop "$TEST_DB"
   else
     log "logs and database $TEST_DB kept for inspection in $T"
   fi
@@ -87,36 +84,16 @@ fi
 # psql as the owner of the test database: psql_q "SQL" prints bare values.
 psql_q() { psql -X -q -w -At -v ON_ERROR_STOP=1 "$OWNER_DSN" -c "$1"; }
 
-db_create() {
-  psql -X -q -w -v ON_ERROR_STOP=1 "host=$PGHOST_TEST dbname=postgres user=sg_owner" \
-    -c "DROP DATABASE IF EXISTS $TEST_DB WITH (FORCE)" -c "CREATE DATABASE $TEST_DB" >/dev/null
-  sg-migrate --dsn "$OWNER_DSN" 2>"$T/migrate.log" || { cat "$T/migrate.log" >&2; fail "migrations"; }
-}
-
-kafka_sh() {
-  SG_BIN="$SG_BIN" "$SG_SRC/scripts/kafka.sh" --dir "$KAFKA_DIR" --addr-file "$SG_BROKER_FILE" "$@"
-}
+db_create() { sg_db_create "$TEST_DB"; }
+kafka_sh() { sg_kafka_sh "$@"; }
 
 # broker_start [partitions]: starts this test's broker (sg-broker, or a
 # real Apache Kafka with user_events and privacy_erasures of that many
 # partitions) and waits until it answers; sets BROKERS and BROKER_PID.
 broker_start() {
-  rm -f "$SG_BROKER_FILE"
-  if [ "$SG_TEST_BROKER" = kafka ]; then
-    KAFKA_DIR=$T/kafka
-    kafka_sh --partitions "${1:-6}" "${KAFKA_SET[@]}" start >"$T/kafka.out" 2>>"$T/kafka.log" \
-      || { cat "$T/kafka.log" >&2; fail "Apache Kafka did not start (scripts/kafka.sh; SG_TEST_KAFKA=off turns this lane off)"; }
-    BROKER_PID=$(cat "$KAFKA_DIR/kafka.pid")
-    BROKERS=$(head -1 "$SG_BROKER_FILE")
-    log "Apache Kafka $(sed -n 's/^kafka_version=//p' "$SG_BROKER_FILE") at $BROKERS"
-    return 0
-  fi
-  sg-broker --partitions "${1:-6}" >"$T/broker.out" 2>"$T/broker.log" &
-  SG_PIDS+=($!)
-  BROKER_PID=$!
-  for _ in $(seq 1 100); do [ -s "$SG_BROKER_FILE" ] && break; sleep 0.1; done
-  [ -s "$SG_BROKER_FILE" ] || fail "sg-broker did not start"
-  BROKERS=$(head -1 "$SG_BROKER_FILE")  # line 2 is the run id
+  # Tests run side by side: a real broker takes a random free port.
+  sg_broker_start "$SG_TEST_BROKER" "${1:-6}" --port auto "${KAFKA_SET[@]}"
+  [ "$SG_TEST_BROKER" = embedded ] || log "Apache Kafka $(sed -n 's/^kafka_version=//p' "$SG_BROKER_FILE") at $BROKERS"
 }
 
 # kafka_restart: kill -9 (or stop, with "stop") then start the test's real
@@ -130,7 +107,7 @@ kafka_restart() {
     kafka_sh stop >>"$T/kafka.log" 2>&1
   fi
   kafka_sh "${KAFKA_SET[@]}" start >>"$T/kafka.out" 2>>"$T/kafka.log" || { tail -20 "$T/kafka.log" >&2; fail "Apache Kafka did not restart"; }
-  BROKER_PID=$(cat "$KAFKA_DIR/kafka.pid")
+  BROKER_PID=$(cat "$SG_KAFKA_DIR/kafka.pid")
 }
 
 # broker_down / broker_up: the broker goes away and comes back (sg-broker:
@@ -143,7 +120,7 @@ broker_down() {
 broker_up() {
   if [ "$SG_TEST_BROKER" = kafka ]; then
     kafka_sh "${KAFKA_SET[@]}" start >>"$T/kafka.out" 2>>"$T/kafka.log" || fail "Apache Kafka did not restart"
-    BROKER_PID=$(cat "$KAFKA_DIR/kafka.pid")
+    BROKER_PID=$(cat "$SG_KAFKA_DIR/kafka.pid")
   else echo "up 1" >"$SG_BROKER_FILE.ctl"; fi
 }
 
@@ -152,34 +129,12 @@ only_on() {
   [ "$SG_TEST_BROKER" = "$1" ] || { log "not on $SG_TEST_BROKER: $2"; exit 1; }
 }
 
-# bg NAME CMD...: runs a binary in the background, logs to $T/NAME.log;
-# sets LAST_PID.
-bg() {
-  local name=$1; shift
-  "$@" >>"$T/$name.out" 2>>"$T/$name.log" &
-  LAST_PID=$!
-  SG_PIDS+=($LAST_PID)
-}
-
-# wait_pid PID TIMEOUT_S: waits for a process to end; returns its status.
-wait_pid() {
-  local pid=$1 limit=$2 waited=0
-  while kill -0 "$pid" 2>/dev/null; do
-    sleep 1; waited=$((waited + 1))
-    [ "$waited" -lt "$limit" ] || { kill -9 "$pid" 2>/dev/null; fail "pid $pid still running after ${limit}s"; }
-  done
-  wait "$pid"
-}
-
-# wait_until TIMEOUT_S CMD...: polls CMD until it succeeds.
-wait_until() {
-  local limit=$1; shift
-  for _ in $(seq 1 $((limit * 2))); do
-    if "$@" >/dev/null 2>&1; then return 0; fi
-    sleep 0.5
-  done
-  return 1
-}
+# bg NAME CMD... (output in $T/NAME.out and .log; LAST_PID), wait_pid
+# PID TIMEOUT_S (its exit status), wait_until TIMEOUT_S CMD...: see
+# scripts/sg-lib.sh.
+bg() { sg_bg "$@"; }
+wait_pid() { sg_wait_pid "$@"; }
+wait_until() { sg_wait_until "$@"; }
 
 seed_users() { sg-seed-users --users "${1:-500}" --seed "${2:-42}" 2>>"$T/seed.log" >/dev/null; }
 
@@ -225,15 +180,15 @@ actual_reasons() { psql_q "SELECT reason || ' ' || count(*) FROM events_rejected
 # events_raw equals what the streaming path counted.
 audit_lambda() {
   sg-batch-metrics --all >"$T/batch.out" 2>"$T/batch.log" || fail "sg-batch-metrics --all"
-  set +e; sg-compare --all >"$T/compare.out" 2>"$T/compare.log"; local rc=$?; set -e
-  [ "$rc" -eq 0 ] || cat "$T/compare.out" >&2
-  assert_eq 0 "$rc" "sg-compare --all exit status"
+  rc_of sg-compare --all >"$T/compare.out" 2>"$T/compare.log"
+  [ "$RC" -eq 0 ] || cat "$T/compare.out" >&2
+  assert_eq 0 "$RC" "sg-compare --all exit status"
 }
 
 # pg_restart fast|immediate: restarts the local cluster the tests use.
 pg_restart() {
   local cluster ver name
-  cluster=$(pg_lsclusters -h | awk '$3 == 5432' | head -1)
+  cluster=$(pg_lsclusters -h | awk -v p="${PGPORT:-5432}" '$3 == p' | head -1)
   read -r ver name _ <<<"$cluster"
   if [ "$(id -u)" -eq 0 ]; then
     runuser -u postgres -- pg_ctlcluster "$ver" "$name" restart -m "$1"
@@ -254,6 +209,19 @@ log_ends() {
 stored_sum() { psql_q "SELECT coalesce(sum(next_offset), 0) FROM stream_offsets WHERE consumer_group = '$1'"; }
 caught_up() { [ "$(stored_sum sg-raw-store)" = "$1" ] && [ "$(stored_sum sg-stream-metrics)" = "$1" ]; }
 
+# audit_offsets_at ENDS: both groups' stored offsets are ENDS ("partition
+# end_offset" lines, as log_ends prints them): each read every partition
+# to its end.
+audit_offsets_at() {
+  local group
+  for group in sg-raw-store sg-stream-metrics; do
+    assert_eq "$1" \
+      "$(psql_q "SELECT partition || ' ' || next_offset FROM stream_offsets
+                 WHERE consumer_group = '$group' AND next_offset > 0 ORDER BY partition")" \
+      "$group stored offsets = the log's end offsets"
+  done
+}
+
 # audit_exactly_once COUNT: the whole audit of a run of COUNT generated
 # events (summary in $T/gen.json) through sg-raw-store and
 # sg-stream-metrics: the producer's acknowledgements (delivered = COUNT,
@@ -271,12 +239,7 @@ audit_exactly_once() {
   invalid=$(jq .invalid "$T/gen.json")
   audit_raw_store $((count - invalid)) "$invalid" "$count"
   assert_eq "$(expected_reasons)" "$(actual_reasons)" "rejections by reason"
-  for group in sg-raw-store sg-stream-metrics; do
-    assert_eq "$ends" \
-      "$(psql_q "SELECT partition || ' ' || next_offset FROM stream_offsets
-                 WHERE consumer_group = '$group' AND next_offset > 0 ORDER BY partition")" \
-      "$group stored offsets = the log's end offsets"
-  done
+  audit_offsets_at "$ends"
   assert_eq 0 "$(psql_q 'SELECT count(*) FROM offset_gaps')" "offset gaps"
   assert_eq $((count - invalid)) "$(psql_q 'SELECT coalesce(sum(total_events), 0) FROM metrics_streaming_daily')" \
     "events counted by streaming"

@@ -23,16 +23,14 @@ checksum() {
 
 # compare ARGS...: runs sg-compare, output in $T/cmp.out, status in CMP_RC.
 compare() {
-  set +e
-  sg-compare "$@" >"$T/cmp.out" 2>"$T/cmp.err"
-  CMP_RC=$?
-  set -e
+  rc_of sg-compare "$@" >"$T/cmp.out" 2>"$T/cmp.err"
+  CMP_RC=$RC
 }
 
 # expect_usage_error BIN ARGS...: exit 2 and the usage on stderr.
 expect_usage_error() {
   local bin=$1; shift
-  set +e; "$bin" "$@" >"$T/usage.out" 2>"$T/usage.err"; local rc=$?; set -e
+  rc_of "$bin" "$@" >"$T/usage.out" 2>"$T/usage.err"; local rc=$RC
   assert_eq 2 "$rc" "$bin $* exit status"
   grep -q "Usage: $bin" "$T/usage.err" || fail "$bin $*: no usage on stderr"
   [ ! -s "$T/usage.out" ] || fail "$bin $*: wrote to stdout"
@@ -46,7 +44,7 @@ for bin in sg-batch-metrics sg-compare; do
   "$bin" --version | grep -q "$bin (StreamGuard) [0-9]" || fail "$bin --version"
   pass "$bin --help and --version"
   expect_usage_error "$bin" --no-such-flag
-  set +e; "$bin" -X novalue >/dev/null 2>&1; rc=$?; set -e
+  rc_of "$bin" -X novalue >/dev/null 2>&1; rc=$RC
   assert_eq 2 "$rc" "$bin -X without '=' exit status"
   expect_usage_error "$bin" --date 2025-02-29
   expect_usage_error "$bin" --date 2025-13-01
@@ -214,10 +212,10 @@ cid=$(psql_q "SELECT content_id FROM metrics_streaming_content_daily WHERE event
 psql_q "DELETE FROM metrics_streaming_content_daily WHERE event_date = '2025-06-03' AND content_id = '$cid'" >/dev/null
 compare --all --format markdown
 assert_eq 1 "$CMP_RC" "sg-compare exit status, a row on the batch side only"
-grep -q '^| event_date | content_id | status | plays batch | plays streaming | plays delta |' "$T/cmp.out" \
+grep -Eq '^\| event_date \| content_id \| status +\| plays batch \| plays streaming \| plays delta \|' "$T/cmp.out" \
   || { cat "$T/cmp.out" >&2; fail "(b) no Markdown table header"; }
-grep -q '^|---|---|---|---:|' "$T/cmp.out" || fail "(b) no Markdown separator row"
-grep -q "^| 2025-06-03 | $cid | batch only | [0-9]* | - |" "$T/cmp.out" || fail "(b) row not named"
+grep -Eq '^\| :-+ \| :-+ \| :-+ \| -+: \|' "$T/cmp.out" || fail "(b) no Markdown separator row"
+grep -Eq "^\\| 2025-06-03 \\| $cid +\\| batch only +\\| +[0-9]+ \\| +- \\|" "$T/cmp.out" || fail "(b) row not named"
 grep -q '^\*\*Verdict: DIFFERENT: 1 difference' "$T/cmp.out" || fail "(b) Markdown verdict"
 pass "(b) batch-only row: named in a Markdown table"
 psql_q "INSERT INTO metrics_streaming_content_daily SELECT * FROM metrics_batch_content_daily
@@ -261,12 +259,12 @@ pass "duplicates are noted with the share in the selected dates"
 # --- no database ---------------------------------------------------------------
 NODB="host=127.0.0.1 port=1 dbname=nowhere user=nobody"
 for bin in sg-batch-metrics sg-compare; do
-  set +e; "$bin" --all --retry-for 0 --dsn "$NODB" >"$T/nodb.out" 2>"$T/nodb.err"; rc=$?; set -e
+  rc_of "$bin" --all --retry-for 0 --dsn "$NODB" >"$T/nodb.out" 2>"$T/nodb.err"; rc=$RC
   assert_eq 1 "$rc" "$bin without a database, --retry-for 0"
   assert_eq 1 "$(wc -l <"$T/nodb.err")" "$bin: lines on stderr without a database"
   [ ! -s "$T/nodb.out" ] || fail "$bin wrote to stdout without a database"
 done
-set +e; sg-batch-metrics --all --retry-for 2 --dsn "$NODB" >/dev/null 2>"$T/nodb.err"; rc=$?; set -e
+rc_of sg-batch-metrics --all --retry-for 2 --dsn "$NODB" >/dev/null 2>"$T/nodb.err"; rc=$RC
 assert_eq 1 "$rc" "sg-batch-metrics --retry-for 2 without a database"
 [ "$(grep -c 'postgres unavailable, retrying' "$T/nodb.err")" -ge 2 ] || fail "no retries"
 grep -q "gave up after attempts=[0-9]* in [0-9]* s" "$T/nodb.err" || fail "no give-up line"
@@ -304,11 +302,9 @@ grep -q '^PATH=' "$CRONTAB" || fail "crontab.example sets no PATH"
 cron_cmd=${cron_cmd//\\%/%}
 mkdir -p "$T/cronlog"
 run_cron() {
-  set +e
-  env -i HOME="$HOME" SHELL=/bin/sh PATH="$SG_BIN:/usr/bin:/bin" PG_DSN="$PG_DSN" \
+  rc_of env -i HOME="$HOME" SHELL=/bin/sh PATH="$SG_BIN:/usr/bin:/bin" PG_DSN="$PG_DSN" \
     SG_LOG_LEVEL=warn LOGDIR="$T/cronlog" /bin/sh -c "$cron_cmd" >"$T/cron.mail" 2>&1
-  CRON_RC=$?
-  set -e
+  CRON_RC=$RC
 }
 run_cron
 assert_eq 0 "$CRON_RC" "the cron line's exit status"
@@ -320,7 +316,7 @@ psql_q "UPDATE metrics_streaming_daily SET total_events = total_events + 1
          WHERE event_date = '$D' AND event_type = 'purchase'" >/dev/null
 run_cron
 grep -q "exit 1" "$T/cron.mail" || { cat "$T/cron.mail" >&2; fail "a difference is not mailed"; }
-grep -q "| $D | purchase | differs |" "$T/cron.mail" || fail "the mail does not name the row"
+grep -Eq "^\\| $D \\| purchase +\\| differs +\\|" "$T/cron.mail" || fail "the mail does not name the row"
 pass "cron line: a difference prints the report, so cron mails it"
 
 # --- unusual but valid events: the batch sums must still match ---------------

@@ -353,14 +353,15 @@ check(not cycle, "depends_on has no cycles" + (f" ({cycle[0]})" if cycle else ""
 targets = set()
 for cm in glob.glob(os.path.join(src, "*", "CMakeLists.txt")):
     with open(cm, encoding="utf-8") as f:
-        targets |= set(re.findall(r"add_executable\(\s*([A-Za-z0-9_.+-]+)", f.read()))
+        # add_executable(NAME ...), or a consumer's sg_consumer(NAME MODULE)
+        targets |= set(re.findall(r"(?:add_executable|sg_consumer)\(\s*([A-Za-z0-9_.+-]+)", f.read()))
 progs = set()
 for n, s in services.items():
     for key in ("entrypoint", "command"):
         progs |= {p for p in programs(argv_of((s or {}).get(key))) if p.startswith("sg-")}
 check(progs, f"the compose file runs StreamGuard programs ({', '.join(sorted(progs))})")
 for p in sorted(progs):
-    check(p in targets, f"{p} is an add_executable target in */CMakeLists.txt")
+    check(p in targets, f"{p} is an executable target in */CMakeLists.txt")
 
 # --- Dockerfile and .dockerignore -------------------------------------------------
 froms = re.findall(r"(?im)^\s*FROM\s+(\S+)", dockerfile)

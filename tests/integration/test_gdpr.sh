@@ -14,17 +14,15 @@ source "$(dirname "$0")/lib.sh"
 # Flags: bad values are usage errors (status 2).
 for args in "--batch-size 0" "--batch-size x" "--poll-interval 0" "--poll-interval -1" \
             "--erasure-topic=" "--progress-interval 0" "-X no.such.property=1" "extra"; do
-  set +e; sg-gdpr $args >/dev/null 2>"$T/usage.err"; rc=$?; set -e
+  rc_of sg-gdpr $args >/dev/null 2>"$T/usage.err"; rc=$RC
   assert_eq 2 "$rc" "sg-gdpr $args exit status"
   grep -q "Usage: sg-gdpr" "$T/usage.err" || fail "sg-gdpr $args: no usage on stderr"
 done
 # No database: a line per attempt, and SIGTERM ends it cleanly. One SIGTERM:
 # without --foreground, timeout also signals its process group, and a
 # second signal (as a second Ctrl-C) makes a daemon exit at once with 130.
-set +e
-PG_DSN="host=127.0.0.1 port=1 dbname=nowhere user=nobody" timeout --foreground --preserve-status -s TERM 3 \
-  sg-gdpr --no-notices 2>"$T/gdpr-nodb.log"; rc=$?
-set -e
+PG_DSN="host=127.0.0.1 port=1 dbname=nowhere user=nobody" rc_of timeout --foreground --preserve-status -s TERM 3 \
+  sg-gdpr --no-notices 2>"$T/gdpr-nodb.log"; rc=$RC
 assert_eq 0 "$rc" "sg-gdpr exit status after SIGTERM while waiting for the database"
 [ "$(grep -c 'postgres unavailable' "$T/gdpr-nodb.log")" -ge 2 ] || fail "sg-gdpr did not retry the database"
 pass "database outage: sg-gdpr retries with a line per attempt"
@@ -238,15 +236,15 @@ stop_gdpr gdpr
 
 # --- 6. daemon stopped: requests wait; --once; startup sweep ---------------
 # The simulation script says clearly that nobody processed its request.
-set +e; "$SG_SRC/scripts/gdpr-request.sh" --email demo-nobody@example.test --timeout 2 \
-  >"$T/demo-stopped.out" 2>"$T/demo-stopped.err"; rc=$?; set -e
+rc_of "$SG_SRC/scripts/gdpr-request.sh" --email demo-nobody@example.test --timeout 2 \
+  >"$T/demo-stopped.out" 2>"$T/demo-stopped.err"; rc=$RC
 assert_eq 1 "$rc" "gdpr-request.sh exit status without sg-gdpr"
 grep -q "still pending after 2 s: is sg-gdpr running" "$T/demo-stopped.err" || fail "gdpr-request.sh: no clear message"
 pass "gdpr-request.sh explains a request nobody processed"
 id=$(request "still-nobody@example.test")
 sleep 1.5
 assert_eq pending "$(status "$id")" "request while no daemon runs"
-set +e; sg-gdpr --once 2>"$T/gdpr-once.log"; rc=$?; set -e
+rc_of sg-gdpr --once 2>"$T/gdpr-once.log"; rc=$RC
 assert_eq 0 "$rc" "sg-gdpr --once exit status"
 assert_eq not_found "$(status "$id")" "request processed by --once"
 log_has gdpr-once "final processed=2 " || fail "--once summary"
@@ -276,7 +274,7 @@ NOTICE_REQ=$id
 
 # No broker configured at all: a warning, once; erasure works.
 id=$(request "nobody-either@example.test")
-set +e; SG_BROKER_FILE=$T/no-such-broker.addr sg-gdpr --once 2>"$T/gdpr-nobroker.log"; rc=$?; set -e
+SG_BROKER_FILE=$T/no-such-broker.addr rc_of sg-gdpr --once 2>"$T/gdpr-nobroker.log"; rc=$RC
 assert_eq 0 "$rc" "sg-gdpr --once without any broker: exit status"
 assert_eq not_found "$(status "$id")" "processed without any broker"
 assert_eq 1 "$(grep -c 'no Kafka broker configured' "$T/gdpr-nobroker.log")" "warnings about the missing broker"

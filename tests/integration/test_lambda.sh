@@ -22,7 +22,7 @@ days=$(psql_q 'SELECT count(DISTINCT event_date) FROM events_raw')
 pass "events span $days UTC dates"
 
 sg-batch-metrics --all >"$T/batch.out" 2>"$T/batch.log" || fail "sg-batch-metrics --all"
-set +e; sg-compare --all >"$T/compare.out" 2>"$T/compare.log"; rc=$?; set -e
+rc_of sg-compare --all >"$T/compare.out" 2>"$T/compare.log"; rc=$RC
 cat "$T/compare.out" >&2
 assert_eq 0 "$rc" "sg-compare --all exit status"
 assert_eq "$(psql_q 'SELECT count(*) FROM metrics_batch_daily')" "$(psql_q 'SELECT count(*) FROM metrics_streaming_daily')" \

@@ -13,15 +13,17 @@ start_sm() { bg sm sg-stream-metrics --batch-rows 3000 --batch-ms 300 --progress
 start_sm
 sg-generate --count 100000 --rate 2500 --days 3 --seed 202 >"$T/gen.json" 2>"$T/generate.log" &
 GEN=$!
-for round in 1 2 3; do
-  wait_until 60 grep -q "progress .*committed=[1-9]" "$T/sm.log" || fail "no progress before kill $round"
-  sleep 0.$((RANDOM % 9 + 1))
-  kill -0 "$GEN" 2>/dev/null || fail "the generator finished before kill $round"
-  kill -9 "$SM"; wait "$SM" 2>/dev/null || true
-  mv "$T/sm.log" "$T/sm.$round.log"
-  log "killed sg-stream-metrics (round $round) at $(psql_q 'SELECT coalesce(sum(total_events),0) FROM metrics_streaming_daily') counted events"
+sm_ready() {
+  grep -q "progress .*committed=[1-9]" "$T/sm.log" || return 1
+  kill -0 "$GEN" 2>/dev/null || fail "the generator finished before a kill"
+}
+sm_restart() {
+  sg_kill9 "$SM"
+  mv "$T/sm.log" "$T/sm.$1.log"
+  log "killed sg-stream-metrics (round $1) at $(psql_q 'SELECT coalesce(sum(total_events),0) FROM metrics_streaming_daily') counted events"
   start_sm
-done
+}
+sg_kill9_loop 3 sm_ready sm_restart
 wait "$GEN" || fail "sg-generate failed"
 assert_eq 100000 "$(jq .delivered "$T/gen.json")" "events delivered"
 # Drain: stop the long-running daemons, finish with --idle-exit.
@@ -31,6 +33,6 @@ sg-stream-metrics --idle-exit 3 2>"$T/sm.final.log" || fail "final sg-stream-met
 
 assert_eq 100000 "$(psql_q 'SELECT sum(total_events) FROM metrics_streaming_daily')" "events counted by streaming"
 sg-batch-metrics --all >"$T/batch.out" 2>"$T/batch.log" || fail "sg-batch-metrics --all"
-set +e; sg-compare --all >"$T/compare.out" 2>"$T/compare.log"; rc=$?; set -e
+rc_of sg-compare --all >"$T/compare.out" 2>"$T/compare.log"
 cat "$T/compare.out" >&2
-assert_eq 0 "$rc" "sg-compare --all exit status after three kills"
+assert_eq 0 "$RC" "sg-compare --all exit status after three kills"

@@ -16,7 +16,7 @@ sg-raw-store --idle-exit 2 2>"$T/raw1.log" || fail "first run"
 # truncated under the consumer.
 psql_q "UPDATE stream_offsets SET next_offset = next_offset + 5000; DELETE FROM events_raw" >/dev/null
 
-set +e; timeout 60 sg-raw-store --idle-exit 2 --on-gap stop 2>"$T/raw-stop.log"; rc=$?; set -e
+rc_of timeout 60 sg-raw-store --idle-exit 2 --on-gap stop 2>"$T/raw-stop.log"; rc=$RC
 assert_eq 1 "$rc" "exit status with --on-gap stop"
 grep -q "rerun with --on-gap continue" "$T/raw-stop.log" || fail "no hint on how to go on"
 assert_eq 0 "$(psql_q 'SELECT count(*) FROM events_raw')" "rows stored with --on-gap stop"

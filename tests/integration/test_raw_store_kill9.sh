@@ -13,16 +13,19 @@ start_raw() { bg raw sg-raw-store --batch-rows 2000 --batch-ms 200 --progress-in
 start_raw
 sg-generate --count 80000 --rate 2000 --invalid-ratio 0.01 --seed 21 >"$T/gen.json" 2>"$T/generate.log" &
 GEN_PID=$!
-for round in 1 2 3; do
-  # Kill only once it has committed something since the last restart.
-  wait_until 60 grep -q "progress .*committed=[1-9]" "$T/raw.log" || fail "no progress before kill $round"
-  sleep 0.$((RANDOM % 9 + 1))
-  kill -0 "$GEN_PID" 2>/dev/null || fail "the generator finished before kill $round: the kills must land mid-run"
-  kill -9 "$RAW_PID"; wait "$RAW_PID" 2>/dev/null || true
-  mv "$T/raw.log" "$T/raw.$round.log"
-  log "killed sg-raw-store (round $round) after $(psql_q 'SELECT count(*) FROM events_raw') rows"
+# Kill only once it has committed something since the last restart, and
+# while the generator still runs.
+raw_ready() {
+  grep -q "progress .*committed=[1-9]" "$T/raw.log" || return 1
+  kill -0 "$GEN_PID" 2>/dev/null || fail "the generator finished before a kill: the kills must land mid-run"
+}
+raw_restart() {
+  sg_kill9 "$RAW_PID"
+  mv "$T/raw.log" "$T/raw.$1.log"
+  log "killed sg-raw-store (round $1) after $(psql_q 'SELECT count(*) FROM events_raw') rows"
   start_raw
-done
+}
+sg_kill9_loop 3 raw_ready raw_restart
 wait "$GEN_PID" || fail "sg-generate failed"
 cp "$T/gen.json" "$T/gen-all.json"
 assert_eq 80000 "$(jq .delivered "$T/gen.json")" "events delivered"

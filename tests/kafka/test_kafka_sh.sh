@@ -29,9 +29,10 @@ CLUSTER=$(sg-topics wait 2>>"$T/topics.log" | awk '{print $2}')
 
 kafka_sh stop 2>"$T/stop.err" || fail "stop exit status"
 kill -0 "$BROKER_PID" 2>/dev/null && fail "the broker still runs after stop"
-grep -q "Transition from STARTED to SHUTTING_DOWN" "$KAFKA_DIR/logs/server.log" \
-  || fail "the broker log shows no controlled shutdown"
-[ -f "$KAFKA_DIR/data/.kafka_cleanshutdown" ] || fail "no clean-shutdown marker in the data folder"
+# The broker writes this marker only at the end of a controlled shutdown.
+# (Its log is no proof: a logger first used during shutdown finds log4j
+# already stopped, and the lines are lost; seen on a loaded machine.)
+[ -f "$SG_KAFKA_DIR/data/.kafka_cleanshutdown" ] || fail "no clean-shutdown marker in the data folder"
 [ ! -e "$SG_BROKER_FILE" ] || fail "stop left the address file behind"
 pass "stop: controlled shutdown, address file removed"
 rc=0; kafka_sh status >"$T/status.out" || rc=$?
@@ -40,7 +41,7 @@ grep -q "^stopped: data of cluster $CLUSTER kept" "$T/status.out" || fail "statu
 
 out=$(kafka_sh start 2>>"$T/kafka.log" | tail -1)
 assert_eq "$ADDR" "$out" "restart on the same address"
-BROKER_PID=$(cat "$KAFKA_DIR/kafka.pid")
+BROKER_PID=$(cat "$SG_KAFKA_DIR/kafka.pid")
 assert_eq "$CLUSTER" "$(sg-topics wait 2>>"$T/topics.log" | awk '{print $2}')" "cluster id after restart"
 assert_eq "k1:v1 k2:v2 k3:v3" "$(kcat -C -b "$ADDR" -t user_events -p 0 -o beginning -e -q -f '%k:%s ' 2>>"$T/kcat.log" | xargs)" \
   "messages kept across the restart"
@@ -55,8 +56,8 @@ assert_eq 2 "$rc" "unknown command"
 
 # A start that fails: the broker cannot read its data folder.
 kafka_sh stop 2>>"$T/kafka.log"
-echo "garbage" >"$KAFKA_DIR/data/meta.properties"
-rc=0; timeout 120 "$SG_SRC/scripts/kafka.sh" --dir "$KAFKA_DIR" --addr-file "$SG_BROKER_FILE" start \
+echo "garbage" >"$SG_KAFKA_DIR/data/meta.properties"
+rc=0; timeout 120 "$SG_SRC/scripts/kafka.sh" --dir "$SG_KAFKA_DIR" --addr-file "$SG_BROKER_FILE" start \
   >"$T/bad.out" 2>"$T/bad.err" || rc=$?
 assert_eq 1 "$rc" "exit status of a failed start"
 grep -q "last lines of .*server.log" "$T/bad.err" || fail "a failed start did not print the log's tail"

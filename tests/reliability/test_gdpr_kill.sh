@@ -48,16 +48,18 @@ start_gdpr() {
 pending() { psql_q "SELECT count(*) FROM privacy_requests WHERE status = 'pending'"; }
 log "kill schedule seeded with RANDOM=$SEED"
 start_gdpr
-for round in $(seq 1 "$KILLS"); do
-  # Once this instance has processed a batch, a random 0.1-0.9 s later.
-  wait_until 60 grep -q "request id=" "$T/gdpr.$N.log" || fail "instance $N processed nothing"
-  sleep "0.$((RANDOM % 9 + 1))"
+# Once this instance has processed a batch, a random 0.1-0.9 s later,
+# while requests are still pending.
+gdpr_ready() { grep -q "request id=" "$T/gdpr.$N.log"; }
+gdpr_restart() {
+  local left
   left=$(pending)
-  [ "$left" -gt 0 ] || fail "every request was processed before kill $round: the kills must land mid-run"
-  kill -9 "$GDPR"; wait "$GDPR" 2>/dev/null || true
-  log "killed sg-gdpr instance $N (kill $round) with $left requests pending before it"
+  [ "$left" -gt 0 ] || fail "every request was processed before kill $1: the kills must land mid-run"
+  sg_kill9 "$GDPR"
+  log "killed sg-gdpr instance $N (kill $1) with $left requests pending before it"
   start_gdpr
-done
+}
+sg_kill9_loop "$KILLS" gdpr_ready gdpr_restart
 none_pending() { [ "$(pending)" = 0 ]; }
 wait_until 120 none_pending || fail "requests still pending: $(pending)"
 pass "no request pending after $KILLS kills"

@@ -22,7 +22,6 @@ COUNT=200000
 db_create
 broker_start 24
 seed_users 1000 42
-B=$(head -1 "$SG_BROKER_FILE")
 
 start_raw() { bg raw sg-raw-store --batch-rows 5000 --batch-ms 300 --progress-interval 1; RAW=$LAST_PID; }
 start_sm() { bg sm sg-stream-metrics --batch-rows 5000 --batch-ms 300 --progress-interval 1; SM=$LAST_PID; }
@@ -41,7 +40,7 @@ kill_one() {
   sleep "$((RANDOM % 3 + 1)).$((RANDOM % 10))"
   kill -0 "$GEN" 2>/dev/null || fail "the generator finished before kill $round of $name: the kills must land mid-run"
   if [ "$name" = raw ]; then pid=$RAW; else pid=$SM; fi
-  kill -9 "$pid"; wait "$pid" 2>/dev/null || true
+  sg_kill9 "$pid"
   mv "$T/$name.log" "$T/$name.$round.log"
   log "killed $name (round $round): events_raw $(psql_q 'SELECT count(*) FROM events_raw'), counted $(psql_q 'SELECT coalesce(sum(total_events), 0) FROM metrics_streaming_daily')"
   if [ "$name" = raw ]; then start_raw; else start_sm; fi
@@ -59,31 +58,7 @@ for name in raw sm; do
 done
 
 # Drain: the last instances catch up, stop cleanly on SIGTERM; then one
-# more --idle-exit run of each finds nothing left.
-wait_until 240 caught_up "$COUNT" || fail "consumers did not reach the end of the log: raw $(stored_sum sg-raw-store), metrics $(stored_sum sg-stream-metrics) of $COUNT"
-kill -TERM "$RAW" "$SM"
-rc=0; wait "$RAW" || rc=$?; assert_eq 0 "$rc" "sg-raw-store exit status (SIGTERM)"
-rc=0; wait "$SM" || rc=$?; assert_eq 0 "$rc" "sg-stream-metrics exit status (SIGTERM)"
-bg raw.final sg-raw-store --idle-exit 2; P1=$LAST_PID
-bg sm.final sg-stream-metrics --idle-exit 2; P2=$LAST_PID
-rc=0; wait_pid "$P1" 120 || rc=$?; assert_eq 0 "$rc" "final sg-raw-store --idle-exit exit status"
-rc=0; wait_pid "$P2" 120 || rc=$?; assert_eq 0 "$rc" "final sg-stream-metrics --idle-exit exit status"
-grep -q "exit status=0 stored=0 rejected=0 duplicates=0" "$T/raw.final.log" || fail "final sg-raw-store found events left"
-grep -q "exit status=0 counted=0 " "$T/sm.final.log" || fail "final sg-stream-metrics found events left"
-pass "nothing left for the final --idle-exit runs"
-
-INVALID=$(jq .invalid "$T/gen.json")
-assert_eq $((COUNT / 100)) "$INVALID" "invalid events generated"
-audit_raw_store $((COUNT - INVALID)) "$INVALID" "$COUNT"
-assert_eq "$(expected_reasons)" "$(actual_reasons)" "rejections by reason"
-ends=$(kcat -C -b "$B" -t user_events -o -1 -e -q -f '%p %o\n' 2>"$T/kcat.log" | sort -n)
-assert_eq "$COUNT" "$(awk '{s += $2 + 1} END {print s + 0}' <<<"$ends")" "messages in the log"
-for group in sg-raw-store sg-stream-metrics; do
-  assert_eq "$(awk '{print $1, $2 + 1}' <<<"$ends")" \
-    "$(psql_q "SELECT partition || ' ' || next_offset FROM stream_offsets
-               WHERE consumer_group = '$group' AND next_offset > 0 ORDER BY partition")" \
-    "$group stored offsets = the log's end offsets"
-done
-assert_eq 0 "$(psql_q 'SELECT count(*) FROM offset_gaps')" "offset gaps"
-assert_eq $((COUNT - INVALID)) "$(psql_q 'SELECT sum(total_events) FROM metrics_streaming_daily')" "events counted by streaming"
-audit_lambda
+# more --idle-exit run of each finds nothing left. Then the whole audit.
+drain_and_stop "$COUNT" "$RAW" "$SM"
+assert_eq $((COUNT / 100)) "$(jq .invalid "$T/gen.json")" "invalid events generated"
+audit_exactly_once "$COUNT"

@@ -9,6 +9,8 @@
 
 #include "sg_event.h"
 #include "sg_mask.h"
+#include "sg_time.h"
+#include "sg_country.h"
 
 TestSuite(event, .timeout = 30);
 
@@ -654,38 +656,38 @@ Test(event, format_ts_and_days)
 {
         char out[64], day[11];
 
-        cr_assert_eq(sg_event_format_ts(TS_US, out, sizeof out), 29);
+        cr_assert_eq(sg_time_format_pg(TS_US, out, sizeof out), 29);
         cr_assert_str_eq(out, "2026-01-02 12:34:56.123000+00");
-        sg_event_format_ts(0, out, sizeof out);
+        sg_time_format_pg(0, out, sizeof out);
         cr_assert_str_eq(out, "1970-01-01 00:00:00.000000+00");
-        sg_event_format_ts(-1, out, sizeof out);
+        sg_time_format_pg(-1, out, sizeof out);
         cr_assert_str_eq(out, "1969-12-31 23:59:59.999999+00");
-        sg_event_format_ts(4102444799999999LL, out, sizeof out);
+        sg_time_format_pg(4102444799999999LL, out, sizeof out);
         cr_assert_str_eq(out, "2099-12-31 23:59:59.999999+00");
-        sg_event_format_ts(1709164800000000LL, out, sizeof out);
+        sg_time_format_pg(1709164800000000LL, out, sizeof out);
         cr_assert_str_eq(out, "2024-02-29 00:00:00.000000+00");
-        cr_assert_eq(sg_event_format_ts(TS_US, out, 11), 10);
+        cr_assert_eq(sg_time_format_pg(TS_US, out, 11), 10);
         cr_assert_str_eq(out, "2026-01-02");
 
-        cr_assert_eq(sg_event_utc_day(0), 0);
-        cr_assert_eq(sg_event_utc_day(86399999999LL), 0);
-        cr_assert_eq(sg_event_utc_day(86400000000LL), 1);
-        cr_assert_eq(sg_event_utc_day(-1), -1);
-        cr_assert_eq(sg_event_utc_day(-86400000000LL), -1);
-        cr_assert_eq(sg_event_utc_day(-86400000001LL), -2);
-        cr_assert_eq(sg_event_utc_day(TS_US), 20455);
+        cr_assert_eq(sg_time_utc_day(0), 0);
+        cr_assert_eq(sg_time_utc_day(86399999999LL), 0);
+        cr_assert_eq(sg_time_utc_day(86400000000LL), 1);
+        cr_assert_eq(sg_time_utc_day(-1), -1);
+        cr_assert_eq(sg_time_utc_day(-86400000000LL), -1);
+        cr_assert_eq(sg_time_utc_day(-86400000001LL), -2);
+        cr_assert_eq(sg_time_utc_day(TS_US), 20455);
         /* -05:30 crossing midnight lands on the next UTC day. */
-        cr_assert_eq(sg_event_utc_day(ts("2026-01-02T20:00:00-05:30")), 20456);
+        cr_assert_eq(sg_time_utc_day(ts("2026-01-02T20:00:00-05:30")), 20456);
 
-        sg_event_format_day(0, day);
+        sg_time_format_day(0, day);
         cr_assert_str_eq(day, "1970-01-01");
-        sg_event_format_day(-1, day);
+        sg_time_format_day(-1, day);
         cr_assert_str_eq(day, "1969-12-31");
-        sg_event_format_day(19782, day);
+        sg_time_format_day(19782, day);
         cr_assert_str_eq(day, "2024-02-29");
-        sg_event_format_day(20455, day);
+        sg_time_format_day(20455, day);
         cr_assert_str_eq(day, "2026-01-02");
-        sg_event_format_day(sg_event_utc_day(4102444799999999LL), day);
+        sg_time_format_day(sg_time_utc_day(4102444799999999LL), day);
         cr_assert_str_eq(day, "2099-12-31");
 }
 
@@ -694,14 +696,14 @@ Test(event, timestamp_roundtrip_every_day)
         /* Every day of the range through parse, format and back. */
         char txt[40], out[64], day[11];
 
-        for (long long d = sg_event_utc_day(946684800000000LL);
-             d <= sg_event_utc_day(4102444799999999LL); d++) {
+        for (long long d = sg_time_utc_day(946684800000000LL);
+             d <= sg_time_utc_day(4102444799999999LL); d++) {
                 long long us = d * 86400000000LL + 45296000007LL;
 
-                sg_event_format_day(d, day);
+                sg_time_format_day(d, day);
                 snprintf(txt, sizeof txt, "%sT12:34:56.000007Z", day);
                 cr_assert_eq(ts(txt), us, "%s", txt);
-                sg_event_format_ts(us, out, sizeof out);
+                sg_time_format_pg(us, out, sizeof out);
                 cr_assert_eq(strncmp(out, day, 10), 0);
                 cr_assert_str_eq(out + 10, " 12:34:56.000007+00");
         }
@@ -769,16 +771,16 @@ Test(event, eu_membership)
 
         cr_assert_eq(sizeof eu / sizeof eu[0], 27);
         for (size_t i = 0; i < 27; i++) {
-                cr_assert(sg_event_country_is_eu(eu[i]), "%s", eu[i]);
+                cr_assert(sg_country_is_eu(eu[i]), "%s", eu[i]);
                 cr_assert_eq(country_verdict(eu[i], ",\"is_eu\":true"), OK,
                              "%s", eu[i]);
                 cr_assert_eq(country_verdict(eu[i], ",\"is_eu\":false"),
                              INCONSISTENT, "%s", eu[i]);
         }
         for (size_t i = 0; i < sizeof not_eu / sizeof not_eu[0]; i++)
-                cr_assert_not(sg_event_country_is_eu(not_eu[i]), "%s",
+                cr_assert_not(sg_country_is_eu(not_eu[i]), "%s",
                               not_eu[i]);
-        cr_assert_not(sg_event_country_is_eu(NULL));
+        cr_assert_not(sg_country_is_eu(NULL));
         cr_assert_eq(country_verdict("GB", ",\"is_eu\":false"), OK);
         cr_assert_eq(country_verdict("GB", ",\"is_eu\":true"), INCONSISTENT);
         cr_assert_eq(country_verdict("US-CA", ",\"is_eu\":true"), INCONSISTENT);

@@ -1,5 +1,6 @@
 /* sg-raw-store's pure part: COPY rows for events_raw and events_rejected. */
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "raw_store.h"

@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "chart.h"
-#include "md.h"
+#include "sg_md.h"
 #include "render.h"
 #include "report_daily.h"
 #include "report_gdpr.h"

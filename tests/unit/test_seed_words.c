@@ -7,6 +7,7 @@
 #include "seed_words.h"
 #include "sg_event.h"
 #include "sg_mask.h"
+#include "sg_country.h"
 
 #define NUSERS 20000
 
@@ -136,7 +137,7 @@ Test(seed_words, country_mix)
                 a2[2] = '\0';
                 if (strncmp(u.country, "US-", 3) == 0)
                         us++;
-                else if (sg_event_country_is_eu(a2))
+                else if (sg_country_is_eu(a2))
                         eu++;
                 else
                         other++;

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "stream_metrics.h"
+#include "sg_time.h"
 
 static sg_stream_metrics_t sm;
 
@@ -41,7 +42,7 @@ static int32_t day_of(const char *ts)
 {
         long long us;
         cr_assert_eq(sg_event_parse_timestamp(ts, &us), 0);
-        return (int32_t)sg_event_utc_day(us);
+        return (int32_t)sg_time_utc_day(us);
 }
 
 Test(stream_metrics, amounts_add_up_in_exact_cents)

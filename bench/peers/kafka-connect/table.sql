@@ -1,5 +1,6 @@
--- The Kafka Connect peer's table, shaped like events_raw (sql/001_core.sql)
--- as far as the Debezium JDBC sink can fill it. Run by run.sh as the
+-- The Kafka Connect peer's table: events_raw's columns, types and defaults
+-- (sql/001_core.sql, copied with LIKE), changed only where the Debezium
+-- JDBC sink cannot fill them. Run by run.sh as the
 -- database owner with psql variables:
 --   tbl     table name (identifier)
 --   strict  true: events_raw's types (uuid, timestamptz); false: text for
@@ -23,54 +24,22 @@
 \set ON_ERROR_STOP on
 CREATE EXTENSION IF NOT EXISTS hstore;
 DROP TABLE IF EXISTS :"tbl";
+CREATE TABLE :"tbl" (LIKE events_raw INCLUDING DEFAULTS);
+ALTER TABLE :"tbl"
+    ALTER COLUMN is_eu DROP NOT NULL,
+    ALTER COLUMN metadata TYPE hstore USING NULL,
+    DROP COLUMN event_date;
 \if :strict
-CREATE TABLE :"tbl" (
-    event_id        uuid NOT NULL,
-    user_id         uuid NOT NULL,
-    event_type      text NOT NULL,
-    event_timestamp timestamptz NOT NULL,
-    event_date      date GENERATED ALWAYS AS ((event_timestamp AT TIME ZONE 'UTC')::date) STORED,
-    country         text NOT NULL,
-    is_eu           boolean,
-    amount          numeric(12, 2) NOT NULL DEFAULT 0,
-    currency        char(3) NOT NULL DEFAULT 'EUR',
-    has_consent     boolean NOT NULL DEFAULT false,
-    do_not_track    boolean NOT NULL DEFAULT false,
-    device_id       text,
-    content_id      text,
-    watch_seconds   integer,
-    error_code      text,
-    ip_truncated    inet,
-    metadata        hstore,
-    kafka_topic     text NOT NULL,
-    kafka_partition integer NOT NULL,
-    kafka_offset    bigint NOT NULL,
-    ingested_at     timestamptz NOT NULL DEFAULT now()
-);
+-- events_raw's event_date is written by sg-raw-store; here it is derived.
+ALTER TABLE :"tbl" ADD COLUMN event_date date
+    GENERATED ALWAYS AS ((event_timestamp AT TIME ZONE 'UTC')::date) STORED;
 \else
-CREATE TABLE :"tbl" (
-    event_id        text NOT NULL,
-    user_id         text NOT NULL,
-    event_type      text NOT NULL,
-    event_timestamp text NOT NULL,
-    event_date      date,
-    country         text NOT NULL,
-    is_eu           boolean,
-    amount          numeric(12, 2) NOT NULL DEFAULT 0,
-    currency        text NOT NULL DEFAULT 'EUR',
-    has_consent     boolean NOT NULL DEFAULT false,
-    do_not_track    boolean NOT NULL DEFAULT false,
-    device_id       text,
-    content_id      text,
-    watch_seconds   integer,
-    error_code      text,
-    ip_truncated    inet,
-    metadata        hstore,
-    kafka_topic     text NOT NULL,
-    kafka_partition integer NOT NULL,
-    kafka_offset    bigint NOT NULL,
-    ingested_at     timestamptz NOT NULL DEFAULT now()
-);
+ALTER TABLE :"tbl"
+    ALTER COLUMN event_id TYPE text,
+    ALTER COLUMN user_id TYPE text,
+    ALTER COLUMN event_timestamp TYPE text,
+    ALTER COLUMN currency TYPE text,
+    ADD COLUMN event_date date;
 \endif
 \if :pk
 ALTER TABLE :"tbl" ADD PRIMARY KEY (event_id);

@@ -1,0 +1,92 @@
+#ifndef SG_ENGINE_INT_H
+#define SG_ENGINE_INT_H
+
+/* The engine's state, shared by engine.c, engine_tx.c and
+ * engine_assign.c only. */
+
+#include <librdkafka/rdkafka.h>
+#include <libpq-fe.h>
+
+#include "engine.h"
+#include "ledger.h"
+#include "sg_pg.h"
+
+typedef struct sg_engine {
+        const sg_engine_conf_t *cc;
+        const sg_stage_t *ops;
+        void *stage;
+        rd_kafka_t *rk;
+        sg_pg_session_t pg;
+        char cluster_id[256];
+        sg_ledger_t ledger;
+        long long batch_started_ms;
+        long long last_activity_ms;
+        bool fatal;
+        bool streaming;     /* the open batch's transaction is open */
+        bool stream_failed; /* ... and could not be: not again this batch */
+        long long consumed;
+        long long committed;
+        long long batches;
+        long long last_progress_ms;
+        long long last_progress_committed;
+        long long consumed_at_trim; /* consumed at the last malloc_trim */
+        int session_ms;             /* session.timeout.ms in force */
+        long long topic_check_ms;   /* last whole-topic check (--idle-exit) */
+        long long rest_lag;         /* ... what the group still had to read */
+        long long rest_since_ms;    /* ... unchanged since then */
+        /* Waiting for an assignment since then (the start, a revocation);
+         * 0 once the group assigned this member its share, even none. */
+        long long awaiting_since_ms;
+} sg_engine_t;
+
+/* A unit of work run inside one transaction on conn. Returns 0,
+ * SG_OFFSETS_FENCED, or -1 with err. */
+typedef int (*sg_engine_tx_fn)(sg_engine_t *e, PGconn *conn, void *arg,
+                               sg_pg_err_t *err);
+
+/* engine_tx.c */
+
+/* The session's connection, waiting out outages. NULL when stopping or
+ * on a permanent failure (then e->fatal is set, said in one line). */
+PGconn *sg_engine_conn(sg_engine_t *e);
+
+/* Runs fn in one transaction, retrying transient failures with backoff.
+ * Returns 0, SG_OFFSETS_FENCED, or -1 (fatal: e->fatal is set; or a stop
+ * was requested during an outage). */
+int sg_engine_tx(sg_engine_t *e, const char *what, sg_engine_tx_fn fn,
+                 void *arg);
+
+/* Commits the open batch (the stage's rows + the offsets, one
+ * transaction) and then, best effort, the offsets to Kafka. A fenced
+ * batch is discarded; when rewind is set, the partitions are then
+ * re-read from what is stored (not during a revocation: they are being
+ * given up). Returns 0, or -1 if the batch was discarded (an outcome the
+ * engine has already handled, not a failure to act on). */
+int sg_engine_commit(sg_engine_t *e, bool rewind);
+
+/* The batch will never commit: the stage and the ledger forget it. */
+void sg_engine_discard(sg_engine_t *e);
+
+/* After a message was added: streams it to the server if the stage can
+ * (the batch's transaction opens at its first message). */
+void sg_engine_stream_feed(sg_engine_t *e);
+
+/* Ends the open batch's stream (rolled back; the batch is written whole
+ * at commit). Called before the connection is used for anything else. */
+void sg_engine_stream_abort(sg_engine_t *e);
+
+/* engine_assign.c */
+
+void sg_engine_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                            rd_kafka_topic_partition_list_t *parts,
+                            void *opaque);
+
+/* The stored offset of (topic, partition) fell outside what the broker
+ * holds: record the gap and go on or stop (--on-gap). */
+void sg_engine_gap(sg_engine_t *e, const char *topic, int32_t partition);
+
+/* Re-reads the stored offsets of every assigned partition and assigns
+ * them there again (after a fenced batch). */
+void sg_engine_rewind(sg_engine_t *e);
+
+#endif

@@ -1,0 +1,290 @@
+/* sg-report: the reports business and privacy people read, run from cron
+ * and kept as files. `daily` writes the business report of a date (KPIs,
+ * batch vs streaming, an SVG chart of events per hour), `gdpr-audit` the
+ * privacy-request audit. Reads only. Thin main: flags, connection with a
+ * bounded retry, then load (load.c), render (report_*.c) and write. */
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libpq-fe.h>
+
+#include "load.h"
+#include "report_daily.h"
+#include "report_gdpr.h"
+#include "sg_buf.h"
+#include "sg_cli.h"
+#include "sg_daterange.h"
+#include "sg_log.h"
+#include "sg_pg.h"
+#include "sg_signal.h"
+
+#define PROG "sg-report"
+#define DEFAULT_OUTPUT_DIR "reports/output"
+
+typedef enum report_kind {
+        REPORT_DAILY = 0,
+        REPORT_GDPR,
+} report_kind_t;
+
+/* One run: what to report and where the figures are. */
+typedef struct report_ctx {
+        report_kind_t kind;
+        const char *date;
+        const char *output_dir;
+        char generated_at[32];
+        sg_load_daily_t daily;
+        sg_load_gdpr_t gdpr;
+} report_ctx_t;
+
+/* mkdir -p. Returns 0, or -1 with errno set. */
+static int mkdir_p(const char *dir)
+{
+        char path[4096];
+        size_t len = strlen(dir);
+
+        if (len == 0 || len >= sizeof(path)) {
+                errno = ENAMETOOLONG;
+                return -1;
+        }
+        memcpy(path, dir, len + 1);
+        for (char *p = path + 1; *p; p++) {
+                if (*p != '/')
+                        continue;
+                *p = '\0';
+                if (mkdir(path, 0777) < 0 && errno != EEXIST)
+                        return -1;
+                *p = '/';
+        }
+        if (mkdir(path, 0777) < 0 && errno != EEXIST)
+                return -1;
+        return 0;
+}
+
+/* Writes data to dir/name through a temporary file renamed into place, so
+ * that a reader (or a crash) never sees half a report. Returns 0, or -1
+ * with a log line. */
+static int write_file(const char *dir, const char *name, const sg_buf_t *data)
+{
+        char path[4096], tmp[4200];
+        FILE *fp;
+        int ok;
+
+        snprintf(path, sizeof(path), "%s/%s", dir, name);
+        snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid());
+        fp = fopen(tmp, "wb");
+        if (!fp) {
+                sg_error("cannot create %s: %s", tmp, strerror(errno));
+                return -1;
+        }
+        ok = fwrite(data->data, 1, data->len, fp) == data->len;
+        ok = fflush(fp) == 0 && ok;
+        ok = fsync(fileno(fp)) == 0 && ok;
+        ok = fclose(fp) == 0 && ok;
+        if (!ok || rename(tmp, path) < 0) {
+                sg_error("cannot write %s: %s", path, strerror(errno));
+                unlink(tmp);
+                return -1;
+        }
+        return 0;
+}
+
+/* sg_pg_job_fn: loads the figures of ctx's report. */
+static int load_job(PGconn *conn, void *arg, sg_pg_err_t *err)
+{
+        report_ctx_t *ctx = arg;
+
+        if (ctx->kind == REPORT_DAILY)
+                return sg_load_daily(conn, ctx->date, &ctx->daily, err);
+        return sg_load_gdpr(conn, ctx->date, &ctx->gdpr, err);
+}
+
+/* Renders and writes the daily report. Returns 0 (written, with data),
+ * 1 (written, no events for the date) or -1. */
+static int run_daily(report_ctx_t *ctx)
+{
+        sg_daily_report_t *r = &ctx->daily.report;
+        char md_name[128], svg_name[128], path[4096];
+        sg_buf_t md, svg, sum;
+        int rc = -1;
+
+        sg_buf_init(&md);
+        sg_buf_init(&svg);
+        sg_buf_init(&sum);
+        snprintf(md_name, sizeof(md_name), "business_report_%s.md", ctx->date);
+        snprintf(svg_name, sizeof(svg_name),
+                 "business_report_%s_events_per_hour.svg", ctx->date);
+        r->generated_at = ctx->generated_at;
+        r->chart_file = svg_name;
+
+        if (r->events > 0) {
+                sg_chart_render_svg(r->chart, &svg);
+                if (write_file(ctx->output_dir, svg_name, &svg) < 0)
+                        goto out;
+        } else {
+                /* No chart for a day without events: a chart left by an
+                 * earlier run would no longer match its report. */
+                snprintf(path, sizeof(path), "%s/%s", ctx->output_dir,
+                         svg_name);
+                if (unlink(path) < 0 && errno != ENOENT)
+                        sg_warn("cannot remove the stale chart %s: %s", path,
+                                strerror(errno));
+        }
+        sg_daily_report_render(r, &md);
+        if (write_file(ctx->output_dir, md_name, &md) < 0)
+                goto out;
+
+        sg_daily_report_summary(r, &sum);
+        printf("%s", sum.data);
+        printf("Wrote %s/%s\n", ctx->output_dir, md_name);
+        if (r->events > 0)
+                printf("Wrote %s/%s\n", ctx->output_dir, svg_name);
+        if (fflush(stdout) != 0)
+                sg_warn("cannot write the summary to stdout");
+        if (r->events == 0) {
+                sg_error("No events stored for %s: the report says so "
+                         "(%s/%s)",
+                         ctx->date, ctx->output_dir, md_name);
+                rc = 1;
+        } else {
+                sg_info("wrote daily report date=%s events=%lld", ctx->date,
+                        r->events);
+                rc = 0;
+        }
+out:
+        sg_buf_fini(&md);
+        sg_buf_fini(&svg);
+        sg_buf_fini(&sum);
+        return rc;
+}
+
+/* Renders and writes the GDPR audit. Returns 0 or -1. A day without
+ * requests is a normal day: the report shows the backlog and the SLA all
+ * the same. */
+static int run_gdpr(report_ctx_t *ctx)
+{
+        sg_gdpr_report_t *r = &ctx->gdpr.report;
+        char md_name[128];
+        sg_buf_t md, sum;
+        int rc = -1;
+
+        sg_buf_init(&md);
+        sg_buf_init(&sum);
+        snprintf(md_name, sizeof(md_name), "gdpr_audit_%s.md", ctx->date);
+        r->generated_at = ctx->generated_at;
+        sg_gdpr_report_render(r, &md);
+        if (write_file(ctx->output_dir, md_name, &md) < 0)
+                goto out;
+        sg_gdpr_report_summary(r, &sum);
+        printf("%sWrote %s/%s\n", sum.data, ctx->output_dir, md_name);
+        if (fflush(stdout) != 0)
+                sg_warn("cannot write the summary to stdout");
+        sg_info("wrote gdpr audit date=%s requests=%lld pending=%lld "
+                "sla_breaches=%lld",
+                ctx->date, r->requests, r->pending, r->sla_breaches);
+        rc = 0;
+out:
+        sg_buf_fini(&md);
+        sg_buf_fini(&sum);
+        return rc;
+}
+
+int main(int argc, char **argv)
+{
+        static const char *const kinds[] = {"daily", "gdpr-audit", NULL};
+        sg_cli_common_t common;
+        sg_daterange_args_t dargs;
+        sg_daterange_t dr;
+        report_ctx_t ctx;
+        char err[512];
+        sg_pg_job_t job = {.what = "reading the report's figures",
+                           .fn = load_job, .arg = &ctx,
+                           .tx = SG_PG_TX_SNAPSHOT, .retry_s = 15,
+                           .max_delay_ms = 4000, .quiet = true};
+        int first, st, r, rc = 1;
+        time_t now = time(NULL);
+        struct tm tm;
+
+        memset(&ctx, 0, sizeof(ctx));
+        sg_load_daily_init(&ctx.daily);
+        sg_load_gdpr_init(&ctx.gdpr);
+        ctx.output_dir = DEFAULT_OUTPUT_DIR;
+        sg_daterange_args_init(&dargs);
+        const sg_opt_t opts[] = {
+            {.name = "date", .kind = SG_OPT_STRING, .dest = &dargs.date,
+             .arg = "YYYY-MM-DD", .no_default = true,
+             .help = "the UTC date to report (default: yesterday, UTC)"},
+            {.name = "output-dir", .kind = SG_OPT_STRING, .dest = &ctx.output_dir,
+             .arg = "DIR", .help = "where the files go (created when missing)"},
+            {.name = "retry-for", .kind = SG_OPT_LLONG, .dest = &job.retry_s,
+             .arg = "SECONDS", .min = 0, .max = 3600, .unit = "s",
+             .help = "keep retrying an unreachable database this long"
+                     "\n(0: one attempt)"},
+            SG_OPT_END,
+        };
+        const sg_cli_t cli = {
+            .prog = PROG,
+            .synopsis = "daily|gdpr-audit [--date YYYY-MM-DD] [--output-dir DIR]",
+            .about = "Writes a report as Markdown, for people who do not read "
+                     "SQL, and prints a\nshort summary on stdout.\n"
+                     "  daily        business KPIs, revenue, playback health, "
+                     "batch vs streaming,\n"
+                     "               and a chart of events per hour:\n"
+                     "               DIR/business_report_<date>.md and\n"
+                     "               DIR/business_report_<date>_events_per_hour"
+                     ".svg\n"
+                     "  gdpr-audit   privacy requests by status, processing "
+                     "times, the backlog and\n"
+                     "               SLA breaches (pending > 30 days), ids "
+                     "only: DIR/gdpr_audit_<date>.md\n"
+                     "Reads only: runs as sg_analytics too (default user "
+                     "sg_writer). Two runs on the\nsame database give the same "
+                     "bytes but for the \"Generated at\" line.",
+            .tables = {opts},
+            .epilog = "Exit status: 0 written (a day without privacy requests "
+                      "included); 1 daily\nfound no events for the date (the "
+                      "report is written and says so), the\ndatabase "
+                      "unreachable or another failure; 2 usage error.",
+            .min_args = 1,
+            .max_args = 1,
+        };
+
+        sg_cli_common_init(&common);
+        /* GNU getopt permutes: flags may come before or after the report's
+         * name. */
+        st = sg_cli_parse(&cli, &common, argc, argv, &first);
+        if (st != SG_CLI_RUN)
+                return st;
+        ctx.kind = REPORT_DAILY;
+        while (kinds[ctx.kind] && strcmp(argv[first], kinds[ctx.kind]) != 0)
+                ctx.kind++;
+        if (!kinds[ctx.kind])
+                return sg_cli_usage_error(&cli, "unknown report '%s' (daily or "
+                                                "gdpr-audit)",
+                                          argv[first]);
+        if (sg_daterange_resolve(&dargs, now, &dr, err, sizeof(err)) < 0)
+                return sg_cli_usage_error(&cli, "%s", err);
+        ctx.date = dr.from;
+        gmtime_r(&now, &tm);
+        strftime(ctx.generated_at, sizeof(ctx.generated_at),
+                 "%Y-%m-%d %H:%M:%S UTC", &tm);
+        /* Quiet retries: a run from cron ends in one line either way. */
+        if (sg_pg_run(&common, PROG, &job) < 0)
+                goto out;
+        if (mkdir_p(ctx.output_dir) < 0) {
+                sg_error("cannot create the output folder %s: %s",
+                         ctx.output_dir, strerror(errno));
+                goto out;
+        }
+        r = ctx.kind == REPORT_DAILY ? run_daily(&ctx) : run_gdpr(&ctx);
+        rc = r == 0 ? 0 : 1;
+out:
+        sg_load_daily_fini(&ctx.daily);
+        sg_load_gdpr_fini(&ctx.gdpr);
+        return rc;
+}
