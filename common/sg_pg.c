@@ -123,6 +123,14 @@ void sg_pg_err_set(sg_pg_err_t *err, PGconn *conn, const PGresult *res,
                          what ? what : "postgres", objects,
                          primary ? ": " : "", primary ? primary : "");
                 err->transient = !link_ok || sg_pg_sqlstate_transient(st);
+        } else if (res && link_ok && PQresultStatus(res) != PGRES_FATAL_ERROR &&
+                   PQresultStatus(res) != PGRES_BAD_RESPONSE) {
+                /* A result of another kind than the caller expects (rows
+                 * from a command): a bug, not an outage. */
+                snprintf(err->msg, sizeof(err->msg),
+                         "%s: unexpected result %s", what ? what : "postgres",
+                         PQresStatus(PQresultStatus(res)));
+                err->transient = false;
         } else {
                 /* No server error: the link failed, or libpq refused
                  * (its messages carry no row data). */
