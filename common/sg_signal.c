@@ -5,6 +5,23 @@
 #include <unistd.h>
 
 volatile sig_atomic_t sg_stop_requested = 0;
+volatile sig_atomic_t sg_reload_requested = 0;
+
+static void sg_signal_reload(int sig)
+{
+        (void)sig;
+        sg_reload_requested = 1;
+}
+
+void sg_signal_install_reload(void)
+{
+        struct sigaction sa;
+
+        memset(&sa, 0, sizeof(sa));
+        sa.sa_handler = sg_signal_reload;
+        sigemptyset(&sa.sa_mask);
+        sigaction(SIGHUP, &sa, NULL);
+}
 
 static void sg_signal_handler(int sig)
 {

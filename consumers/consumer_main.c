@@ -46,9 +46,11 @@ int sg_consumer_main(const sg_stage_t *sd, int argc, char **argv)
         env.group = cc.group;
         env.topic = common.topic;
         env.conf = conf;
+        env.common = &common;
         stage = sg_xcalloc(1, sd->size);
-        st = 1;
-        if (sd->init(stage, &env) < 0) {
+        st = sd->init(stage, &env);
+        if (st < 0) {
+                st = st == -2 ? 2 : 1;
                 free(stage);
                 stage = NULL;
                 goto out;

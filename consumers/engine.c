@@ -110,8 +110,98 @@ static void sg_engine_fetch_backoff(rd_kafka_conf_t *conf,
                          rd_kafka_version_str());
 }
 
-/* What the whole group still has to read of one topic, from the broker's
- * high watermarks and the offsets stored in PostgreSQL (a partition with
+/* Where the group stands on every partition of topic: the next offset it
+ * reads (this member's ledger for a partition it holds, else what
+ * PostgreSQL stores; nothing stored: the log start) and the log's end.
+ * With local, what this member already knows is used without a round
+ * trip: a partition count fetched in the last SG_ENGINE_META_MS, the end
+ * of a partition it reads as its last Fetch saw it. Fills the arrays (the
+ * caller frees them) and returns the partition count, or -1 when it
+ * cannot tell now. */
+static int sg_engine_positions(sg_engine_t *e, PGconn *conn, const char *topic,
+                               bool local, int32_t **parts_out,
+                               int64_t **from_out, int64_t **hi_out)
+{
+        const struct rd_kafka_metadata *md = NULL;
+        rd_kafka_topic_t *rkt = rd_kafka_topic_new(e->rk, topic, NULL);
+        const char **topics = NULL;
+        int32_t *parts = NULL;
+        int64_t *stored = NULL, *from = NULL, *hi = NULL;
+        int *other = NULL;
+        sg_pg_err_t err;
+        int n = -1;
+
+        if (!rkt)
+                return -1;
+        if (local && e->meta_n > 0 && strcmp(e->meta_topic, topic) == 0 &&
+            sg_time_mono_ms() - e->meta_at_ms < SG_ENGINE_META_MS) {
+                n = e->meta_n; /* the partition count, known recently */
+        } else {
+                if (rd_kafka_metadata(e->rk, 0, rkt, &md, 2000) ||
+                    md->topic_cnt != 1 || md->topics[0].err)
+                        goto out;
+                n = md->topics[0].partition_cnt;
+                snprintf(e->meta_topic, sizeof(e->meta_topic), "%s", topic);
+                e->meta_n = n;
+                e->meta_at_ms = sg_time_mono_ms();
+                free(e->meta_ids);
+                e->meta_ids = sg_xcalloc((size_t)n + 1, sizeof(*e->meta_ids));
+                for (int i = 0; i < n; i++)
+                        e->meta_ids[i] = md->topics[0].partitions[i].id;
+        }
+        topics = sg_xcalloc((size_t)n + 1, sizeof(*topics));
+        parts = sg_xcalloc((size_t)n + 1, sizeof(*parts));
+        stored = sg_xcalloc((size_t)n + 1, sizeof(*stored));
+        from = sg_xcalloc((size_t)n + 1, sizeof(*from));
+        hi = sg_xcalloc((size_t)n + 1, sizeof(*hi));
+        other = sg_xcalloc((size_t)n + 1, sizeof(*other));
+        for (int i = 0; i < n; i++) {
+                topics[i] = topic;
+                parts[i] = e->meta_ids[i];
+        }
+        if (sg_offsets_load(conn, e->cc->group, e->cluster_id, n, topics,
+                            parts, stored, other, &err) < 0) {
+                n = -1;
+                goto out;
+        }
+        for (int i = 0; i < n; i++) {
+                const sg_ledger_part_t *p =
+                    sg_ledger_find(&e->ledger, topic, parts[i]);
+                int64_t lo = -1;
+                /* A partition this member reads: the log's end as its
+                 * last Fetch saw it (no round trip). */
+                bool known = local && p && p->assigned &&
+                             !rd_kafka_get_watermark_offsets(
+                                 e->rk, topic, parts[i], &lo, &hi[i]) &&
+                             hi[i] >= 0;
+                if (!known && rd_kafka_query_watermark_offsets(
+                                  e->rk, topic, parts[i], &lo, &hi[i], 2000)) {
+                        n = -1;
+                        goto out;
+                }
+                from[i] = stored[i] >= 0 && !other[i] ? stored[i] : lo;
+                if (p && p->assigned && sg_ledger_position(p) >= 0)
+                        from[i] = sg_ledger_position(p);
+        }
+        *parts_out = parts;
+        *from_out = from;
+        *hi_out = hi;
+        parts = NULL;
+        from = hi = NULL;
+out:
+        if (md)
+                rd_kafka_metadata_destroy(md);
+        rd_kafka_topic_destroy(rkt);
+        free(topics);
+        free(parts);
+        free(stored);
+        free(from);
+        free(hi);
+        free(other);
+        return n;
+}
+
+/* What the whole group still has to read of one topic (a partition with
  * nothing stored counts from its log start; one stored outside the log
  * counts 1 at least: its owner has a gap to record). Appends the
  * partitions not read to their end to rest ("user_events:3,4"). Returns
@@ -120,47 +210,17 @@ static long long sg_engine_topic_rest(sg_engine_t *e, PGconn *conn,
                                       const char *topic, char *rest,
                                       size_t rest_size)
 {
-        const struct rd_kafka_metadata *md = NULL;
-        rd_kafka_topic_t *rkt = rd_kafka_topic_new(e->rk, topic, NULL);
-        const char **topics = NULL;
         int32_t *parts = NULL;
-        int64_t *stored = NULL;
-        int *other = NULL;
-        sg_pg_err_t err;
-        long long left = -1;
+        int64_t *from = NULL, *hi = NULL;
         bool named = false;
-        int n = 0;
+        long long left = 0;
+        int n = sg_engine_positions(e, conn, topic, false, &parts, &from, &hi);
 
-        if (!rkt)
-                return -1;
-        if (rd_kafka_metadata(e->rk, 0, rkt, &md, 2000) || md->topic_cnt != 1 ||
-            md->topics[0].err)
-                goto out;
-        n = md->topics[0].partition_cnt;
-        topics = sg_xcalloc((size_t)n + 1, sizeof(*topics));
-        parts = sg_xcalloc((size_t)n + 1, sizeof(*parts));
-        stored = sg_xcalloc((size_t)n + 1, sizeof(*stored));
-        other = sg_xcalloc((size_t)n + 1, sizeof(*other));
         for (int i = 0; i < n; i++) {
-                topics[i] = topic;
-                parts[i] = md->topics[0].partitions[i].id;
-        }
-        if (sg_offsets_load(conn, e->cc->group, e->cluster_id, n, topics,
-                            parts, stored, other, &err) < 0)
-                goto out;
-        left = 0;
-        for (int i = 0; i < n; i++) {
-                int64_t lo = -1, hi = -1, from;
                 size_t used = strlen(rest);
-                if (rd_kafka_query_watermark_offsets(e->rk, topic, parts[i],
-                                                     &lo, &hi, 2000)) {
-                        left = -1;
-                        goto out;
-                }
-                from = stored[i] >= 0 && !other[i] ? stored[i] : lo;
-                if (from == hi && from >= lo)
+                if (from[i] == hi[i])
                         continue;
-                left += from < hi ? hi - from : 1;
+                left += from[i] < hi[i] ? hi[i] - from[i] : 1;
                 if (used + 40 < rest_size) {
                         if (!named)
                                 snprintf(rest + used, rest_size - used,
@@ -172,15 +232,30 @@ static long long sg_engine_topic_rest(sg_engine_t *e, PGconn *conn,
                         named = true;
                 }
         }
-out:
-        if (md)
-                rd_kafka_metadata_destroy(md);
-        rd_kafka_topic_destroy(rkt);
-        free(topics);
         free(parts);
-        free(stored);
-        free(other);
-        return left;
+        free(from);
+        free(hi);
+        return n < 0 ? -1 : left;
+}
+
+/* sg_stage_services_t.behind. */
+static int sg_engine_behind(void *engine, PGconn *conn, const char *topic,
+                            bool *behind, int cap)
+{
+        int32_t *parts = NULL;
+        int64_t *from = NULL, *hi = NULL;
+        int n = sg_engine_positions(engine, conn, topic, true, &parts, &from,
+                                    &hi);
+
+        for (int i = 0; i < cap; i++)
+                behind[i] = false;
+        for (int i = 0; i < n; i++)
+                if (parts[i] >= 0 && parts[i] < cap)
+                        behind[parts[i]] = from[i] < hi[i];
+        free(parts);
+        free(from);
+        free(hi);
+        return n;
 }
 
 /* --idle-exit: this instance's partitions have been at their end for the
@@ -509,6 +584,11 @@ int sg_engine_run(const sg_engine_conf_t *cc, const sg_stage_t *ops,
                 cc->batch_rows, cc->batch_ms, cc->idle_exit_s);
         e.last_activity_ms = e.last_progress_ms = sg_time_mono_ms();
         e.awaiting_since_ms = e.last_activity_ms;
+        if (ops->attach) {
+                e.services.engine = &e;
+                e.services.behind = sg_engine_behind;
+                ops->attach(stage, &e.services);
+        }
 
         while (!sg_stop_requested && !e.fatal) {
                 rd_kafka_message_t *rkm = rd_kafka_consumer_poll(e.rk, 100);
@@ -529,6 +609,10 @@ int sg_engine_run(const sg_engine_conf_t *cc, const sg_stage_t *ops,
                         (void)sg_engine_commit(&e, true);
                 if (now - e.last_progress_ms >= (long long)cc->progress_s * 1000)
                         sg_engine_progress(&e, now, false);
+                if (ops->tick && now - e.last_tick_ms >= SG_ENGINE_TICK_MS) {
+                        e.last_tick_ms = now;
+                        ops->tick(stage);
+                }
                 sg_kafka_watch(e.rk);
                 idle = sg_engine_idle(&e, now);
                 if (idle < 0)
@@ -547,5 +631,6 @@ out_close:
 out:
         sg_pg_session_close(&e.pg);
         sg_ledger_fini(&e.ledger);
+        free(e.meta_ids);
         return e.fatal ? 1 : rc;
 }

@@ -37,7 +37,16 @@ typedef struct sg_engine {
         /* Waiting for an assignment since then (the start, a revocation);
          * 0 once the group assigned this member its share, even none. */
         long long awaiting_since_ms;
+        sg_stage_services_t services; /* what the stage may call */
+        long long last_tick_ms;       /* the stage's tick */
+        char meta_topic[256];         /* the partitions of a topic, */
+        int meta_n;                   /* as the last metadata said */
+        int32_t *meta_ids;
+        long long meta_at_ms;
 } sg_engine_t;
+
+#define SG_ENGINE_TICK_MS 200
+#define SG_ENGINE_META_MS 5000 /* a topic's partition count is reused */
 
 /* A unit of work run inside one transaction on conn. Returns 0,
  * SG_OFFSETS_FENCED, or -1 with err. */

@@ -49,7 +49,20 @@ typedef struct sg_stage_env {
         const char *group; /* the consumer group */
         const char *topic; /* the event topic */
         const void *conf;  /* the stage's own options (conf_init), or NULL */
+        const sg_cli_common_t *common; /* the common options (brokers, DSN) */
 } sg_stage_env_t;
+
+/* What the engine offers a stage during flush (stage attach). */
+typedef struct sg_stage_services {
+        void *engine;
+        /* For each partition of topic (behind[partition id], ids below
+         * cap): whether the group still has messages to read there (its
+         * position, this member's pending one or the stored one, is below
+         * the log's end). In the flush's transaction. Returns the
+         * partition count, or -1 when it cannot tell now. */
+        int (*behind)(void *engine, struct pg_conn *conn, const char *topic,
+                      bool *behind, int cap);
+} sg_stage_services_t;
 
 typedef struct sg_stage {
         /* The binary. */
@@ -62,7 +75,8 @@ typedef struct sg_stage {
         const char *extra_topic; /* a second topic to read, or NULL */
 
         /* The stage's state: size bytes, zeroed, then init (returns 0, or
-         * -1 after a line: the daemon exits 1); fini at exit. */
+         * after a line -1: the daemon exits 1, or -2 for a configuration
+         * the user must fix: exit 2); fini at exit. */
         size_t size;
         int (*init)(void *stage, const sg_stage_env_t *env);
         void (*fini)(void *stage);
@@ -99,6 +113,13 @@ typedef struct sg_stage {
         size_t conf_size;
         void (*conf_init)(void *conf, sg_opt_t *opts);
         const char *opts_title; /* their title in --help */
+
+        /* Optional: the engine's services, once it runs (before the
+         * first add). */
+        void (*attach)(void *stage, const sg_stage_services_t *svc);
+        /* Optional: called every 200 ms of the poll loop, outside any
+         * transaction (an outbox sender's turn). */
+        void (*tick)(void *stage);
 } sg_stage_t;
 
 #endif
