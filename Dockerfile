@@ -13,10 +13,12 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       build-essential cmake pkg-config \
       librdkafka-dev libpq-dev libjansson-dev libjsmn-dev libcurl4-openssl-dev \
+      libssl-dev \
  && rm -rf /var/lib/apt/lists/*
 
-# The sources live at /src, so the compiled-in SG_SQL_DIR is /src/sql (the
-# runtime stage links that path to the installed migrations).
+# The sources live at /src, so the compiled-in SG_SQL_DIR is /src/sql and
+# SG_CONFIG_DIR /src/config (the runtime stage links those paths to the
+# installed migrations and rules).
 WORKDIR /src
 COPY . .
 RUN cmake -S . -B /build -DCMAKE_BUILD_TYPE=Release -DSG_TESTS=OFF \
@@ -28,16 +30,19 @@ FROM debian:bookworm-slim AS runtime
 ARG DEBIAN_FRONTEND=noninteractive
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
-      librdkafka1 libpq5 libjansson4 libcurl4 ca-certificates postgresql-client \
+      librdkafka1 libpq5 libjansson4 libcurl4 libssl3 ca-certificates postgresql-client \
  && rm -rf /var/lib/apt/lists/*
 
 COPY --from=build /build/bin/ /usr/local/bin/
 COPY --from=build /src/sql/ /usr/share/streamguard/sql/
+COPY --from=build /src/config/ /usr/share/streamguard/config/
 
-# sg-migrate is normally given --dir /usr/share/streamguard/sql; the link makes
-# its compiled-in default (/src/sql) point at the same files.
+# sg-migrate is normally given --dir /usr/share/streamguard/sql; the links
+# make the compiled-in defaults (/src/sql, /src/config) point at the same
+# files.
 RUN mkdir -p /src \
  && ln -s /usr/share/streamguard/sql /src/sql \
+ && ln -s /usr/share/streamguard/config /src/config \
  && useradd --system --uid 10001 --user-group --create-home \
       --home-dir /home/streamguard --shell /usr/sbin/nologin streamguard
 

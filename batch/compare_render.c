@@ -663,3 +663,263 @@ char *sg_compare_render(const sg_compare_result_t *r, sg_compare_format_t fmt)
         }
         return buf;
 }
+
+/* --- compliance flags (sg-compare --compliance) ---------------------- */
+
+#define FLAG_CELL_MAX 60 /* bytes of a value shown in a table cell */
+
+/* A value for a table cell: "NULL" for SQL NULL, cut to FLAG_CELL_MAX
+ * bytes (at a character boundary) with "..." after. */
+static void flag_cell(const char *v, char *out, size_t size)
+{
+        size_t len;
+
+        if (!v) {
+                snprintf(out, size, "NULL");
+                return;
+        }
+        len = strlen(v);
+        if (len <= FLAG_CELL_MAX) {
+                snprintf(out, size, "%s", v);
+                return;
+        }
+        len = FLAG_CELL_MAX;
+        while (len > 0 && ((unsigned char)v[len] & 0xc0) == 0x80)
+                len--;
+        snprintf(out, size, "%.*s...", (int)len, v);
+}
+
+static const char *flag_status(const sg_compare_flag_t *f, bool json)
+{
+        if (!f->in_batch)
+                return json ? "streaming_only" : "streaming only";
+        if (!f->in_streaming)
+                return json ? "batch_only" : "batch only";
+        return "differs";
+}
+
+static void flags_title(const sg_compare_flags_t *r, char *out, size_t size)
+{
+        snprintf(out, size,
+                 "compliance flags (compliance_flags_batch vs "
+                 "compliance_flags): %lld flag%s compared (batch %lld, "
+                 "streaming %lld), %lld difference%s",
+                 r->compared, r->compared == 1 ? "" : "s", r->batch_flags,
+                 r->streaming_flags, r->differences,
+                 r->differences == 1 ? "" : "s");
+}
+
+static void flags_verdict(const sg_compare_flags_t *r, char *out, size_t size)
+{
+        if (r->differences == 0)
+                snprintf(out, size,
+                         "EQUAL: 0 differences (%lld flags compared)",
+                         r->compared);
+        else
+                snprintf(out, size,
+                         "DIFFERENT: %lld difference%s (%lld differ, %lld "
+                         "batch only, %lld streaming only)",
+                         r->differences, r->differences == 1 ? "" : "s",
+                         r->differences - r->batch_only - r->streaming_only,
+                         r->batch_only, r->streaming_only);
+}
+
+/* The listed flags as one grid: a line per column shown, the flag's
+ * identity on its first line only. */
+static void flags_grid(const sg_compare_flags_t *r, sg_md_table_t *g)
+{
+        static const char *const head[] = {
+            "flag_id", "rule",   "subject", "window_start",
+            "status",  "column", "batch",   "streaming"};
+        char cell[FLAG_CELL_MAX + 8], subject[160];
+
+        sg_md_table_init(g, 8, head, NULL);
+        for (int i = 0; i < r->nrows; i++) {
+                const sg_compare_flag_t *f = &r->rows[i];
+
+                for (int c = 0; c < f->ncols || c == 0; c++) {
+                        sg_md_table_add_row(g);
+                        if (c == 0) {
+                                snprintf(subject, sizeof(subject), "%s %s",
+                                         f->subject_type ? f->subject_type
+                                                         : "?",
+                                         f->subject_id ? f->subject_id : "?");
+                                sg_md_table_set_text(g, 0, f->flag_id);
+                                sg_md_table_set_text(g, 1, f->rule);
+                                sg_md_table_set_text(g, 2, subject);
+                                sg_md_table_set_text(g, 3, f->window_start);
+                                sg_md_table_set_text(g, 4,
+                                                     flag_status(f, false));
+                        }
+                        if (c >= f->ncols)
+                                break;
+                        sg_md_table_set_text(g, 5, f->col[c]);
+                        if (f->in_batch)
+                                flag_cell(f->batch[c], cell, sizeof(cell));
+                        sg_md_table_set_text(g, 6,
+                                             f->in_batch ? cell : "(no row)");
+                        if (f->in_streaming)
+                                flag_cell(f->streaming[c], cell, sizeof(cell));
+                        sg_md_table_set_text(g, 7, f->in_streaming
+                                                       ? cell
+                                                       : "(no row)");
+                }
+        }
+}
+
+static void flags_text(FILE *fp, const sg_compare_flags_t *r)
+{
+        char line[512];
+        sg_md_table_t g;
+
+        fprintf(fp, "sg-compare: batch vs streaming compliance flags, %s%s\n\n",
+                r->all ? "" : "dates ", r->range);
+        flags_title(r, line, sizeof(line));
+        fprintf(fp, "%s\n", line);
+        if (r->nrows > 0) {
+                flags_grid(r, &g);
+                grid_print_text(&g, fp, "  ");
+                sg_md_table_fini(&g);
+        }
+        if (r->differences > r->nrows)
+                fprintf(fp, "  ... and %lld more not listed (--max-rows)\n",
+                        r->differences - r->nrows);
+        flags_verdict(r, line, sizeof(line));
+        fprintf(fp, "\nverdict: %s\n", line);
+}
+
+static void flags_markdown(FILE *fp, const sg_compare_flags_t *r)
+{
+        char line[512];
+        sg_md_table_t g;
+
+        fprintf(fp, "# Batch vs streaming compliance flags: %s\n\n", r->range);
+        flags_title(r, line, sizeof(line));
+        fprintf(fp, "## %s\n\n", line);
+        if (r->nrows > 0) {
+                flags_grid(r, &g);
+                grid_print_markdown(&g, fp);
+                fputc('\n', fp);
+                sg_md_table_fini(&g);
+        }
+        if (r->differences > r->nrows)
+                fprintf(fp, "... and %lld more not listed (`--max-rows`).\n\n",
+                        r->differences - r->nrows);
+        flags_verdict(r, line, sizeof(line));
+        fprintf(fp, "**Verdict: %s**\n", line);
+}
+
+static json_t *json_opt_str(const char *s)
+{
+        return s ? json_str(s) : json_null();
+}
+
+static char *flags_json(const sg_compare_flags_t *r)
+{
+        json_t *root = json_object(), *flags = json_array();
+        char line[512];
+        char *out = NULL, *text;
+        bool oom = false;
+
+        if (!root || !flags) {
+                json_decref(root);
+                json_decref(flags);
+                return NULL;
+        }
+        jset(root, "mode", json_str("compliance"), &oom);
+        jset(root, "range", json_str(r->range), &oom);
+        jset(root, "all", json_boolean(r->all), &oom);
+        jset(root, "from", r->all || !r->from ? json_null() : json_str(r->from),
+             &oom);
+        jset(root, "to", r->all || !r->to ? json_null() : json_str(r->to),
+             &oom);
+        jset(root, "equal", json_boolean(r->differences == 0), &oom);
+        jset(root, "compared", json_integer(r->compared), &oom);
+        jset(root, "batch_flags", json_integer(r->batch_flags), &oom);
+        jset(root, "streaming_flags", json_integer(r->streaming_flags), &oom);
+        jset(root, "differences", json_integer(r->differences), &oom);
+        jset(root, "batch_only", json_integer(r->batch_only), &oom);
+        jset(root, "streaming_only", json_integer(r->streaming_only), &oom);
+        jset(root, "listed", json_integer(r->nrows), &oom);
+        for (int i = 0; i < r->nrows && !oom; i++) {
+                const sg_compare_flag_t *f = &r->rows[i];
+                json_t *jf = json_object(), *cols = json_array();
+
+                if (!jf || !cols) {
+                        json_decref(jf);
+                        json_decref(cols);
+                        oom = true;
+                        break;
+                }
+                jset(jf, "flag_id", json_opt_str(f->flag_id), &oom);
+                jset(jf, "rule", json_opt_str(f->rule), &oom);
+                jset(jf, "subject_type", json_opt_str(f->subject_type), &oom);
+                jset(jf, "subject_id", json_opt_str(f->subject_id), &oom);
+                jset(jf, "window_start", json_opt_str(f->window_start), &oom);
+                jset(jf, "status", json_str(flag_status(f, true)), &oom);
+                for (int c = 0; c < f->ncols; c++) {
+                        json_t *jc = json_object();
+
+                        if (!jc) {
+                                oom = true;
+                                break;
+                        }
+                        jset(jc, "column", json_str(f->col[c]), &oom);
+                        jset(jc, "batch",
+                             f->in_batch ? json_opt_str(f->batch[c])
+                                         : json_null(),
+                             &oom);
+                        jset(jc, "streaming",
+                             f->in_streaming ? json_opt_str(f->streaming[c])
+                                             : json_null(),
+                             &oom);
+                        jappend(cols, jc, &oom);
+                }
+                jset(jf, "columns", cols, &oom);
+                jappend(flags, jf, &oom);
+        }
+        jset(root, "flags", flags, &oom);
+        flags_verdict(r, line, sizeof(line));
+        jset(root, "verdict", json_str(line), &oom);
+        if (!oom) {
+                text = json_dumps(root, JSON_INDENT(2));
+                if (text) {
+                        size_t n = strlen(text);
+                        out = sg_xmalloc(n + 2);
+                        memcpy(out, text, n);
+                        out[n] = '\n';
+                        out[n + 1] = '\0';
+                        free(text);
+                }
+        }
+        json_decref(root);
+        return out;
+}
+
+char *sg_compare_flags_render(const sg_compare_flags_t *r,
+                              sg_compare_format_t fmt)
+{
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *fp;
+
+        if (fmt == SG_COMPARE_JSON)
+                return flags_json(r);
+        fp = open_memstream(&buf, &len);
+        if (!fp)
+                return NULL;
+        if (fmt == SG_COMPARE_MARKDOWN)
+                flags_markdown(fp, r);
+        else
+                flags_text(fp, r);
+        if (ferror(fp)) {
+                fclose(fp);
+                free(buf);
+                return NULL;
+        }
+        if (fclose(fp) != 0) {
+                free(buf);
+                return NULL;
+        }
+        return buf;
+}

@@ -97,4 +97,49 @@ long long sg_compare_differences(const sg_compare_result_t *r);
 char *sg_compare_render(const sg_compare_result_t *r, sg_compare_format_t fmt)
     __attribute__((warn_unused_result));
 
+/* sg-compare --compliance: compliance_flags_batch against compliance_flags
+ * (the compliance_flags_compare view of sql/009). One differing flag: its
+ * identity, which sides hold it, and the columns to show with each
+ * side's value (NULL: SQL NULL, or the side has no such flag): the
+ * columns that differ when both sides hold it, else a few of the present
+ * side's (severity, event_count). */
+#define SG_COMPARE_FLAG_COLS 17
+
+typedef struct sg_compare_flag {
+        const char *flag_id;
+        const char *rule;
+        const char *subject_type;
+        const char *subject_id;
+        const char *window_start;
+        bool in_batch;
+        bool in_streaming;
+        int ncols;
+        const char *col[SG_COMPARE_FLAG_COLS];
+        const char *batch[SG_COMPARE_FLAG_COLS];
+        const char *streaming[SG_COMPARE_FLAG_COLS];
+} sg_compare_flag_t;
+
+typedef struct sg_compare_flags {
+        const char *range; /* "2025-06-01", "a..b", "all dates" */
+        bool all;
+        const char *from; /* NULL when all */
+        const char *to;
+        long long compared;        /* flags on either side */
+        long long batch_flags;     /* ... in compliance_flags_batch */
+        long long streaming_flags; /* ... in compliance_flags */
+        long long differences;     /* all differing flags */
+        long long batch_only;
+        long long streaming_only;
+        int nrows; /* listed (at most the cap) */
+        const sg_compare_flag_t *rows;
+} sg_compare_flags_t;
+
+/* Renders r in fmt as one NUL-terminated heap string (the caller frees
+ * it): a table of the listed flags, one line per column shown (long
+ * values cut in the table and Markdown, whole in JSON), how many more
+ * differ, and the verdict. Returns NULL when out of memory. */
+char *sg_compare_flags_render(const sg_compare_flags_t *r,
+                              sg_compare_format_t fmt)
+    __attribute__((warn_unused_result));
+
 #endif

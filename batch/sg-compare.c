@@ -1,8 +1,10 @@
 /* sg-compare: diffs the batch metrics against the streaming metrics for
  * the selected dates, table by table (the metrics_compare_* views of
  * sql/007: a row on one side only is a difference), and shows how far each consumer
- * group has read so that lag can be told from a bug. Reads only; exit 0
- * when equal, 1 when they differ. */
+ * group has read so that lag can be told from a bug. With --compliance it
+ * diffs sg-batch-compliance's flags against sg-compliance's instead (the
+ * compliance_flags_compare view of sql/009). Reads only; exit 0 when
+ * equal, 1 when they differ. */
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -141,6 +143,49 @@ static const char *const SQL_TOTALS =
     "          JOIN events_raw r USING (event_id)"
     "         WHERE d.kafka_topic = $3 AND d.consumer_group = $4"
     "           AND r.event_date BETWEEN $1::date AND $2::date)";
+
+/* --compliance: the flags of compliance_flags_compare (sql/009) whose
+ * window starts on the selected dates ($1, $2), and the first $3 that
+ * differ. One row at least: the counts (flags compared, in batch, in
+ * streaming, differing, batch only, streaming only), then the flag or
+ * NULLs when none differs: identity, sides, the differing columns (comma
+ * separated), then batch and streaming text of each of FLAG_COLS in
+ * turn. */
+#define FLAG_SIDES(c) "x.batch_" c "::text, x.streaming_" c "::text"
+static const char *const SQL_DIFF_FLAGS =
+    "WITH j AS MATERIALIZED (SELECT * FROM compliance_flags_compare"
+    "            WHERE (window_start AT TIME ZONE 'UTC')::date"
+    "                  BETWEEN $1::date AND $2::date),"
+    "     d AS (SELECT * FROM j WHERE differs) "
+    "SELECT (SELECT count(*) FROM j), (SELECT count(*) FROM j WHERE in_batch),"
+    "       (SELECT count(*) FROM j WHERE in_streaming),"
+    "       (SELECT count(*) FROM d), (SELECT count(*) FROM d"
+    "         WHERE NOT in_streaming),"
+    "       (SELECT count(*) FROM d WHERE NOT in_batch),"
+    "       x.flag_id::text, x.rule, x.subject_type, x.subject_id,"
+    "       x.window_start::text, x.in_batch, x.in_streaming,"
+    "       array_to_string(x.differing_columns, ','), "
+    FLAG_SIDES("rule") ", " FLAG_SIDES("rule_version") ", "
+    FLAG_SIDES("severity") ", " FLAG_SIDES("subject_type") ", "
+    FLAG_SIDES("subject_id") ", " FLAG_SIDES("window_start") ", "
+    FLAG_SIDES("window_end") ", " FLAG_SIDES("first_event_id") ", "
+    FLAG_SIDES("first_event_at") ", " FLAG_SIDES("last_event_id") ", " FLAG_SIDES("event_count") ", "
+    FLAG_SIDES("observed") ", " FLAG_SIDES("threshold") ", "
+    FLAG_SIDES("evidence") ", " FLAG_SIDES("kafka_topic") ", "
+    FLAG_SIDES("kafka_partition") ", " FLAG_SIDES("kafka_offset")
+    "  FROM (SELECT 1) AS one LEFT JOIN LATERAL"
+    "       (SELECT * FROM d ORDER BY window_start, rule, subject_type,"
+    "               subject_id, flag_id LIMIT $3) AS x ON true "
+    "ORDER BY x.window_start, x.rule, x.subject_type, x.subject_id, x.flag_id";
+
+/* The compared columns, in SQL_DIFF_FLAGS's order (sql/009's list). */
+static const char *const FLAG_COLS[SG_COMPARE_FLAG_COLS] = {
+    "rule",           "rule_version",  "severity",    "subject_type",
+    "subject_id",     "window_start",  "window_end",  "first_event_id",
+    "first_event_at", "last_event_id",  "event_count", "observed",
+    "threshold",
+    "evidence",       "kafka_topic",   "kafka_partition", "kafka_offset"};
+#define FLAG_COL0 14 /* the first value column of SQL_DIFF_FLAGS */
 
 typedef struct cmp_spec {
         const char *name;
@@ -364,6 +409,166 @@ out:
 }
 
 
+/* --- --compliance ------------------------------------------------------ */
+
+/* Everything one flags comparison read; the result points into res. */
+typedef struct flags_ctx {
+        const sg_daterange_t *dr;
+        int max_rows;
+        char range[64];
+        PGresult *res;
+        sg_compare_flag_t *rows;
+        sg_compare_flags_t result;
+} flags_ctx_t;
+
+static void flags_ctx_fini(flags_ctx_t *ctx)
+{
+        PQclear(ctx->res);
+        ctx->res = NULL;
+        free(ctx->rows);
+        ctx->rows = NULL;
+}
+
+static const char *cell_opt(const PGresult *res, int row, int col)
+{
+        return PQgetisnull(res, row, col) ? NULL : PQgetvalue(res, row, col);
+}
+
+/* The index of a FLAG_COLS name, or -1. */
+static int flag_col_find(const char *name, size_t len)
+{
+        for (int i = 0; i < SG_COMPARE_FLAG_COLS; i++)
+                if (strlen(FLAG_COLS[i]) == len &&
+                    strncmp(FLAG_COLS[i], name, len) == 0)
+                        return i;
+        return -1;
+}
+
+/* Adds FLAG_COLS[i] with both sides' values to f. */
+static void flag_add_col(sg_compare_flag_t *f, const PGresult *res, int row,
+                         int i)
+{
+        if (i < 0 || f->ncols >= SG_COMPARE_FLAG_COLS)
+                return;
+        f->col[f->ncols] = FLAG_COLS[i];
+        f->batch[f->ncols] = cell_opt(res, row, FLAG_COL0 + 2 * i);
+        f->streaming[f->ncols] = cell_opt(res, row, FLAG_COL0 + 2 * i + 1);
+        f->ncols++;
+}
+
+/* One listed flag from its row: the differing columns, or (one side
+ * only) the present side's severity and event count. */
+static void flag_fill(sg_compare_flag_t *f, const PGresult *res, int row)
+{
+        const char *list = PQgetvalue(res, row, 13);
+
+        memset(f, 0, sizeof(*f));
+        f->flag_id = cell_opt(res, row, 6);
+        f->rule = cell_opt(res, row, 7);
+        f->subject_type = cell_opt(res, row, 8);
+        f->subject_id = cell_opt(res, row, 9);
+        f->window_start = cell_opt(res, row, 10);
+        f->in_batch = strcmp(PQgetvalue(res, row, 11), "t") == 0;
+        f->in_streaming = strcmp(PQgetvalue(res, row, 12), "t") == 0;
+        if (!f->in_batch || !f->in_streaming) {
+                flag_add_col(f, res, row, flag_col_find("severity", 8));
+                flag_add_col(f, res, row, flag_col_find("event_count", 11));
+                return;
+        }
+        while (*list) {
+                size_t len = strcspn(list, ",");
+                flag_add_col(f, res, row, flag_col_find(list, len));
+                list += len;
+                if (*list == ',')
+                        list++;
+        }
+}
+
+/* Reads the flags' diff; a job of sg_pg_run in one REPEATABLE READ, READ
+ * ONLY transaction. Returns 0, or -1 with err. */
+static int flags_job(PGconn *conn, void *arg, sg_pg_err_t *err)
+{
+        flags_ctx_t *ctx = arg;
+        sg_compare_flags_t *r = &ctx->result;
+        const char *params[3];
+        char limit[32];
+        int n;
+
+        flags_ctx_fini(ctx);
+        snprintf(limit, sizeof(limit), "%d", ctx->max_rows);
+        params[0] = sg_daterange_lower(ctx->dr);
+        params[1] = sg_daterange_upper(ctx->dr);
+        params[2] = limit;
+        /* Timestamps print as ISO in UTC, whatever the server's settings. */
+        if (sg_pg_exec(conn, "SET LOCAL datestyle TO ISO, YMD", err) < 0 ||
+            sg_pg_exec(conn, "SET LOCAL timezone TO 'UTC'", err) < 0)
+                return -1;
+        ctx->res = sg_pg_query(conn, SQL_DIFF_FLAGS, 3, params, 1,
+                               "compliance_flags_compare", err);
+        if (!ctx->res)
+                return -1;
+        memset(r, 0, sizeof(*r));
+        r->range = ctx->range;
+        r->all = ctx->dr->all;
+        r->from = ctx->dr->all ? NULL : ctx->dr->from;
+        r->to = ctx->dr->all ? NULL : ctx->dr->to;
+        r->compared = cell_ll(ctx->res, 0, 0);
+        r->batch_flags = cell_ll(ctx->res, 0, 1);
+        r->streaming_flags = cell_ll(ctx->res, 0, 2);
+        r->differences = cell_ll(ctx->res, 0, 3);
+        r->batch_only = cell_ll(ctx->res, 0, 4);
+        r->streaming_only = cell_ll(ctx->res, 0, 5);
+        /* One row of NULLs: nothing differs. */
+        n = PQgetisnull(ctx->res, 0, 6) ? 0 : PQntuples(ctx->res);
+        if (n > 0) {
+                ctx->rows = sg_xcalloc((size_t)n, sizeof(*ctx->rows));
+                for (int i = 0; i < n; i++)
+                        flag_fill(&ctx->rows[i], ctx->res, i);
+        }
+        r->nrows = n;
+        r->rows = ctx->rows;
+        return 0;
+}
+
+/* sg-compare --compliance, after the command line. Returns the exit
+ * status. */
+static int flags_main(const sg_cli_common_t *common, const sg_daterange_t *dr,
+                      int max_rows, int format, long long retry_s)
+{
+        flags_ctx_t ctx;
+        sg_pg_job_t job = {.what = "comparison", .fn = flags_job, .arg = &ctx,
+                           .tx = SG_PG_TX_SNAPSHOT, .retry_s = retry_s};
+        long long started = sg_time_mono_ms();
+        char *out_text = NULL;
+        int rc = 1;
+
+        memset(&ctx, 0, sizeof(ctx));
+        ctx.dr = dr;
+        ctx.max_rows = max_rows;
+        sg_daterange_describe(dr, ctx.range, sizeof(ctx.range));
+        if (sg_pg_run(common, PROG, &job) < 0)
+                goto out;
+        out_text = sg_compare_flags_render(&ctx.result,
+                                           (sg_compare_format_t)format);
+        if (!out_text)
+                sg_oom("rendering the comparison");
+        if (fputs(out_text, stdout) == EOF || fflush(stdout) != 0) {
+                sg_error("cannot write the comparison to stdout");
+                goto out;
+        }
+        sg_info("compared compliance flags dates=\"%s\" flags=%lld "
+                "differences=%lld batch_only=%lld streaming_only=%lld ms=%lld",
+                ctx.range, ctx.result.compared, ctx.result.differences,
+                ctx.result.batch_only, ctx.result.streaming_only,
+                sg_time_mono_ms() - started);
+        rc = ctx.result.differences == 0 ? 0 : 1;
+out:
+        free(out_text);
+        flags_ctx_fini(&ctx);
+        return rc;
+}
+
+
 int main(int argc, char **argv)
 {
         sg_cli_common_t common;
@@ -377,23 +582,34 @@ int main(int argc, char **argv)
                            .tx = SG_PG_TX_SNAPSHOT, .retry_s = 60};
         static const char *const formats[] = {"table", "markdown", "json",
                                               NULL};
+        bool compliance = false, max_rows_given = false;
+        bool raw_group_given = false, stream_group_given = false;
 
         memset(&ctx, 0, sizeof(ctx));
         ctx.max_rows = 20;
         ctx.raw_group = "sg-raw-store";
         ctx.stream_group = "sg-stream-metrics";
         const sg_opt_t opts[] = {
+            {.name = "compliance", .kind = SG_OPT_FLAG, .dest = &compliance,
+             .help = "diff the compliance flags instead:"
+                     "\ncompliance_flags_batch (sg-batch-compliance) against"
+                     "\ncompliance_flags (sg-compliance), every column but"
+                     "\ndetected_at and updated_at; the dates select the flags"
+                     "\nwhose window starts on them (default: every flag)"},
             {.name = "format", .kind = SG_OPT_CHOICE, .dest = &format,
              .arg = "FORMAT", .choices = formats,
              .help = "table, markdown or json"},
             {.name = "max-rows", .kind = SG_OPT_INT, .dest = &ctx.max_rows,
-             .arg = "N", .min = 0, .max = 100000,
-             .help = "differing rows listed per table (all are counted)"},
+             .arg = "N", .min = 0, .max = 100000, .given = &max_rows_given,
+             .help = "differing rows listed per table (all are counted;"
+                     "\n--compliance: differing flags, default 50)"},
             {.name = "raw-group", .kind = SG_OPT_STRING, .dest = &ctx.raw_group,
-             .arg = "ID", .help = "the raw-store consumer group"},
+             .arg = "ID", .given = &raw_group_given,
+             .help = "the raw-store consumer group\n(not with --compliance)"},
             {.name = "stream-group", .kind = SG_OPT_STRING,
              .dest = &ctx.stream_group, .arg = "ID",
-             .help = "the streaming consumer group"},
+             .given = &stream_group_given,
+             .help = "the streaming consumer group\n(not with --compliance)"},
             {.name = "retry-for", .kind = SG_OPT_LLONG, .dest = &job.retry_s,
              .arg = "SECONDS", .min = 0, .max = 86400, .unit = "s",
              .help = "keep retrying an unreachable database this long"
@@ -405,11 +621,15 @@ int main(int argc, char **argv)
             .about = "Diffs metrics_batch_* against metrics_streaming_* for the "
                      "selected dates\n(the metrics_compare_* views, in one "
                      "snapshot) and shows each consumer group's\nstored offsets "
-                     "per partition. Reads only.",
+                     "per partition. With --compliance, diffs the compliance "
+                     "flags\ninstead (the compliance_flags_compare view): "
+                     "every differing flag, a line\nper differing column, at "
+                     "most --max-rows flags, then how many more. Reads\nonly.",
             .tables = {date_opts, opts},
             .titles = {SG_DATERANGE_TITLE, "Output and options"},
-            .epilog = "Exit status: 0 equal, 1 different (or the comparison "
-                      "could not run: see\nstderr), 2 usage error.",
+            .epilog = "Exit status (both modes): 0 equal, 1 different (or the "
+                      "comparison could not\nrun: see stderr), 2 usage error "
+                      "(--compliance with --raw-group or\n--stream-group).",
         };
         char *out_text = NULL;
         int st, rc = 1;
@@ -418,6 +638,23 @@ int main(int argc, char **argv)
                                 argv);
         if (st != SG_CLI_RUN)
                 return st;
+        if (compliance) {
+                /* The consumer groups are the metrics' view of progress;
+                 * the flags have none to show. */
+                if (raw_group_given || stream_group_given)
+                        return sg_cli_usage_error(
+                            &cli, "--compliance compares flags, not the "
+                                  "consumer groups: --raw-group and "
+                                  "--stream-group do not apply");
+                /* No date given: every flag (metrics default to
+                 * yesterday, whose dates sg-batch-metrics runs for; a
+                 * flag's period is not a date the batch is run for). */
+                if (!dargs.date && !dargs.from && !dargs.all)
+                        dr.all = true;
+                return flags_main(&common, &dr,
+                                  max_rows_given ? ctx.max_rows : 50, format,
+                                  job.retry_s);
+        }
         if (strcmp(ctx.raw_group, ctx.stream_group) == 0)
                 return sg_cli_usage_error(&cli, "--raw-group and --stream-group "
                                                 "are the same group");

@@ -166,10 +166,10 @@ int main(int argc, char **argv)
             .prog = PROG,
             .about = "Runs an embedded Kafka-protocol broker (librdkafka's mock "
                      "cluster) on loopback\nuntil SIGINT/SIGTERM, with the "
-                     "event topic and privacy_erasures. Prints its\nbootstrap "
-                     "address on stdout and writes it to the file the other "
-                     "tools read\nwhen no --brokers/KAFKA_BOOTSTRAP_SERVERS is "
-                     "given.",
+                     "event topic, privacy_erasures and compliance_flags.\n"
+                     "Prints its bootstrap address on stdout and writes it to "
+                     "the file the\nother tools read when no "
+                     "--brokers/KAFKA_BOOTSTRAP_SERVERS is given.",
             .tables = {opts},
             .epilog = "--brokers and --dsn are accepted but not used here. Data "
                       "is kept in memory only\nand bounded per partition; see "
@@ -231,15 +231,18 @@ int main(int argc, char **argv)
                 rd_kafka_destroy(rk);
                 return 1;
         }
-        /* The privacy daemon's erasure notices (DESIGN.md). */
-        err = rd_kafka_mock_topic_create(mcluster, "privacy_erasures",
-                                         partitions, 1);
-        if (err) {
-                sg_error("cannot create topic=privacy_erasures err=%s",
-                         rd_kafka_err2str(err));
-                rd_kafka_mock_cluster_destroy(mcluster);
-                rd_kafka_destroy(rk);
-                return 1;
+        /* The privacy daemon's erasure notices (DESIGN.md) and
+         * sg-compliance's flags. */
+        for (int t = 0; t < 2; t++) {
+                const char *name = t ? "compliance_flags" : "privacy_erasures";
+                err = rd_kafka_mock_topic_create(mcluster, name, partitions, 1);
+                if (err) {
+                        sg_error("cannot create topic=%s err=%s", name,
+                                 rd_kafka_err2str(err));
+                        rd_kafka_mock_cluster_destroy(mcluster);
+                        rd_kafka_destroy(rk);
+                        return 1;
+                }
         }
         snprintf(addr, sizeof(addr), "%s",
                  rd_kafka_mock_cluster_bootstraps(mcluster));

@@ -1,8 +1,11 @@
 /* sg-generate: publishes synthetic user_events v1 messages (and, on
  * request, an exact share of contract-breaking ones) for the users that
  * sg-seed-users wrote. Message i depends only on (seed, i), except its
- * default wall-clock timestamp. */
+ * default wall-clock timestamp. --scenario compliance publishes a fixed
+ * mix instead (producers/scenario.h) and --truth writes the flags the
+ * compliance rules must raise on it. */
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +14,7 @@
 #include <librdkafka/rdkafka.h>
 
 #include "gen_event.h"
+#include "scenario.h"
 #include "sg_cli.h"
 #include "sg_defs.h"
 #include "sg_event.h"
@@ -37,6 +41,7 @@ typedef struct gen_ctx {
         long long users_limit; /* 0: all */
         sg_gen_conf_t gconf;
         const char *topic;
+        const sg_scenario_t *scen; /* NULL: random events */
 
         /* What we have */
         sg_gen_user_t *users;
@@ -195,8 +200,6 @@ static void run(gen_ctx_t *ctx)
         uint64_t i = 0;
 
         while (!sg_stop_requested) {
-                size_t len;
-
                 if (ctx->count > 0 && (long long)i >= ctx->count)
                         break;
                 /* Unpaced, the clock is read every CLOCK_EVERY messages
@@ -227,23 +230,34 @@ static void run(gen_ctx_t *ctx)
                         }
                 }
 
-                /* The event's time: now (unpaced, read every
-                 * CLOCK_EVERY events, which are then microseconds apart),
-                 * or drawn from --start/--days by the generator. */
-                if (ctx->gconf.ts_span_us == 0 &&
-                    (ctx->rate > 0 || i % CLOCK_EVERY == 0))
-                        now_us = sg_time_wall_us();
-                len = sg_gen_event_build(&ctx->gconf, ctx->users, ctx->nusers,
-                                         i, now_us, buf, sizeof(buf), key,
-                                         &intended);
-                if (len == 0) {
-                        sg_error("internal error: event buffer too small "
-                                 "index=%llu",
-                                 (unsigned long long)i);
-                        break;
+                if (ctx->scen) {
+                        /* The scenario's messages, in event-time order. */
+                        const sg_scenario_event_t *e = &ctx->scen->events[i];
+                        if (produce_one(ctx, e->key, e->json, e->len) < 0)
+                                break;
+                        intended = SG_REASON_OK;
+                } else {
+                        size_t len;
+
+                        /* The event's time: now (unpaced, read every
+                         * CLOCK_EVERY events, which are then microseconds
+                         * apart), or drawn from --start/--days by the
+                         * generator. */
+                        if (ctx->gconf.ts_span_us == 0 &&
+                            (ctx->rate > 0 || i % CLOCK_EVERY == 0))
+                                now_us = sg_time_wall_us();
+                        len = sg_gen_event_build(&ctx->gconf, ctx->users,
+                                                 ctx->nusers, i, now_us, buf,
+                                                 sizeof(buf), key, &intended);
+                        if (len == 0) {
+                                sg_error("internal error: event buffer too "
+                                         "small index=%llu",
+                                         (unsigned long long)i);
+                                break;
+                        }
+                        if (produce_one(ctx, key, buf, len) < 0)
+                                break;
                 }
-                if (produce_one(ctx, key, buf, len) < 0)
-                        break;
                 if (intended == SG_REASON_OK) {
                         ctx->valid++;
                 } else {
@@ -301,11 +315,17 @@ static void print_summary(const gen_ctx_t *ctx, unsigned long long seed)
                 printf("%s\"%s\":%lld", r == SG_REASON_TOO_LARGE ? "" : ",",
                        sg_reason_name((sg_reason_t)r), ctx->by_reason[r]);
         if (ctx->sent > 0) {
-                sg_gen_event_id(seed, 0, first);
+                if (ctx->scen)
+                        memcpy(first, ctx->scen->events[0].event_id, 37);
+                else
+                        sg_gen_event_id(seed, 0, first);
                 printf("},\"first_event_id\":\"%s\"", first);
         } else {
                 printf("},\"first_event_id\":null");
         }
+        if (ctx->scen)
+                printf(",\"scenario\":\"compliance\",\"flags\":%zu",
+                       ctx->scen->nflags);
         printf(",\"seed\":%llu}\n", seed);
         fflush(stdout);
 }
@@ -321,6 +341,77 @@ static int parse_start(const char *arg, void *dest, char *err, size_t size)
                 snprintf(err, size, "must be a date YYYY-MM-DD (2000..2099)");
                 return -1;
         }
+        return 0;
+}
+
+/* --erased-user: a UUID, stored lower-cased into a char[37]. */
+static int parse_uuid(const char *arg, void *dest, char *err, size_t size)
+{
+        if (!sg_uuid_canon(arg, strlen(arg), dest)) {
+                snprintf(err, size, "must be a UUID");
+                return -1;
+        }
+        return 0;
+}
+
+/* --erased-at: an RFC 3339 time with an offset, as the contract writes
+ * event_timestamp. */
+static int parse_instant(const char *arg, void *dest, char *err, size_t size)
+{
+        if (sg_event_parse_timestamp(arg, (long long *)dest) != 0) {
+                snprintf(err, size,
+                         "must be an RFC 3339 time with an offset "
+                         "(2000..2099)");
+                return -1;
+        }
+        return 0;
+}
+
+/* Writes the scenario's truth to path. Returns 0, or -1 (logged). */
+static int write_truth(const sg_scenario_t *scen, const char *path)
+{
+        size_t len;
+        char *text = sg_scenario_truth_text(scen, &len);
+        FILE *fp = fopen(path, "w");
+        int rc = 0;
+
+        if (!fp || fwrite(text, 1, len, fp) != len) {
+                sg_error("cannot write the truth file path=%s err=%s", path,
+                         strerror(errno));
+                rc = -1;
+        }
+        if (fp && fclose(fp) != 0 && rc == 0) {
+                sg_error("cannot write the truth file path=%s err=%s", path,
+                         strerror(errno));
+                rc = -1;
+        }
+        free(text);
+        return rc;
+}
+
+/* Builds the scenario for the users read and checks it. Returns 0, or -1
+ * (logged). */
+static int build_scenario(gen_ctx_t *ctx, sg_scenario_t *scen,
+                          const sg_scenario_conf_t *sconf,
+                          const char *truth_path)
+{
+        char err[1024];
+        sg_scenario_conf_t c = *sconf;
+
+        c.users = ctx->users;
+        c.nusers = ctx->nusers;
+        if (sg_scenario_init(scen, &c, err, sizeof(err)) < 0) {
+                sg_error("%s", err);
+                return -1;
+        }
+        if (sg_scenario_check(scen, err, sizeof(err)) < 0) {
+                sg_error("scenario self-check failed: %s", err);
+                return -1;
+        }
+        if (truth_path && write_truth(scen, truth_path) < 0)
+                return -1;
+        ctx->scen = scen;
+        ctx->count = (long long)scen->nevents;
         return 0;
 }
 
@@ -360,6 +451,15 @@ int main(int argc, char **argv)
         gen_ctx_t ctx;
         long long seed = 1, days = 0, start_us = 0;
         bool have_start = false, embedded = false;
+        static const char *const scenario_choices[] = {"compliance", NULL};
+        int scenario = 0;
+        bool have_scenario = false, have_erased_user = false;
+        bool have_erased_at = false;
+        const char *truth_path = NULL;
+        char erased_user[37] = "";
+        long long erased_at_us = 0;
+        sg_scenario_conf_t sconf;
+        sg_scenario_t scen;
         char err[1024];
         rd_kafka_conf_t *conf = NULL;
         size_t blen = sizeof(ctx.brokers);
@@ -367,6 +467,8 @@ int main(int argc, char **argv)
         int st, rc = 1;
 
         memset(&ctx, 0, sizeof(ctx));
+        memset(&sconf, 0, sizeof(sconf));
+        memset(&scen, 0, sizeof(scen));
         const sg_opt_t opts[] = {
             {.name = "count", .kind = SG_OPT_LLONG, .dest = &ctx.count,
              .arg = "N", .min = 1, .max = 1000000000000LL, .no_default = true,
@@ -389,15 +491,35 @@ int main(int argc, char **argv)
              .help = "spread event_timestamp over the D days ending now (UTC)"},
             {.name = "start", .kind = SG_OPT_CUSTOM, .dest = &start_us,
              .arg = "YYYY-MM-DD", .parse = parse_start, .given = &have_start,
-             .help = "... or over D days (default 1) from that UTC midnight"},
+             .help = "... or over D days (default 1) from that UTC midnight"
+                     "\n(--scenario: its 3 hours start there)"},
             {.name = "users-limit", .kind = SG_OPT_LLONG, .dest = &ctx.users_limit,
              .arg = "N", .min = 1, .max = 1000000000LL, .no_default = true,
              .help = "use at most the first N users (by user_id)"},
+            {.name = "scenario", .kind = SG_OPT_CHOICE, .dest = &scenario,
+             .arg = "NAME", .choices = scenario_choices,
+             .given = &have_scenario, .no_default = true,
+             .help = "publish a fixed mix instead: compliance (3 h of"
+                     "\nevent time, background traffic and violations of"
+                     "\nevery compliance rule; it starts at --start, or"
+                     "\nends at most 5 min ago)"},
+            {.name = "truth", .kind = SG_OPT_STRING, .dest = &truth_path,
+             .arg = "FILE",
+             .help = "with --scenario: write the flags the rules must raise"},
+            {.name = "erased-user", .kind = SG_OPT_CUSTOM, .dest = erased_user,
+             .arg = "UUID", .parse = parse_uuid, .given = &have_erased_user,
+             .help = "with --scenario: an erased user; 3 events 1, 2, 3 s"
+                     "\nafter --erased-at (erased_user_activity)"},
+            {.name = "erased-at", .kind = SG_OPT_CUSTOM, .dest = &erased_at_us,
+             .arg = "RFC3339", .parse = parse_instant,
+             .given = &have_erased_at,
+             .help = "the time of that user's erasure"},
             SG_OPT_END,
         };
         const sg_cli_t cli = {
             .prog = PROG,
-            .synopsis = "(--count N | --duration SECONDS) [options]",
+            .synopsis = "(--count N | --duration SECONDS | --scenario "
+                        "compliance) [options]",
             .about = "Publishes user_events v1 messages (key = user_id) for "
                      "the users in\nusers_public. Prints one JSON summary "
                      "line on stdout.",
@@ -410,9 +532,29 @@ int main(int argc, char **argv)
         st = sg_cli_parse(&cli, &common, argc, argv, NULL);
         if (st != SG_CLI_RUN)
                 return st;
-        if (ctx.count == 0 && ctx.duration_s == 0)
-                return sg_cli_usage_error(&cli, "give --count N or --duration "
-                                                "SECONDS (or both)");
+        if (have_scenario) {
+                if (ctx.count != 0 || ctx.duration_s != 0)
+                        return sg_cli_usage_error(
+                            &cli, "--scenario decides the number of "
+                                  "messages: drop --count/--duration");
+                if (days != 0 || ctx.gconf.invalid_ratio != 0)
+                        return sg_cli_usage_error(
+                            &cli, "--days and --invalid-ratio do not apply "
+                                  "to --scenario");
+                if (have_erased_user != have_erased_at)
+                        return sg_cli_usage_error(
+                            &cli, "give --erased-user and --erased-at "
+                                  "together");
+        } else {
+                if (truth_path || have_erased_user || have_erased_at)
+                        return sg_cli_usage_error(
+                            &cli, "--truth, --erased-user and --erased-at "
+                                  "need --scenario");
+                if (ctx.count == 0 && ctx.duration_s == 0)
+                        return sg_cli_usage_error(
+                            &cli, "give --count N or --duration SECONDS (or "
+                                  "both), or --scenario compliance");
+        }
         ctx.gconf.seed = (uint64_t)seed;
         ctx.topic = common.topic;
         if (have_start) {
@@ -428,6 +570,38 @@ int main(int argc, char **argv)
              ctx.gconf.ts_start_us + ctx.gconf.ts_span_us > 4102444800000000LL))
                 return sg_cli_usage_error(&cli, "the --start/--days window "
                                                 "must lie within 2000..2099");
+        if (have_scenario) {
+                sconf.seed = (uint64_t)seed;
+                sconf.start_us = have_start ? start_us
+                                            : sg_scenario_default_start(
+                                                  sg_time_wall_us());
+                if (sconf.start_us + SG_SCENARIO_SPAN_US +
+                        SG_SCENARIO_ERASED_SLACK_US >
+                    4102444800000000LL)
+                        return sg_cli_usage_error(
+                            &cli, "the scenario's 3 hours must lie within "
+                                  "2000..2099");
+                if (have_erased_user) {
+                        long long last = sconf.start_us + SG_SCENARIO_SPAN_US +
+                                         SG_SCENARIO_ERASED_SLACK_US -
+                                         3000000LL;
+                        char a[28], z[28];
+
+                        if (erased_at_us < sconf.start_us ||
+                            erased_at_us >= last) {
+                                sg_time_format_rfc3339(sconf.start_us, a);
+                                sg_time_format_rfc3339(last, z);
+                                return sg_cli_usage_error(
+                                    &cli,
+                                    "--erased-at must lie within the "
+                                    "scenario's time span, %s .. %s "
+                                    "(excluded)",
+                                    a, z);
+                        }
+                        sconf.erased_user = erased_user;
+                        sconf.erased_at_us = erased_at_us;
+                }
+        }
 
         conf = sg_kafka_conf_new(&common, kafka_defaults, &embedded, err,
                                  sizeof(err));
@@ -462,6 +636,21 @@ int main(int argc, char **argv)
         if (ctx.nusers == 0) {
                 sg_error("no users: run sg-seed-users first");
                 goto out;
+        }
+        if (have_scenario) {
+                char a[28];
+
+                if (build_scenario(&ctx, &scen, &sconf, truth_path) < 0)
+                        goto out;
+                sg_time_format_rfc3339(scen.start_us, a);
+                sg_info("scenario compliance start=%s events=%zu "
+                        "scenario_users=%zu background_users=%zu "
+                        "levels=%s:%d,%s:%d,%s:%d flags=%zu%s%s",
+                        a, scen.nevents, scen.nusers, scen.nbackground,
+                        scen.countries[0], scen.levels[0], scen.countries[1],
+                        scen.levels[1], scen.countries[2], scen.levels[2],
+                        scen.nflags, truth_path ? " truth=" : "",
+                        truth_path ? truth_path : "");
         }
 
         sg_info("producing topic=%s brokers=%s%s users=%zu count=%lld "
@@ -503,6 +692,7 @@ out:
                 rd_kafka_topic_destroy(ctx.rkt);
         if (ctx.rk)
                 rd_kafka_destroy(ctx.rk);
+        sg_scenario_fini(&scen);
         free(ctx.users);
         return rc;
 }

@@ -329,11 +329,12 @@ do_start() {
   done
   topics --partitions "$PARTITIONS" create user_events >"$DIR/logs/topics.out" \
     && topics --partitions "$PARTITIONS" create privacy_erasures >>"$DIR/logs/topics.out" \
+    && topics --partitions "$PARTITIONS" create compliance_flags >>"$DIR/logs/topics.out" \
     || { cat "$DIR/logs/topics.out" >&2; die "cannot create the topics"; }
   # Created by the controller is not yet known to the broker's metadata:
   # ready when a client sees them.
   local waited=0
-  until topics --timeout 2 describe user_events privacy_erasures >/dev/null 2>&1; do
+  until topics --timeout 2 describe user_events privacy_erasures compliance_flags >/dev/null 2>&1; do
     waited=$((waited + 1))
     [ "$waited" -lt 60 ] || die "the topics do not show in the broker's metadata after 30 s"
     sleep 0.5
@@ -375,7 +376,7 @@ do_status() {
     echo "running: Apache Kafka $KAFKA_VERSION, pid $pid, bootstrap $(addr), controller 127.0.0.1:$CONTROLLER_PORT"
     echo "data: $DIR/data  log: $LOG  cluster id: ${CLUSTER_ID:-?}"
     if [ -x "$SG_BIN/sg-topics" ]; then
-      topics --timeout 5 describe user_events privacy_erasures 2>/dev/null | sed 's/^/topic: /' || true
+      topics --timeout 5 describe user_events privacy_erasures compliance_flags 2>/dev/null | sed 's/^/topic: /' || true
     fi
     grep -qx "kafka_dir=$DIR" "$ADDR_FILE" 2>/dev/null \
       && echo "address file: $ADDR_FILE" \

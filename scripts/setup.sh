@@ -41,7 +41,7 @@ as_postgres() {
 
 # ---------------------------------------------------------------- packages
 PACKAGES=(build-essential cmake pkg-config git ca-certificates
-          librdkafka-dev libpq-dev libjansson-dev libjsmn-dev libcurl4-openssl-dev
+          librdkafka-dev libpq-dev libjansson-dev libjsmn-dev libcurl4-openssl-dev libssl-dev
           libcriterion-dev kcat postgresql postgresql-client jq
           python3 python3-yaml openssl clang)
 APT_UPDATED=0

@@ -16,7 +16,7 @@ start=$(date +%s)
 BENCH_BIN=$SG_BIN
 BROKER_OPT=both
 if [ "${SG_TEST_KAFKA:-on}" = off ]; then BROKER_OPT=embedded; log "SG_TEST_KAFKA=off: sg-broker only"; fi
-ONLY=parse,raw-store,e2e,gdpr,batch,memory,peer
+ONLY=parse,raw-store,compliance,e2e,gdpr,batch,memory,peer
 "$SG_SRC/bench/run" --quick --broker "$BROKER_OPT" --only "$ONLY" --out "$out" --bin "$BENCH_BIN" \
   --db sgit_bench_quick >"$T/bench.log" 2>&1 || { tail -30 "$T/bench.log" >&2; fail "bench/run --quick exited non-zero"; }
 took=$(( $(date +%s) - start ))
@@ -41,10 +41,11 @@ awk '/^\| measurement \| broker \| figure \|/ { on = 1; next } on && /^\|---/ { 
 brokers="sg-broker"
 [ "$BROKER_OPT" = embedded ] || brokers="sg-broker Kafka"
 for b in $brokers; do
-  for m in 'sg-raw-store' 'end to end' 'sg-gdpr' 'memory sg-raw-store' 'memory sg-stream-metrics'; do
+  for m in 'sg-raw-store' 'sg-compliance' 'end to end' 'sg-gdpr' 'memory sg-raw-store' 'memory sg-stream-metrics'; do
     grep -q "^| $m | $b" "$table" || fail "no result row for '$m' on $b"
   done
   assert_eq 2 "$(grep -c "^| end to end | $b[^|]* | p" "$table")" "end to end rows on $b (p50, p99)"
+  assert_eq 2 "$(grep -c "^| sg-compliance | $b" "$table")" "sg-compliance rows on $b (throughput, detection latency)"
   assert_eq 4 "$(grep -c "^| memory [^|]* | $b" "$table")" "memory rows on $b (peak, after; two consumers)"
 done
 grep -q '^| sg-batch-metrics | — |' "$table" || fail "no sg-batch-metrics row (no broker)"

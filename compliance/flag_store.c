@@ -1,0 +1,240 @@
+#include "flag_store.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "sg_buf.h"
+#include "sg_pg.h"
+#include "sg_time.h"
+
+#define NCOLS 17
+
+/* The same statement on both tables (a table name cannot be a
+ * parameter). Timestamps arrive as microseconds since the epoch. */
+#define SG_FLAG_UPSERT(table)                                                  \
+        "INSERT INTO " table " AS f (flag_id, rule, rule_version, severity, "  \
+        "subject_type, subject_id, window_start, window_end, first_event_id, " \
+        "first_event_at, "                                                     \
+        "last_event_id, event_count, observed, threshold, evidence, "          \
+        "kafka_topic, kafka_partition, kafka_offset) "                         \
+        "SELECT t.id, t.rule, t.ver, t.sev, t.st, t.sid, "                     \
+        "timestamptz 'epoch' + t.ws * interval '1 microsecond', "              \
+        "timestamptz 'epoch' + t.we * interval '1 microsecond', "              \
+        "NULLIF(t.fe, '')::uuid, CASE WHEN t.fe <> '' THEN timestamptz "        \
+        "'epoch' + t.ft * interval '1 microsecond' END, "                      \
+        "NULLIF(t.le, '')::uuid, t.n, t.obs, t.thr, "                          \
+        "t.ev::jsonb, CASE WHEN t.fp >= 0 THEN $18 END, "                      \
+        "CASE WHEN t.fp >= 0 THEN t.fp END, CASE WHEN t.fp >= 0 THEN t.fo END " \
+        "FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], "         \
+        "$5::text[], $6::text[], $7::bigint[], $8::bigint[], $9::text[], "     \
+        "$10::text[], $11::bigint[], $12::float8[], $13::float8[], "           \
+        "$14::text[], $15::int[], $16::bigint[], $17::bigint[]) AS t(id, rule, " \
+        "ver, sev, st, sid, ws, we, fe, le, n, obs, thr, ev, fp, fo, ft) "      \
+        "ON CONFLICT (flag_id) DO UPDATE SET "                                 \
+        "severity = CASE WHEN sg_severity_rank(EXCLUDED.severity) > "          \
+        "sg_severity_rank(f.severity) THEN EXCLUDED.severity "                 \
+        "ELSE f.severity END, "                                                \
+        "last_event_id = COALESCE(EXCLUDED.last_event_id, f.last_event_id), "  \
+        "event_count = f.event_count + EXCLUDED.event_count, "                 \
+        "threshold = CASE WHEN EXCLUDED.observed >= f.observed "               \
+        "THEN EXCLUDED.threshold ELSE f.threshold END, "                       \
+        "evidence = CASE WHEN EXCLUDED.observed >= f.observed "                \
+        "THEN EXCLUDED.evidence ELSE f.evidence END, "                         \
+        "observed = GREATEST(f.observed, EXCLUDED.observed), "                 \
+        "updated_at = now()"
+
+static const char *const sg_upsert_sql[2] = {
+    SG_FLAG_UPSERT("compliance_flags"),
+    SG_FLAG_UPSERT("compliance_flags_batch"),
+};
+
+static const char *const sg_known_sql[2] = {
+    "SELECT flag_id::text, severity FROM compliance_flags "
+    "WHERE flag_id = ANY($1::uuid[])",
+    "SELECT flag_id::text, severity FROM compliance_flags_batch "
+    "WHERE flag_id = ANY($1::uuid[])",
+};
+
+typedef struct sg_known {
+        char id[37];
+        int sev;
+} sg_known_t;
+
+static int sg_known_cmp(const void *a, const void *b)
+{
+        return strcmp(((const sg_known_t *)a)->id, ((const sg_known_t *)b)->id);
+}
+
+static int sg_severity_rank(const char *s)
+{
+        if (strcmp(s, "high") == 0)
+                return SG_SEV_HIGH;
+        if (strcmp(s, "medium") == 0)
+                return SG_SEV_MEDIUM;
+        return SG_SEV_LOW;
+}
+
+char *sg_flag_json(const sg_flag_t *f, const char *change)
+{
+        char ws[28], we[28];
+        json_t *o;
+        char *s;
+
+        sg_time_format_rfc3339(f->window_start_us, ws);
+        sg_time_format_rfc3339(f->window_end_us, we);
+        o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, "
+                      "s:f, s:f}",
+                      "flag_id", f->flag_id, "change", change, "rule",
+                      sg_rule_name(f->rule), "rule_version", f->rule_version,
+                      "severity", sg_severity_name(f->severity),
+                      "subject_type", sg_subject_name(f->subject_type),
+                      "subject_id", f->subject_id, "window_start", ws,
+                      "window_end", we, "event_count",
+                      (json_int_t)f->event_count, "observed", f->observed,
+                      "threshold", f->threshold);
+        if (!o)
+                sg_oom("a flag's JSON");
+        s = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(12));
+        json_decref(o);
+        if (!s)
+                sg_oom("a flag's JSON");
+        return s;
+}
+
+/* The flags the table already holds, sorted by id. */
+static sg_known_t *sg_flags_known(PGconn *conn, sg_flag_table_t table,
+                                  const sg_flag_t *flags, size_t n,
+                                  size_t *nknown, sg_pg_err_t *err)
+{
+        sg_buf_t ids;
+        const char *params[1];
+        PGresult *res;
+        sg_known_t *k;
+
+        sg_buf_init(&ids);
+        sg_buf_array_begin(&ids);
+        for (size_t i = 0; i < n; i++)
+                sg_buf_array_str(&ids, flags[i].flag_id);
+        sg_buf_array_end(&ids);
+        params[0] = ids.data;
+        res = sg_pg_query(conn, sg_known_sql[table], 1, params, 0,
+                          "reading the known flags", err);
+        sg_buf_fini(&ids);
+        if (!res)
+                return NULL;
+        *nknown = (size_t)PQntuples(res);
+        k = sg_xcalloc(*nknown + 1, sizeof(*k));
+        for (size_t i = 0; i < *nknown; i++) {
+                snprintf(k[i].id, sizeof(k[i].id), "%s",
+                         PQgetvalue(res, (int)i, 0));
+                k[i].sev = sg_severity_rank(PQgetvalue(res, (int)i, 1));
+        }
+        PQclear(res);
+        qsort(k, *nknown, sizeof(*k), sg_known_cmp);
+        return k;
+}
+
+static int sg_flags_outbox(PGconn *conn, sg_buf_t *keys, sg_buf_t *payloads,
+                           sg_pg_err_t *err)
+{
+        const char *params[3] = {SG_FLAG_CHANNEL, keys->data, payloads->data};
+
+        return sg_pg_command(conn,
+                             "INSERT INTO outbox (channel, msg_key, payload) "
+                             "SELECT $1, t.k, t.p FROM unnest($2::text[], "
+                             "$3::text[]) AS t(k, p)",
+                             3, params, "adding flags to the outbox", NULL,
+                             err);
+}
+
+int sg_flag_store(PGconn *conn, sg_flag_table_t table, const char *topic,
+                  const sg_flag_t *flags, size_t n, bool outbox,
+                  sg_flag_counts_t *counts, sg_pg_err_t *err)
+{
+        sg_buf_t col[NCOLS], keys, payloads;
+        const char *params[NCOLS + 1];
+        sg_known_t *known;
+        size_t nknown = 0, nout = 0;
+        int rc = -1;
+
+        if (n == 0)
+                return 0;
+        known = sg_flags_known(conn, table, flags, n, &nknown, err);
+        if (!known)
+                return -1;
+        for (int i = 0; i < NCOLS; i++) {
+                sg_buf_init(&col[i]);
+                sg_buf_array_begin(&col[i]);
+        }
+        sg_buf_init(&keys);
+        sg_buf_init(&payloads);
+        sg_buf_array_begin(&keys);
+        sg_buf_array_begin(&payloads);
+        for (size_t i = 0; i < n; i++) {
+                const sg_flag_t *f = &flags[i];
+                sg_known_t key, *k;
+                const char *change = NULL;
+                char num[40];
+
+                snprintf(key.id, sizeof(key.id), "%s", f->flag_id);
+                k = bsearch(&key, known, nknown, sizeof(*known), sg_known_cmp);
+                if (!k) {
+                        counts->raised++;
+                        change = "raised";
+                } else if ((int)f->severity > k->sev) {
+                        counts->escalated++;
+                        change = "escalated";
+                } else {
+                        counts->extended++;
+                }
+                if (outbox && change) {
+                        char *json = sg_flag_json(f, change);
+                        sg_buf_array_str(&keys, f->subject_id);
+                        sg_buf_array_str(&payloads, json);
+                        free(json);
+                        nout++;
+                }
+                sg_buf_array_str(&col[0], f->flag_id);
+                sg_buf_array_str(&col[1], sg_rule_name(f->rule));
+                sg_buf_array_str(&col[2], f->rule_version);
+                sg_buf_array_str(&col[3], sg_severity_name(f->severity));
+                sg_buf_array_str(&col[4], sg_subject_name(f->subject_type));
+                sg_buf_array_str(&col[5], f->subject_id);
+                sg_buf_array_int(&col[6], f->window_start_us);
+                sg_buf_array_int(&col[7], f->window_end_us);
+                sg_buf_array_str(&col[8], f->first_event_id);
+                sg_buf_array_str(&col[9], f->last_event_id);
+                sg_buf_array_int(&col[10], f->event_count);
+                snprintf(num, sizeof(num), "%.17g", f->observed);
+                sg_buf_array_str(&col[11], num);
+                snprintf(num, sizeof(num), "%.17g", f->threshold);
+                sg_buf_array_str(&col[12], num);
+                sg_buf_array_str(&col[13], f->evidence);
+                sg_buf_array_int(&col[14], f->first_partition);
+                sg_buf_array_int(&col[15], f->first_offset);
+                sg_buf_array_int(&col[16], f->first_ts_us);
+        }
+        for (int i = 0; i < NCOLS; i++) {
+                sg_buf_array_end(&col[i]);
+                params[i] = col[i].data;
+        }
+        params[NCOLS] = topic;
+        sg_buf_array_end(&keys);
+        sg_buf_array_end(&payloads);
+        if (sg_pg_command(conn, sg_upsert_sql[table], NCOLS + 1, params,
+                          "storing flags", NULL, err) < 0)
+                goto out;
+        if (nout && sg_flags_outbox(conn, &keys, &payloads, err) < 0)
+                goto out;
+        rc = 0;
+out:
+        for (int i = 0; i < NCOLS; i++)
+                sg_buf_fini(&col[i]);
+        sg_buf_fini(&keys);
+        sg_buf_fini(&payloads);
+        free(known);
+        return rc;
+}

@@ -1,0 +1,1598 @@
+#include "rules.h"
+
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+
+#include "sg_defs.h"
+#include "sg_time.h"
+
+#define DAY_US 86400000000LL
+#define UEV_PURCHASE 1u
+#define UEV_OFFENDING 2u
+#define UEV_LATE 4u /* kept for duplicates only: in no window */
+#define DICT_MAX 254   /* distinct strings a user's state names */
+#define DICT_NONE 255  /* no string (an event without an IP) */
+#define STATE_MAGIC "SGU1"
+
+/* --- A small open-addressing index: keys live in the caller's vector --- */
+
+typedef struct sg_imap {
+        size_t *slot; /* index + 1; 0: empty */
+        size_t cap;
+        size_t n;
+} sg_imap_t;
+
+typedef bool (*sg_imap_eq_fn)(const void *ctx, size_t idx, const void *key);
+typedef uint64_t (*sg_imap_hash_fn)(const void *ctx, size_t idx);
+
+static uint64_t sg_fnv(const void *data, size_t len, uint64_t h)
+{
+        const unsigned char *p = data;
+
+        for (size_t i = 0; i < len; i++)
+                h = (h ^ p[i]) * 1099511628211ULL;
+        return h;
+}
+
+#define FNV0 1469598103934665603ULL
+
+static uint64_t sg_mix(uint64_t h)
+{
+        return h ^ (h >> 31);
+}
+
+/* Finds key (hash h); returns the slot (empty or holding it). */
+static size_t *sg_imap_slot(const sg_imap_t *m, uint64_t h, const void *key,
+                            sg_imap_eq_fn eq, const void *ctx)
+{
+        size_t i = (size_t)sg_mix(h) & (m->cap - 1);
+
+        while (m->slot[i] && !eq(ctx, m->slot[i] - 1, key))
+                i = (i + 1) & (m->cap - 1);
+        return &m->slot[i];
+}
+
+static void sg_imap_grow(sg_imap_t *m, sg_imap_hash_fn hash, const void *ctx)
+{
+        size_t cap = m->cap ? m->cap * 2 : 64;
+        size_t *slot = sg_xcalloc(cap, sizeof(*slot));
+
+        for (size_t i = 0; i < m->cap; i++) {
+                size_t j;
+                if (!m->slot[i])
+                        continue;
+                j = (size_t)sg_mix(hash(ctx, m->slot[i] - 1)) & (cap - 1);
+                while (slot[j])
+                        j = (j + 1) & (cap - 1);
+                slot[j] = m->slot[i];
+        }
+        free(m->slot);
+        m->slot = slot;
+        m->cap = cap;
+}
+
+static void sg_imap_clear(sg_imap_t *m)
+{
+        if (m->n)
+                memset(m->slot, 0, m->cap * sizeof(*m->slot));
+        m->n = 0;
+}
+
+static void sg_imap_fini(sg_imap_t *m)
+{
+        free(m->slot);
+        memset(m, 0, sizeof(*m));
+}
+
+/* A growable vector of fixed-size elements. */
+#define VEC_PUSH(arr, n, cap)                                                  \
+        do {                                                                   \
+                if ((n) == (cap)) {                                            \
+                        (cap) = (cap) ? (cap) * 2 : 64;                        \
+                        (arr) = sg_xrealloc((arr), (cap) * sizeof(*(arr)));    \
+                }                                                              \
+                memset(&(arr)[(n)], 0, sizeof(*(arr)));                        \
+                (n)++;                                                         \
+        } while (0)
+
+/* --- State --------------------------------------------------------------- */
+
+typedef struct sg_uev {
+        long long ts;
+        uint64_t idh;
+        long long cents;
+        uint8_t country;
+        uint8_t ip;
+        uint8_t flags;
+} sg_uev_t;
+
+typedef struct sg_open {
+        long long start;
+        long long end;
+        uint8_t sev; /* 0: no current flag */
+        char id[37]; /* its flag id ("" until computed; not stored) */
+} sg_open_t;
+
+typedef struct sg_dstr {
+        uint32_t h; /* hash of s: compared before s */
+        char s[46];
+} sg_dstr_t;
+
+typedef struct sg_user {
+        char id[37];
+        long long max_ts;
+        sg_uev_t *ev;
+        int nev, evcap;
+        sg_dstr_t *dict; /* the countries and IP prefixes its events name */
+        int ndict, dcap;
+        sg_open_t open[SG_RULE__CNT];
+        bool dirty;
+} sg_user_t;
+
+typedef struct sg_part {
+        int32_t id;
+        long long max_ts;
+        bool touched;
+        sg_user_t **users; /* open addressing on the id, NULL: empty */
+        size_t ucap, nusers;
+} sg_part_t;
+
+typedef struct sg_dirty {
+        int32_t partition;
+        sg_user_t *user;
+} sg_dirty_t;
+
+struct sg_rules {
+        sg_rules_conf_t conf;
+        long long wmax; /* the longest user window */
+
+        sg_part_t *parts;
+        size_t nparts, partcap;
+
+        sg_flag_t *flags;
+        size_t nflags, flagcap;
+        sg_imap_t flagmap;
+        sg_wpart_t *win;
+        size_t nwin, wincap;
+        sg_imap_t winmap;
+        sg_risk_count_t *risk;
+        size_t nrisk, riskcap;
+        sg_imap_t riskmap;
+        sg_late_count_t *late;
+        size_t nlate, latecap;
+        sg_dirty_t *dirty;
+        size_t ndirty, dirtycap;
+};
+
+static void sg_user_free(sg_user_t *u)
+{
+        if (!u)
+                return;
+        free(u->ev);
+        free(u->dict);
+        free(u);
+}
+
+static uint64_t sg_user_hash(const char *id)
+{
+        return sg_fnv(id, strlen(id), FNV0);
+}
+
+static sg_user_t **sg_part_user_slot(sg_part_t *p, const char *id)
+{
+        size_t i = (size_t)sg_mix(sg_user_hash(id)) & (p->ucap - 1);
+
+        while (p->users[i] && strcmp(p->users[i]->id, id) != 0)
+                i = (i + 1) & (p->ucap - 1);
+        return &p->users[i];
+}
+
+static void sg_part_rehash(sg_part_t *p, size_t cap)
+{
+        sg_user_t **old = p->users;
+        size_t oldcap = p->ucap;
+
+        p->users = sg_xcalloc(cap, sizeof(*p->users));
+        p->ucap = cap;
+        p->nusers = 0;
+        for (size_t i = 0; i < oldcap; i++)
+                if (old[i]) {
+                        *sg_part_user_slot(p, old[i]->id) = old[i];
+                        p->nusers++;
+                }
+        free(old);
+}
+
+static sg_user_t *sg_part_user(sg_part_t *p, const char *id, bool create)
+{
+        sg_user_t **slot;
+
+        if (!p->ucap) {
+                if (!create)
+                        return NULL;
+                sg_part_rehash(p, 256);
+        }
+        slot = sg_part_user_slot(p, id);
+        if (*slot || !create)
+                return *slot;
+        if ((p->nusers + 1) * 10 > p->ucap * 7) {
+                sg_part_rehash(p, p->ucap * 2);
+                slot = sg_part_user_slot(p, id);
+        }
+        *slot = sg_xcalloc(1, sizeof(**slot));
+        snprintf((*slot)->id, sizeof((*slot)->id), "%s", id);
+        (*slot)->max_ts = LLONG_MIN;
+        p->nusers++;
+        return *slot;
+}
+
+static void sg_part_clear(sg_part_t *p)
+{
+        for (size_t i = 0; i < p->ucap; i++)
+                sg_user_free(p->users[i]);
+        free(p->users);
+        p->users = NULL;
+        p->ucap = p->nusers = 0;
+}
+
+static sg_part_t *sg_rules_part(const sg_rules_t *r, int32_t partition)
+{
+        for (size_t i = 0; i < r->nparts; i++)
+                if (r->parts[i].id == partition)
+                        return &r->parts[i];
+        return NULL;
+}
+
+static sg_part_t *sg_rules_part_get(sg_rules_t *r, int32_t partition)
+{
+        sg_part_t *p = sg_rules_part(r, partition);
+
+        if (p)
+                return p;
+        VEC_PUSH(r->parts, r->nparts, r->partcap);
+        p = &r->parts[r->nparts - 1];
+        p->id = partition;
+        p->max_ts = LLONG_MIN;
+        return p;
+}
+
+/* --- Construction -------------------------------------------------------- */
+
+sg_rules_t *sg_rules_new(const sg_rules_conf_t *conf)
+{
+        sg_rules_t *r = sg_xcalloc(1, sizeof(*r));
+
+        sg_rules_set_conf(r, conf);
+        return r;
+}
+
+void sg_rules_set_conf(sg_rules_t *r, const sg_rules_conf_t *conf)
+{
+        r->conf = *conf;
+        r->wmax = sg_rules_conf_user_window_us(conf);
+}
+
+const sg_rules_conf_t *sg_rules_conf(const sg_rules_t *r)
+{
+        return &r->conf;
+}
+
+void sg_rules_destroy(sg_rules_t *r)
+{
+        if (!r)
+                return;
+        for (size_t i = 0; i < r->nparts; i++)
+                sg_part_clear(&r->parts[i]);
+        free(r->parts);
+        free(r->flags);
+        sg_imap_fini(&r->flagmap);
+        free(r->win);
+        sg_imap_fini(&r->winmap);
+        free(r->risk);
+        sg_imap_fini(&r->riskmap);
+        free(r->late);
+        free(r->dirty);
+        free(r);
+}
+
+void sg_rules_batch_reset(sg_rules_t *r)
+{
+        r->nflags = r->nwin = r->nrisk = r->nlate = 0;
+        sg_imap_clear(&r->flagmap);
+        sg_imap_clear(&r->winmap);
+        sg_imap_clear(&r->riskmap);
+        for (size_t i = 0; i < r->ndirty; i++)
+                r->dirty[i].user->dirty = false;
+        r->ndirty = 0;
+        for (size_t i = 0; i < r->nparts; i++)
+                r->parts[i].touched = false;
+}
+
+void sg_rules_forget(sg_rules_t *r)
+{
+        r->ndirty = 0; /* the users go: nothing to unmark */
+        sg_rules_batch_reset(r);
+        for (size_t i = 0; i < r->nparts; i++)
+                sg_part_clear(&r->parts[i]);
+        r->nparts = 0;
+}
+
+bool sg_rules_part_known(const sg_rules_t *r, int32_t partition)
+{
+        return sg_rules_part(r, partition) != NULL;
+}
+
+void sg_rules_part_load(sg_rules_t *r, int32_t partition, long long max_ts_us)
+{
+        sg_part_t *p = sg_rules_part_get(r, partition);
+
+        sg_part_clear(p);
+        p->max_ts = max_ts_us;
+}
+
+long long sg_rules_part_max(const sg_rules_t *r, int32_t partition)
+{
+        const sg_part_t *p = sg_rules_part(r, partition);
+
+        return p ? p->max_ts : LLONG_MIN;
+}
+
+size_t sg_rules_parts_touched(const sg_rules_t *r, int32_t *parts,
+                              long long *max_ts, size_t cap)
+{
+        size_t n = 0;
+
+        for (size_t i = 0; i < r->nparts; i++) {
+                if (!r->parts[i].touched)
+                        continue;
+                if (n < cap) {
+                        parts[n] = r->parts[i].id;
+                        max_ts[n] = r->parts[i].max_ts;
+                }
+                n++;
+        }
+        return n;
+}
+
+/* --- A user's state ------------------------------------------------------ */
+
+static int sg_user_dict(sg_user_t *u, const char *s)
+{
+        uint32_t h = (uint32_t)sg_fnv(s, strlen(s), FNV0);
+
+        for (int i = 0; i < u->ndict; i++)
+                if (u->dict[i].h == h && strcmp(u->dict[i].s, s) == 0)
+                        return i;
+        if (u->ndict >= DICT_MAX)
+                return DICT_MAX - 1; /* saturated: counts as one more */
+        if (u->ndict == u->dcap) {
+                u->dcap = u->dcap ? u->dcap * 2 : 4;
+                u->dict = sg_xrealloc(u->dict, (size_t)u->dcap * sizeof(*u->dict));
+        }
+        u->dict[u->ndict].h = h;
+        snprintf(u->dict[u->ndict].s, sizeof(u->dict[0].s), "%s", s);
+        return u->ndict++;
+}
+
+/* Drops the strings no event names any more. */
+static void sg_user_dict_compact(sg_user_t *u)
+{
+        uint8_t map[256];
+        bool used[256] = {false};
+        int n = 0;
+
+        for (int i = 0; i < u->nev; i++) {
+                used[u->ev[i].country] = true;
+                used[u->ev[i].ip] = true;
+        }
+        for (int i = 0; i < u->ndict; i++) {
+                if (!used[i])
+                        continue;
+                if (n != i)
+                        u->dict[n] = u->dict[i];
+                map[i] = (uint8_t)n++;
+        }
+        for (int i = 0; i < u->nev; i++) {
+                u->ev[i].country = map[u->ev[i].country];
+                if (u->ev[i].ip != DICT_NONE)
+                        u->ev[i].ip = map[u->ev[i].ip];
+        }
+        u->ndict = n;
+}
+
+/* Drops the events older than cut, then the oldest beyond the cap. */
+static void sg_user_trim(sg_user_t *u, long long cut, int cap)
+{
+        int n = 0;
+
+        for (int i = 0; i < u->nev; i++)
+                if (u->ev[i].ts >= cut)
+                        u->ev[n++] = u->ev[i];
+        u->nev = n;
+        if (u->nev > cap) {
+                memmove(u->ev, u->ev + (u->nev - cap),
+                        (size_t)cap * sizeof(*u->ev));
+                u->nev = cap;
+        }
+        if (u->ndict > DICT_MAX / 2)
+                sg_user_dict_compact(u);
+}
+
+static void sg_put_u8(sg_buf_t *b, unsigned v)
+{
+        char c = (char)(v & 0xff);
+
+        sg_buf_append(b, &c, 1);
+}
+
+static void sg_put_u64(sg_buf_t *b, uint64_t v)
+{
+        char s[8];
+
+        for (int i = 0; i < 8; i++)
+                s[i] = (char)((v >> (8 * i)) & 0xff);
+        sg_buf_append(b, s, 8);
+}
+
+typedef struct sg_rd {
+        const unsigned char *p;
+        size_t left;
+        bool bad;
+} sg_rd_t;
+
+static unsigned sg_get_u8(sg_rd_t *r)
+{
+        if (r->left < 1) {
+                r->bad = true;
+                return 0;
+        }
+        r->left--;
+        return *r->p++;
+}
+
+static uint64_t sg_get_u64(sg_rd_t *r)
+{
+        uint64_t v = 0;
+
+        if (r->left < 8) {
+                r->bad = true;
+                return 0;
+        }
+        for (int i = 0; i < 8; i++)
+                v |= (uint64_t)r->p[i] << (8 * i);
+        r->p += 8;
+        r->left -= 8;
+        return v;
+}
+
+static void sg_user_dump(const sg_user_t *u, sg_buf_t *b)
+{
+        int nopen = 0;
+
+        sg_buf_append(b, STATE_MAGIC, 4);
+        sg_put_u64(b, (uint64_t)u->max_ts);
+        sg_put_u8(b, (unsigned)u->ndict);
+        for (int i = 0; i < u->ndict; i++) {
+                size_t len = strlen(u->dict[i].s);
+                sg_put_u8(b, (unsigned)len);
+                sg_buf_append(b, u->dict[i].s, len);
+        }
+        sg_put_u8(b, (unsigned)(u->nev & 0xff));
+        sg_put_u8(b, (unsigned)(u->nev >> 8));
+        for (int i = 0; i < u->nev; i++) {
+                const sg_uev_t *e = &u->ev[i];
+                sg_put_u64(b, (uint64_t)e->ts);
+                sg_put_u64(b, e->idh);
+                sg_put_u64(b, (uint64_t)e->cents);
+                sg_put_u8(b, e->country);
+                sg_put_u8(b, e->ip);
+                sg_put_u8(b, e->flags);
+        }
+        for (int i = 0; i < SG_RULE__CNT; i++)
+                nopen += u->open[i].sev != 0;
+        sg_put_u8(b, (unsigned)nopen);
+        for (int i = 0; i < SG_RULE__CNT; i++) {
+                if (!u->open[i].sev)
+                        continue;
+                sg_put_u8(b, (unsigned)i);
+                sg_put_u64(b, (uint64_t)u->open[i].start);
+                sg_put_u64(b, (uint64_t)u->open[i].end);
+                sg_put_u8(b, u->open[i].sev);
+        }
+}
+
+int sg_rules_user_load(sg_rules_t *r, int32_t partition, const char *user_id,
+                       const void *data, size_t len)
+{
+        sg_part_t *p = sg_rules_part_get(r, partition);
+        sg_rd_t rd = {.p = data, .left = len, .bad = false};
+        sg_user_t *u;
+        unsigned n;
+
+        if (len < 4 || memcmp(data, STATE_MAGIC, 4) != 0)
+                return -1;
+        rd.p += 4;
+        rd.left -= 4;
+        u = sg_part_user(p, user_id, true);
+        u->nev = u->ndict = 0;
+        memset(u->open, 0, sizeof(u->open));
+        u->max_ts = (long long)sg_get_u64(&rd);
+        n = sg_get_u8(&rd);
+        for (unsigned i = 0; i < n && !rd.bad; i++) {
+                unsigned l = sg_get_u8(&rd);
+                char s[46];
+                if (l >= sizeof(s) || rd.left < l) {
+                        rd.bad = true;
+                        break;
+                }
+                memcpy(s, rd.p, l);
+                s[l] = '\0';
+                rd.p += l;
+                rd.left -= l;
+                (void)sg_user_dict(u, s);
+        }
+        n = sg_get_u8(&rd);
+        n |= sg_get_u8(&rd) << 8;
+        for (unsigned i = 0; i < n && !rd.bad; i++) {
+                sg_uev_t e;
+                e.ts = (long long)sg_get_u64(&rd);
+                e.idh = sg_get_u64(&rd);
+                e.cents = (long long)sg_get_u64(&rd);
+                e.country = (uint8_t)sg_get_u8(&rd);
+                e.ip = (uint8_t)sg_get_u8(&rd);
+                e.flags = (uint8_t)sg_get_u8(&rd);
+                if ((int)e.country >= u->ndict ||
+                    (e.ip != DICT_NONE && (int)e.ip >= u->ndict)) {
+                        rd.bad = true;
+                        break;
+                }
+                if (u->nev == u->evcap) {
+                        u->evcap = u->evcap ? u->evcap * 2 : 8;
+                        u->ev = sg_xrealloc(u->ev,
+                                            (size_t)u->evcap * sizeof(*u->ev));
+                }
+                u->ev[u->nev++] = e;
+        }
+        n = sg_get_u8(&rd);
+        for (unsigned i = 0; i < n && !rd.bad; i++) {
+                unsigned rule = sg_get_u8(&rd);
+                sg_open_t o = {0};
+                o.start = (long long)sg_get_u64(&rd);
+                o.end = (long long)sg_get_u64(&rd);
+                o.sev = (uint8_t)sg_get_u8(&rd);
+                if (rule >= SG_RULE__CNT || o.sev < SG_SEV_LOW ||
+                    o.sev > SG_SEV_HIGH) {
+                        rd.bad = true;
+                        break;
+                }
+                u->open[rule] = o;
+        }
+        if (rd.bad || rd.left != 0) {
+                u->nev = u->ndict = 0;
+                memset(u->open, 0, sizeof(u->open));
+                return -1;
+        }
+        return 0;
+}
+
+bool sg_rules_dirty_next(sg_rules_t *r, size_t *it, int32_t *partition,
+                         const char **user_id, long long *max_ts,
+                         sg_buf_t *out)
+{
+        const sg_dirty_t *d;
+
+        if (*it >= r->ndirty)
+                return false;
+        d = &r->dirty[(*it)++];
+        *partition = d->partition;
+        *user_id = d->user->id;
+        *max_ts = d->user->max_ts;
+        sg_buf_reset(out);
+        sg_user_dump(d->user, out);
+        return true;
+}
+
+static long long sg_rules_cut(const sg_rules_t *r, const sg_part_t *p)
+{
+        if (p->max_ts == LLONG_MIN)
+                return LLONG_MIN;
+        return p->max_ts - r->conf.lateness_us - r->wmax;
+}
+
+long long sg_rules_prune(sg_rules_t *r, int32_t partition, sg_buf_t *pruned)
+{
+        sg_part_t *p = sg_rules_part(r, partition);
+        long long cut;
+        size_t kept = 0;
+
+        if (!p)
+                return LLONG_MIN;
+        cut = sg_rules_cut(r, p);
+        if (cut == LLONG_MIN)
+                return cut;
+        for (size_t i = 0; i < p->ucap; i++) {
+                sg_user_t *u = p->users[i];
+                if (!u)
+                        continue;
+                if (u->max_ts < cut && !u->dirty) {
+                        if (pruned)
+                                sg_buf_array_str(pruned, u->id);
+                        sg_user_free(u);
+                        p->users[i] = NULL;
+                        continue;
+                }
+                kept++;
+        }
+        if (kept != p->nusers)
+                sg_part_rehash(p, p->ucap);
+        return cut;
+}
+
+/* --- Batch outputs --------------------------------------------------------- */
+
+static bool sg_flag_eq(const void *ctx, size_t idx, const void *key)
+{
+        const sg_rules_t *r = ctx;
+
+        return strcmp(r->flags[idx].flag_id, key) == 0;
+}
+
+static uint64_t sg_flag_hash(const void *ctx, size_t idx)
+{
+        const sg_rules_t *r = ctx;
+
+        return sg_fnv(r->flags[idx].flag_id, 36, FNV0);
+}
+
+/* The batch's entry for flag id (created empty, with *fresh set, if
+ * absent). */
+static sg_flag_t *sg_rules_flag(sg_rules_t *r, const char *id, bool *fresh)
+{
+        size_t *slot;
+
+        if ((r->flagmap.n + 1) * 10 > r->flagmap.cap * 7)
+                sg_imap_grow(&r->flagmap, sg_flag_hash, r);
+        slot = sg_imap_slot(&r->flagmap, sg_fnv(id, 36, FNV0), id, sg_flag_eq,
+                            r);
+        *fresh = !*slot;
+        if (*slot)
+                return &r->flags[*slot - 1];
+        VEC_PUSH(r->flags, r->nflags, r->flagcap);
+        *slot = r->nflags;
+        r->flagmap.n++;
+        snprintf(r->flags[r->nflags - 1].flag_id, 37, "%s", id);
+        return &r->flags[r->nflags - 1];
+}
+
+typedef struct sg_wkey {
+        sg_rule_id_t rule;
+        const char *subject;
+        long long start;
+} sg_wkey_t;
+
+static uint64_t sg_wkey_hash(sg_rule_id_t rule, const char *subject,
+                             long long start)
+{
+        uint64_t h = sg_fnv(&rule, sizeof(rule), FNV0);
+
+        h = sg_fnv(subject, strlen(subject), h);
+        return sg_fnv(&start, sizeof(start), h);
+}
+
+static bool sg_win_eq(const void *ctx, size_t idx, const void *key)
+{
+        const sg_wpart_t *w = &((const sg_rules_t *)ctx)->win[idx];
+        const sg_wkey_t *k = key;
+
+        return w->rule == k->rule && w->start_us == k->start &&
+               strcmp(w->subject, k->subject) == 0;
+}
+
+static uint64_t sg_win_hash(const void *ctx, size_t idx)
+{
+        const sg_wpart_t *w = &((const sg_rules_t *)ctx)->win[idx];
+
+        return sg_wkey_hash(w->rule, w->subject, w->start_us);
+}
+
+static sg_wpart_t *sg_rules_win(sg_rules_t *r, sg_rule_id_t rule,
+                                const char *subject, long long start)
+{
+        sg_wkey_t k = {rule, subject, start};
+        size_t *slot;
+        sg_wpart_t *w;
+
+        if ((r->winmap.n + 1) * 10 > r->winmap.cap * 7)
+                sg_imap_grow(&r->winmap, sg_win_hash, r);
+        slot = sg_imap_slot(&r->winmap, sg_wkey_hash(rule, subject, start), &k,
+                            sg_win_eq, r);
+        if (*slot)
+                return &r->win[*slot - 1];
+        VEC_PUSH(r->win, r->nwin, r->wincap);
+        *slot = r->nwin;
+        r->winmap.n++;
+        w = &r->win[r->nwin - 1];
+        w->rule = rule;
+        snprintf(w->subject, sizeof(w->subject), "%s", subject);
+        w->start_us = start;
+        w->first_ts = LLONG_MAX;
+        w->last_ts = LLONG_MIN;
+        w->first_partition = -1;
+        return w;
+}
+
+typedef struct sg_rkey {
+        int32_t day;
+        const char *country;
+        int level;
+} sg_rkey_t;
+
+static uint64_t sg_rkey_hash(int32_t day, const char *country, int level)
+{
+        uint64_t h = sg_fnv(&day, sizeof(day), FNV0);
+
+        h = sg_fnv(country, strlen(country), h);
+        return sg_fnv(&level, sizeof(level), h);
+}
+
+static bool sg_risk_eq(const void *ctx, size_t idx, const void *key)
+{
+        const sg_risk_count_t *c = &((const sg_rules_t *)ctx)->risk[idx];
+        const sg_rkey_t *k = key;
+
+        return c->day == k->day && c->level == k->level &&
+               strcmp(c->country, k->country) == 0;
+}
+
+static uint64_t sg_risk_hash(const void *ctx, size_t idx)
+{
+        const sg_risk_count_t *c = &((const sg_rules_t *)ctx)->risk[idx];
+
+        return sg_rkey_hash(c->day, c->country, c->level);
+}
+
+static void sg_rules_risk_add(sg_rules_t *r, int32_t day, const char *country,
+                              int level)
+{
+        sg_rkey_t k = {day, country, level};
+        size_t *slot;
+        sg_risk_count_t *c;
+
+        if ((r->riskmap.n + 1) * 10 > r->riskmap.cap * 7)
+                sg_imap_grow(&r->riskmap, sg_risk_hash, r);
+        slot = sg_imap_slot(&r->riskmap, sg_rkey_hash(day, country, level), &k,
+                            sg_risk_eq, r);
+        if (!*slot) {
+                VEC_PUSH(r->risk, r->nrisk, r->riskcap);
+                *slot = r->nrisk;
+                r->riskmap.n++;
+                c = &r->risk[r->nrisk - 1];
+                c->day = day;
+                snprintf(c->country, sizeof(c->country), "%s", country);
+                c->level = level;
+        }
+        r->risk[*slot - 1].events++;
+}
+
+static void sg_rules_late_add(sg_rules_t *r, int32_t day, int32_t partition)
+{
+        for (size_t i = 0; i < r->nlate; i++)
+                if (r->late[i].day == day && r->late[i].partition == partition) {
+                        r->late[i].events++;
+                        return;
+                }
+        VEC_PUSH(r->late, r->nlate, r->latecap);
+        r->late[r->nlate - 1].day = day;
+        r->late[r->nlate - 1].partition = partition;
+        r->late[r->nlate - 1].events = 1;
+}
+
+const sg_flag_t *sg_rules_flags(const sg_rules_t *r, size_t *n)
+{
+        *n = r->nflags;
+        return r->flags;
+}
+
+const sg_wpart_t *sg_rules_windows(const sg_rules_t *r, size_t *n)
+{
+        *n = r->nwin;
+        return r->win;
+}
+
+const sg_risk_count_t *sg_rules_risk(const sg_rules_t *r, size_t *n)
+{
+        *n = r->nrisk;
+        return r->risk;
+}
+
+const sg_late_count_t *sg_rules_late(const sg_rules_t *r, size_t *n)
+{
+        *n = r->nlate;
+        return r->late;
+}
+
+/* --- Ids ------------------------------------------------------------------ */
+
+void sg_flag_id(sg_rule_id_t rule, sg_subject_t subject_type,
+                const char *subject_id, long long start_us,
+                const char *event_id, char out[37])
+{
+        unsigned char md[EVP_MAX_MD_SIZE];
+        unsigned int mdlen = 0;
+        char text[256];
+        int n = snprintf(text, sizeof(text), "%s|%s|%s|%lld|%s",
+                         sg_rule_name(rule), sg_subject_name(subject_type),
+                         subject_id, start_us, event_id ? event_id : "");
+
+        if (n < 0 || (size_t)n >= sizeof(text) ||
+            !EVP_Digest(text, (size_t)n, md, &mdlen, EVP_sha256(), NULL) ||
+            mdlen < 16)
+                sg_oom("SHA-256 of a flag id"); /* bounded inputs: cannot fail */
+        md[6] = (unsigned char)((md[6] & 0x0f) | 0x80); /* uuid version 8 */
+        md[8] = (unsigned char)((md[8] & 0x3f) | 0x80); /* RFC 4122 variant */
+        snprintf(out, 37,
+                 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x"
+                 "%02x%02x",
+                 md[0], md[1], md[2], md[3], md[4], md[5], md[6], md[7], md[8],
+                 md[9], md[10], md[11], md[12], md[13], md[14], md[15]);
+}
+
+sg_severity_t sg_rules_level(const sg_rules_conf_t *c, int score)
+{
+        if (score >= c->level_high)
+                return SG_SEV_HIGH;
+        if (score >= c->level_medium)
+                return SG_SEV_MEDIUM;
+        return SG_SEV_LOW;
+}
+
+/* --- Raising and extending flags -------------------------------------------- */
+
+/* What a rule found. Its evidence is written only when the flag takes
+ * it (raised, or the highest observed so far): by evidence(earg, out,
+ * size), or copied from text. */
+typedef struct sg_hit {
+        sg_rule_id_t rule;
+        sg_severity_t severity;
+        long long start;   /* the period's start when raised */
+        long long end;     /* its end */
+        double observed;
+        double threshold;
+        const char *text;
+        void (*evidence)(const void *earg, char *out, size_t size);
+        const void *earg;
+        const char *id; /* the flag's id, when known */
+        const char *event_key; /* large_purchase: the event id */
+} sg_hit_t;
+
+static void sg_hit_evidence(const sg_hit_t *h, char *out, size_t size)
+{
+        if (h->evidence)
+                h->evidence(h->earg, out, size);
+        else
+                snprintf(out, size, "%s", h->text);
+}
+
+typedef struct sg_ctx {
+        sg_rules_t *r;
+        int32_t partition;
+        int64_t offset;
+        const sg_event_t *ev;
+        sg_user_t *user; /* NULL for a late event */
+        unsigned fired;
+        unsigned raised;
+} sg_ctx_t;
+
+/* Adds the hit to the batch's flag (raised, or an extension). */
+static void sg_ctx_flag(sg_ctx_t *x, const sg_hit_t *h, bool raised)
+{
+        const sg_rule_conf_t *rc = &x->r->conf.rule[h->rule];
+        char id[37];
+        bool fresh;
+        sg_flag_t *f;
+
+        if (h->id)
+                memcpy(id, h->id, sizeof(id));
+        else
+                sg_flag_id(h->rule, SG_SUBJECT_USER, x->ev->user_id, h->start,
+                           h->event_key, id);
+        f = sg_rules_flag(x->r, id, &fresh);
+        if (fresh) {
+                f->rule = h->rule;
+                memcpy(f->rule_version, rc->version, sizeof(f->rule_version));
+                f->severity = h->severity;
+                f->subject_type = SG_SUBJECT_USER;
+                memcpy(f->subject_id, x->ev->user_id, sizeof(x->ev->user_id));
+                f->window_start_us = h->start;
+                f->window_end_us = h->end;
+                memcpy(f->first_event_id, x->ev->event_id,
+                       sizeof(f->first_event_id));
+                f->first_ts_us = x->ev->ts_us;
+                f->first_partition = x->partition;
+                f->first_offset = x->offset;
+                f->observed = h->observed;
+                f->threshold = h->threshold;
+                sg_hit_evidence(h, f->evidence, sizeof(f->evidence));
+        } else {
+                if (h->severity > f->severity)
+                        f->severity = h->severity;
+                if (h->observed >= f->observed) {
+                        f->observed = h->observed;
+                        f->threshold = h->threshold;
+                        sg_hit_evidence(h, f->evidence, sizeof(f->evidence));
+                }
+        }
+        memcpy(f->last_event_id, x->ev->event_id, sizeof(f->last_event_id));
+        f->event_count++;
+        x->fired |= 1u << h->rule;
+        if (raised)
+                x->raised |= 1u << h->rule;
+}
+
+/* A per-day or per-event rule. */
+static void sg_ctx_fire_fixed(sg_ctx_t *x, sg_rule_id_t rule, long long start,
+                              long long end, double observed, double threshold,
+                              sg_severity_t sev, const char *evidence,
+                              const char *event_key)
+{
+        sg_hit_t h = {rule, sev, start, end, observed, threshold, evidence,
+                      NULL, NULL, NULL, event_key};
+
+        sg_ctx_flag(x, &h, false);
+}
+
+/* A windowed user rule fired; start: the earliest event the rule counted
+ * in the window. Raises a flag or extends the current one. */
+static void sg_ctx_fire_window(sg_ctx_t *x, sg_rule_id_t rule, long long start,
+                               double observed, double threshold,
+                               sg_severity_t sev,
+                               void (*evidence)(const void *, char *, size_t),
+                               const void *earg)
+{
+        sg_open_t *o = &x->user->open[rule];
+        long long ts = x->ev->ts_us;
+        sg_hit_t h = {rule, sev, 0, 0, observed, threshold, NULL,
+                      evidence, earg, NULL, NULL};
+        bool raised = false;
+
+        if (o->sev && o->start <= ts && ts <= o->end) {
+                if (sev > o->sev)
+                        o->sev = (uint8_t)sev;
+                h.severity = (sg_severity_t)o->sev;
+        } else {
+                o->start = start;
+                o->end = start + x->r->conf.rule[rule].window_us;
+                o->sev = (uint8_t)sev;
+                o->id[0] = '\0';
+                raised = true;
+        }
+        if (!o->id[0]) /* once per flag: the id is a SHA-256 */
+                sg_flag_id(rule, SG_SUBJECT_USER, x->ev->user_id, o->start,
+                           NULL, o->id);
+        h.start = o->start;
+        h.end = o->end;
+        h.id = o->id;
+        sg_ctx_flag(x, &h, raised);
+        x->user->dirty = true;
+}
+
+/* --- The rules ------------------------------------------------------------- */
+
+static bool sg_safe_text(const char *s)
+{
+        for (; *s; s++)
+                if (!((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'z') ||
+                      (*s >= 'A' && *s <= 'Z') || *s == '.' || *s == ':' ||
+                      *s == '/' || *s == '-'))
+                        return false;
+        return true;
+}
+
+static int sg_cmp_str(const void *a, const void *b)
+{
+        return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Appends the distinct strings (dict indexes set in seen) as a sorted
+ * JSON array. */
+static void sg_json_strings(const sg_user_t *u, const bool *seen, char *out,
+                            size_t size)
+{
+        const char *s[256];
+        size_t n = 0, used;
+
+        for (int i = 0; i < u->ndict; i++)
+                if (seen[i])
+                        s[n++] = u->dict[i].s;
+        qsort(s, n, sizeof(s[0]), sg_cmp_str);
+        used = strlen(out);
+        used += (size_t)snprintf(out + used, size - used, "[");
+        for (size_t i = 0; i < n && used + 50 < size; i++)
+                used += (size_t)snprintf(out + used, size - used, "%s\"%s\"",
+                                         i ? "," : "",
+                                         sg_safe_text(s[i]) ? s[i] : "?");
+        if (used + 2 < size)
+                snprintf(out + used, size - used, "]");
+}
+
+static void sg_cents_text(long long cents, char *out, size_t size)
+{
+        snprintf(out, size, "%s%lld.%02lld", cents < 0 ? "-" : "",
+                 llabs(cents) / 100, llabs(cents) % 100);
+}
+
+/* What a rule's evidence is written from, when it is needed. */
+typedef struct sg_earg {
+        const sg_user_t *u;
+        const bool *seen;  /* distinct: the strings seen */
+        bool ip;           /* ... IP prefixes, else countries */
+        sg_rule_id_t rule; /* count: the rule */
+        long long n;       /* ... the count */
+        long long lo, t;   /* ... the window */
+} sg_earg_t;
+
+static void sg_evidence_distinct(const void *arg, char *out, size_t size)
+{
+        const sg_earg_t *a = arg;
+
+        snprintf(out, size, "{\"%s\":", a->ip ? "ip_prefixes" : "countries");
+        sg_json_strings(a->u, a->seen, out, size - 2);
+        strcat(out, "}");
+}
+
+/* multi_country, multi_network: distinct strings in the window. */
+static void sg_rule_distinct(sg_ctx_t *x, sg_rule_id_t rule, bool ip)
+{
+        const sg_rule_conf_t *rc = &x->r->conf.rule[rule];
+        const sg_user_t *u = x->user;
+        long long t = x->ev->ts_us, lo = t - rc->window_us, start = LLONG_MAX;
+        bool seen[256] = {false};
+        sg_earg_t earg = {.u = u, .seen = seen, .ip = ip};
+        int distinct = 0;
+        sg_severity_t sev = rc->severity;
+
+        for (int i = 0; i < u->nev; i++) {
+                const sg_uev_t *e = &u->ev[i];
+                uint8_t k = ip ? e->ip : e->country;
+                if (e->ts < lo || e->ts > t || k == DICT_NONE ||
+                    (e->flags & UEV_LATE))
+                        continue;
+                if (e->ts < start)
+                        start = e->ts;
+                if (!seen[k]) {
+                        seen[k] = true;
+                        distinct++;
+                }
+        }
+        if (distinct <= rc->threshold)
+                return;
+        if (rc->high_threshold > 0 && distinct > rc->high_threshold)
+                sev = SG_SEV_HIGH;
+        sg_ctx_fire_window(x, rule, start, distinct,
+                           sev == SG_SEV_HIGH && rc->high_threshold > 0
+                               ? (double)rc->high_threshold
+                               : (double)rc->threshold,
+                           sev, sg_evidence_distinct, &earg);
+}
+
+typedef struct sg_tsidx {
+        long long ts;
+        int idx;
+} sg_tsidx_t;
+
+static int sg_cmp_tsidx(const void *a, const void *b)
+{
+        const sg_tsidx_t *x = a, *y = b;
+
+        if (x->ts != y->ts)
+                return x->ts < y->ts ? -1 : 1;
+        return x->idx - y->idx;
+}
+
+static void sg_evidence_count(const void *arg, char *out, size_t size)
+{
+        const sg_earg_t *a = arg;
+        const sg_user_t *u = a->u;
+        size_t used;
+
+        used = (size_t)snprintf(out, size, "{\"%s\":%lld",
+                                a->rule == SG_RULE_PURCHASE_BURST ? "purchases"
+                                : a->rule == SG_RULE_REPEAT_OFFENDER
+                                    ? "offending_events"
+                                    : "events",
+                                a->n);
+        if (a->rule == SG_RULE_PURCHASE_BURST) {
+                /* The first 20 amounts, in the window's time order. */
+                sg_tsidx_t p[20];
+                int np = 0;
+                for (int i = 0; i < u->nev && np < 20; i++) {
+                        const sg_uev_t *e = &u->ev[i];
+                        if (e->ts >= a->lo && e->ts <= a->t &&
+                            (e->flags & (UEV_PURCHASE | UEV_LATE)) ==
+                                UEV_PURCHASE)
+                                p[np++] = (sg_tsidx_t){e->ts, i};
+                }
+                qsort(p, (size_t)np, sizeof(p[0]), sg_cmp_tsidx);
+                used += (size_t)snprintf(out + used, size - used,
+                                         ",\"amounts\":[");
+                for (int i = 0; i < np && used + 40 < size; i++) {
+                        char c[32];
+                        sg_cents_text(u->ev[p[i].idx].cents, c, sizeof(c));
+                        used += (size_t)snprintf(out + used, size - used,
+                                                 "%s\"%s\"", i ? "," : "", c);
+                }
+                used += (size_t)snprintf(out + used, size - used, "]");
+        }
+        snprintf(out + used, size - used, "}");
+}
+
+/* high_frequency, purchase_burst, repeat_offender: events (with the
+ * given flags) in the window. */
+static void sg_rule_count(sg_ctx_t *x, sg_rule_id_t rule, unsigned need)
+{
+        const sg_rule_conf_t *rc = &x->r->conf.rule[rule];
+        const sg_user_t *u = x->user;
+        long long t = x->ev->ts_us, lo = t - rc->window_us, start = LLONG_MAX;
+        sg_earg_t earg = {.u = u, .rule = rule, .lo = lo, .t = t};
+        long long n = 0;
+
+        for (int i = 0; i < u->nev; i++) {
+                const sg_uev_t *e = &u->ev[i];
+                if (e->ts < lo || e->ts > t || (e->flags & need) != need ||
+                    (e->flags & UEV_LATE))
+                        continue;
+                if (e->ts < start)
+                        start = e->ts;
+                n++;
+        }
+        if (n <= rc->threshold)
+                return;
+        earg.n = n;
+        sg_ctx_fire_window(x, rule, start, (double)n, (double)rc->threshold,
+                           rc->severity, sg_evidence_count, &earg);
+}
+
+/* Adds the event to the user's state (dropping what no window can see). */
+static void sg_ctx_remember(sg_ctx_t *x, const sg_part_t *p, uint64_t idh,
+                            bool late)
+{
+        sg_user_t *u = x->user;
+        const sg_event_t *ev = x->ev;
+        sg_uev_t e;
+
+        sg_user_trim(u, sg_rules_cut(x->r, p), x->r->conf.max_user_events - 1);
+        e.ts = ev->ts_us;
+        e.idh = idh;
+        e.cents = ev->type == SG_EV_PURCHASE ? ev->amount_cents : 0;
+        e.flags = (uint8_t)((ev->type == SG_EV_PURCHASE ? UEV_PURCHASE : 0) |
+                            (late ? UEV_LATE : 0));
+        e.country = (uint8_t)sg_user_dict(u, ev->country);
+        e.ip = ev->ip[0] ? (uint8_t)sg_user_dict(u, ev->ip) : DICT_NONE;
+        if (u->nev == u->evcap) {
+                u->evcap = u->evcap ? u->evcap * 2 : 8;
+                u->ev = sg_xrealloc(u->ev, (size_t)u->evcap * sizeof(*u->ev));
+        }
+        u->ev[u->nev++] = e;
+        if (ev->ts_us > u->max_ts)
+                u->max_ts = ev->ts_us;
+        u->dirty = true;
+}
+
+static void sg_ctx_window(sg_ctx_t *x, sg_rule_id_t rule, const char *subject,
+                          long long a, long long b)
+{
+        const sg_event_t *ev = x->ev;
+        sg_wpart_t *w = sg_rules_win(
+            x->r, rule, subject, sg_rules_window_start(&x->r->conf, rule,
+                                                       ev->ts_us));
+
+        w->a += a;
+        w->b += b;
+        if (ev->ts_us < w->first_ts ||
+            (ev->ts_us == w->first_ts &&
+             strcmp(ev->event_id, w->first_event_id) < 0)) {
+                w->first_ts = ev->ts_us;
+                snprintf(w->first_event_id, sizeof(w->first_event_id), "%s",
+                         ev->event_id);
+                w->first_partition = x->partition;
+                w->first_offset = x->offset;
+        }
+        if (ev->ts_us > w->last_ts ||
+            (ev->ts_us == w->last_ts &&
+             strcmp(ev->event_id, w->last_event_id) > 0)) {
+                w->last_ts = ev->ts_us;
+                snprintf(w->last_event_id, sizeof(w->last_event_id), "%s",
+                         ev->event_id);
+        }
+}
+
+/* The user (created if new), listed among those whose state the batch
+ * changes. */
+static sg_user_t *sg_rules_touch(sg_rules_t *r, sg_part_t *p, sg_user_t *u,
+                                 const char *user_id)
+{
+        if (!u)
+                u = sg_part_user(p, user_id, true);
+        if (!u->dirty) {
+                VEC_PUSH(r->dirty, r->ndirty, r->dirtycap);
+                r->dirty[r->ndirty - 1].partition = p->id;
+                r->dirty[r->ndirty - 1].user = u;
+        }
+        return u;
+}
+
+/* Whether the user's state holds the event id among its events not
+ * older than cut (older ones may or may not have been dropped yet: looking
+ * at them would make the answer depend on when that happened). */
+static bool sg_user_has(const sg_user_t *u, uint64_t idh, long long cut)
+{
+        for (int i = 0; i < u->nev; i++)
+                if (u->ev[i].idh == idh && u->ev[i].ts >= cut)
+                        return true;
+        return false;
+}
+
+void sg_rules_eval(sg_rules_t *r, int32_t partition, int64_t offset,
+                   const sg_event_t *ev, long long erased_at_us,
+                   sg_eval_result_t *res)
+{
+        const sg_rule_conf_t *rule = r->conf.rule;
+        sg_part_t *p = sg_rules_part_get(r, partition);
+        uint64_t idh = sg_fnv(ev->event_id, strlen(ev->event_id), FNV0);
+        long long day = sg_time_utc_day(ev->ts_us);
+        long long day_start = day * DAY_US;
+        sg_user_t *u = sg_part_user(p, ev->user_id, false);
+        sg_ctx_t x = {r, partition, offset, ev, NULL, 0, 0};
+        sg_eval_result_t local;
+        char evidence[SG_FLAG_EVIDENCE_MAX];
+        bool late;
+        int score = 0;
+
+        if (!res)
+                res = &local;
+        memset(res, 0, sizeof(*res));
+        if (u && sg_user_has(u, idh, sg_rules_cut(r, p))) {
+                res->duplicate = true;
+                return;
+        }
+        late = p->max_ts != LLONG_MIN && ev->ts_us < p->max_ts - r->conf.lateness_us;
+        if (ev->ts_us > p->max_ts)
+                p->max_ts = ev->ts_us;
+        p->touched = true;
+
+        /* The per-event rules. */
+        snprintf(evidence, sizeof(evidence), "{\"country\":\"%s\"}",
+                 sg_safe_text(ev->country) ? ev->country : "?");
+        if (rule[SG_RULE_EU_NO_CONSENT].enabled && ev->is_eu && !ev->has_consent)
+                sg_ctx_fire_fixed(&x, SG_RULE_EU_NO_CONSENT, day_start,
+                                  day_start + DAY_US - 1, 1, 0,
+                                  rule[SG_RULE_EU_NO_CONSENT].severity,
+                                  evidence, NULL);
+        if (rule[SG_RULE_DO_NOT_TRACK].enabled && ev->do_not_track)
+                sg_ctx_fire_fixed(&x, SG_RULE_DO_NOT_TRACK, day_start,
+                                  day_start + DAY_US - 1, 1, 0,
+                                  rule[SG_RULE_DO_NOT_TRACK].severity, evidence,
+                                  NULL);
+        if (rule[SG_RULE_ERASED_USER_ACTIVITY].enabled && erased_at_us >= 0 &&
+            ev->ts_us > erased_at_us) {
+                char at[28];
+                sg_time_format_rfc3339(erased_at_us, at);
+                snprintf(evidence, sizeof(evidence),
+                         "{\"erased_at\":\"%s\",\"seconds_after\":%lld}", at,
+                         (ev->ts_us - erased_at_us) / 1000000);
+                sg_ctx_fire_fixed(&x, SG_RULE_ERASED_USER_ACTIVITY, day_start,
+                                  day_start + DAY_US - 1, 1, 0,
+                                  rule[SG_RULE_ERASED_USER_ACTIVITY].severity,
+                                  evidence, NULL);
+        }
+        if (rule[SG_RULE_LARGE_PURCHASE].enabled && ev->type == SG_EV_PURCHASE &&
+            ev->amount_cents > rule[SG_RULE_LARGE_PURCHASE].threshold) {
+                const sg_rule_conf_t *rc = &rule[SG_RULE_LARGE_PURCHASE];
+                bool high = rc->high_threshold > 0 &&
+                            ev->amount_cents >= rc->high_threshold;
+                char a[32];
+                sg_cents_text(ev->amount_cents, a, sizeof(a));
+                snprintf(evidence, sizeof(evidence),
+                         "{\"amount\":\"%s\",\"currency\":\"%s\"}", a,
+                         sg_safe_text(ev->currency) ? ev->currency : "?");
+                sg_ctx_fire_fixed(&x, SG_RULE_LARGE_PURCHASE, ev->ts_us,
+                                  ev->ts_us, (double)ev->amount_cents / 100.0,
+                                  (double)(high ? rc->high_threshold
+                                                : rc->threshold) /
+                                      100.0,
+                                  high ? SG_SEV_HIGH : rc->severity, evidence,
+                                  ev->event_id);
+                x.raised |= 1u << SG_RULE_LARGE_PURCHASE;
+        }
+
+        if (late) {
+                sg_rules_late_add(r, (int32_t)day, partition);
+                res->late = true;
+                /* Kept (if a duplicate could still come) so that a resent
+                 * late event is not evaluated twice. */
+                if (ev->ts_us >= sg_rules_cut(r, p)) {
+                        x.user = sg_rules_touch(r, p, u, ev->user_id);
+                        sg_ctx_remember(&x, p, idh, true);
+                }
+        } else {
+                unsigned offending_rules =
+                    (1u << SG_RULE_MULTI_COUNTRY) |
+                    (1u << SG_RULE_MULTI_NETWORK) |
+                    (1u << SG_RULE_LARGE_PURCHASE) |
+                    (1u << SG_RULE_PURCHASE_BURST);
+
+                x.user = sg_rules_touch(r, p, u, ev->user_id);
+                sg_ctx_remember(&x, p, idh, false);
+                if (rule[SG_RULE_MULTI_COUNTRY].enabled)
+                        sg_rule_distinct(&x, SG_RULE_MULTI_COUNTRY, false);
+                if (rule[SG_RULE_MULTI_NETWORK].enabled && ev->ip[0])
+                        sg_rule_distinct(&x, SG_RULE_MULTI_NETWORK, true);
+                if (rule[SG_RULE_HIGH_FREQUENCY].enabled)
+                        sg_rule_count(&x, SG_RULE_HIGH_FREQUENCY, 0);
+                if (rule[SG_RULE_PURCHASE_BURST].enabled &&
+                    ev->type == SG_EV_PURCHASE)
+                        sg_rule_count(&x, SG_RULE_PURCHASE_BURST, UEV_PURCHASE);
+                if (x.fired & offending_rules) {
+                        x.user->ev[x.user->nev - 1].flags |= UEV_OFFENDING;
+                        if (rule[SG_RULE_REPEAT_OFFENDER].enabled)
+                                sg_rule_count(&x, SG_RULE_REPEAT_OFFENDER,
+                                              UEV_OFFENDING);
+                }
+                if (rule[SG_RULE_CONTENT_ERROR_RATE].enabled &&
+                    ev->content_id[0] &&
+                    (ev->type == SG_EV_PLAY || ev->type == SG_EV_PLAYBACK_ERROR))
+                        sg_ctx_window(&x, SG_RULE_CONTENT_ERROR_RATE,
+                                      ev->content_id, ev->type == SG_EV_PLAY,
+                                      ev->type == SG_EV_PLAYBACK_ERROR);
+                if (rule[SG_RULE_TRAFFIC_ANOMALY].enabled)
+                        sg_ctx_window(&x, SG_RULE_TRAFFIC_ANOMALY, ev->country,
+                                      1, 0);
+        }
+
+        for (int i = 0; i < SG_RULE__CNT; i++)
+                if (x.fired & (1u << i))
+                        score += rule[i].weight;
+        if (ev->type == SG_EV_PLAYBACK_ERROR)
+                score += r->conf.playback_error_weight;
+        res->fired = x.fired;
+        res->raised = x.raised & x.fired;
+        res->score = score;
+        res->level = sg_rules_level(&r->conf, score);
+        sg_rules_risk_add(r, (int32_t)day, ev->country, (int)res->level);
+}
+
+/* --- Cross-partition windows ----------------------------------------------- */
+
+long long sg_rules_window_start(const sg_rules_conf_t *c, sg_rule_id_t rule,
+                                long long ts_us)
+{
+        long long w = c->rule[rule].window_us;
+        long long k = ts_us / w;
+
+        if (ts_us < 0 && ts_us % w)
+                k--;
+        return k * w;
+}
+
+long long sg_rules_window_end(const sg_rules_conf_t *c, sg_rule_id_t rule,
+                              long long start_us)
+{
+        return start_us + c->rule[rule].window_us - 1;
+}
+
+static int sg_wpart_cmp(const void *x, const void *y)
+{
+        const sg_wpart_t *a = x, *b = y;
+        int c;
+
+        if (a->rule != b->rule)
+                return a->rule < b->rule ? -1 : 1;
+        c = strcmp(a->subject, b->subject);
+        if (c)
+                return c;
+        if (a->start_us != b->start_us)
+                return a->start_us < b->start_us ? -1 : 1;
+        return 0;
+}
+
+void sg_wpart_sort(sg_wpart_t *w, size_t n)
+{
+        qsort(w, n, sizeof(*w), sg_wpart_cmp);
+}
+
+void sg_wpart_merge(sg_wpart_t *a, const sg_wpart_t *b)
+{
+        a->a += b->a;
+        a->b += b->b;
+        if (b->first_event_id[0] &&
+            (!a->first_event_id[0] || b->first_ts < a->first_ts ||
+             (b->first_ts == a->first_ts &&
+              strcmp(b->first_event_id, a->first_event_id) < 0))) {
+                a->first_ts = b->first_ts;
+                memcpy(a->first_event_id, b->first_event_id,
+                       sizeof(a->first_event_id));
+                a->first_partition = b->first_partition;
+                a->first_offset = b->first_offset;
+        }
+        if (b->last_event_id[0] &&
+            (!a->last_event_id[0] || b->last_ts > a->last_ts ||
+             (b->last_ts == a->last_ts &&
+              strcmp(b->last_event_id, a->last_event_id) > 0))) {
+                a->last_ts = b->last_ts;
+                memcpy(a->last_event_id, b->last_event_id,
+                       sizeof(a->last_event_id));
+        }
+}
+
+static void sg_window_flag(const sg_rules_conf_t *c, sg_rule_id_t rule,
+                           sg_subject_t subject, const char *subject_id,
+                           long long start, const sg_wpart_t *w,
+                           sg_flag_t *f)
+{
+        memset(f, 0, sizeof(*f));
+        sg_flag_id(rule, subject, subject_id, start, NULL, f->flag_id);
+        f->rule = rule;
+        snprintf(f->rule_version, sizeof(f->rule_version), "%s",
+                 c->rule[rule].version);
+        f->severity = c->rule[rule].severity;
+        f->subject_type = subject;
+        snprintf(f->subject_id, sizeof(f->subject_id), "%s", subject_id);
+        f->window_start_us = start;
+        f->window_end_us = sg_rules_window_end(c, rule, start);
+        f->first_partition = -1;
+        if (w && w->first_event_id[0]) {
+                memcpy(f->first_event_id, w->first_event_id,
+                       sizeof(f->first_event_id));
+                f->first_ts_us = w->first_ts;
+                f->first_partition = w->first_partition;
+                f->first_offset = w->first_offset;
+                memcpy(f->last_event_id, w->last_event_id,
+                       sizeof(f->last_event_id));
+        }
+}
+
+bool sg_rules_judge_content(const sg_rules_conf_t *c, const sg_wpart_t *w,
+                            sg_flag_t *flag)
+{
+        const sg_rule_conf_t *rc = &c->rule[SG_RULE_CONTENT_ERROR_RATE];
+        long long total = w->a + w->b;
+        double rate;
+
+        if (!rc->enabled || total < rc->min_events || total <= 0)
+                return false;
+        rate = (double)w->b / (double)total;
+        if (!(rate > rc->ratio))
+                return false;
+        sg_window_flag(c, SG_RULE_CONTENT_ERROR_RATE, SG_SUBJECT_CONTENT,
+                       w->subject, w->start_us, w, flag);
+        flag->event_count = total;
+        flag->observed = rate;
+        flag->threshold = rc->ratio;
+        snprintf(flag->evidence, sizeof(flag->evidence),
+                 "{\"plays\":%lld,\"playback_errors\":%lld,\"error_rate\":%.4f,"
+                 "\"min_events\":%lld}",
+                 w->a, w->b, rate, rc->min_events);
+        return true;
+}
+
+/* Judges the count x of the window at start against b, then folds it in. */
+static void sg_baseline_fold(const sg_rules_conf_t *c, sg_baseline_t *b,
+                             long long start, long long x, const sg_wpart_t *w,
+                             void (*emit)(void *arg, const sg_flag_t *flag),
+                             void *arg)
+{
+        const sg_rule_conf_t *rc = &c->rule[SG_RULE_TRAFFIC_ANOMALY];
+        double d;
+
+        if (b->n >= rc->history) {
+                double sd = sqrt(b->var);
+                double sde = sd > rc->min_stddev ? sd : rc->min_stddev;
+                double dev = (double)x - b->mean;
+                if (fabs(dev) > rc->sigmas * sde) {
+                        sg_flag_t f;
+                        sg_window_flag(c, SG_RULE_TRAFFIC_ANOMALY,
+                                       SG_SUBJECT_COUNTRY, b->country, start, w,
+                                       &f);
+                        f.event_count = x;
+                        f.observed = (double)x;
+                        f.threshold = dev > 0 ? b->mean + rc->sigmas * sde
+                                              : b->mean - rc->sigmas * sde;
+                        snprintf(f.evidence, sizeof(f.evidence),
+                                 "{\"events\":%lld,\"direction\":\"%s\","
+                                 "\"baseline_mean\":%.3f,"
+                                 "\"baseline_stddev\":%.3f,"
+                                 "\"history_windows\":%lld}",
+                                 x, dev > 0 ? "spike" : "drop", b->mean, sd,
+                                 b->n);
+                        emit(arg, &f);
+                }
+        }
+        if (b->n == 0) {
+                b->mean = (double)x;
+                b->var = 0;
+        } else {
+                d = (double)x - b->mean;
+                b->mean += rc->alpha * d;
+                b->var = (1 - rc->alpha) * (b->var + rc->alpha * d * d);
+        }
+        b->n++;
+        b->next_start_us = start + rc->window_us;
+}
+
+void sg_rules_country_advance(const sg_rules_conf_t *c, sg_baseline_t *b,
+                              const sg_wpart_t *w, long long watermark_us,
+                              void (*emit)(void *arg, const sg_flag_t *flag),
+                              void *arg)
+{
+        long long len = c->rule[SG_RULE_TRAFFIC_ANOMALY].window_us;
+
+        if (!c->rule[SG_RULE_TRAFFIC_ANOMALY].enabled)
+                return;
+        if (w) {
+                if (b->n > 0 && w->start_us < b->next_start_us)
+                        return; /* folded already */
+                while (b->n > 0 && b->next_start_us < w->start_us)
+                        sg_baseline_fold(c, b, b->next_start_us, 0, NULL, emit,
+                                         arg);
+                sg_baseline_fold(c, b, w->start_us, w->a, w, emit, arg);
+                return;
+        }
+        while (b->n > 0 && b->next_start_us + len - 1 < watermark_us)
+                sg_baseline_fold(c, b, b->next_start_us, 0, NULL, emit, arg);
+}
+
+void sg_flag_list_push(void *list, const sg_flag_t *flag)
+{
+        sg_flag_list_t *l = list;
+
+        if (l->n == l->cap) {
+                l->cap = l->cap ? l->cap * 2 : 16;
+                l->v = sg_xrealloc(l->v, l->cap * sizeof(*l->v));
+        }
+        l->v[l->n++] = *flag;
+}
+
+void sg_flag_list_fini(sg_flag_list_t *l)
+{
+        free(l->v);
+        memset(l, 0, sizeof(*l));
+}
+
+sg_baseline_t *sg_baselines_get(sg_baselines_t *b, const char *country)
+{
+        for (size_t i = 0; i < b->n; i++)
+                if (strcmp(b->v[i].country, country) == 0)
+                        return &b->v[i];
+        if (b->n == b->cap) {
+                b->cap = b->cap ? b->cap * 2 : 16;
+                b->v = sg_xrealloc(b->v, b->cap * sizeof(*b->v));
+        }
+        memset(&b->v[b->n], 0, sizeof(*b->v));
+        snprintf(b->v[b->n].country, sizeof(b->v[0].country), "%s", country);
+        return &b->v[b->n++];
+}
+
+void sg_rules_close(const sg_rules_conf_t *c, sg_wpart_t *w, size_t n,
+                    sg_baselines_t *base, long long wm, sg_flag_list_t *out)
+{
+        sg_wpart_sort(w, n);
+        for (size_t i = 0; i < n; i++) {
+                sg_flag_t f;
+                if (w[i].rule == SG_RULE_CONTENT_ERROR_RATE) {
+                        if (sg_rules_judge_content(c, &w[i], &f))
+                                sg_flag_list_push(out, &f);
+                } else if (w[i].rule == SG_RULE_TRAFFIC_ANOMALY) {
+                        sg_rules_country_advance(
+                            c, sg_baselines_get(base, w[i].subject), &w[i], wm,
+                            sg_flag_list_push, out);
+                }
+        }
+        for (size_t i = 0; i < base->n; i++)
+                sg_rules_country_advance(c, &base->v[i], NULL, wm,
+                                         sg_flag_list_push, out);
+}

@@ -1,0 +1,1023 @@
+/* sg-compliance's stage (docs/compliance.md): valid events are buffered
+ * by add; flush evaluates the batch with the rules engine
+ * (compliance/rules.h) from the state the previous commit left, and
+ * writes, in the engine's transaction, the flags, the users' state, the
+ * partitions' highest event times, the cross-partition windows' counts,
+ * the risk and late counts, and closes the windows the watermark passed.
+ * New and escalated flags go to the outbox in the same transaction; tick
+ * sends them to Kafka after commit. */
+
+#include "compliance.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libpq-fe.h>
+
+#include "flag_store.h"
+#include "rules.h"
+#include "sg_buf.h"
+#include "sg_defs.h"
+#include "sg_log.h"
+#include "sg_outbox.h"
+#include "sg_outbox_kafka.h"
+#include "sg_pg.h"
+#include "sg_signal.h"
+#include "sg_time.h"
+
+#define MAX_PARTS 1024         /* partitions of the topic we can follow */
+#define LOCK_KEY "7163411"     /* pg_advisory_xact_lock: one closer */
+#define SWEEP_LIMIT 500        /* outbox rows leased per sweep */
+#define INFLIGHT_MAX 5000
+#define RECONNECT_MS 5000      /* the outbox's connection, when it broke */
+#define DRAIN_MS 5000
+
+typedef struct sg_cpl_conf {
+        const char *rules_path;
+        const char *flags_topic;
+        bool no_publish;
+} sg_cpl_conf_t;
+
+typedef struct sg_cev {
+        sg_event_t ev; /* metadata freed: the rules do not read it */
+        int32_t partition;
+        int64_t offset;
+} sg_cev_t;
+
+typedef struct sg_erased {
+        char user_id[37];
+        long long at_us;
+} sg_erased_t;
+
+typedef struct sg_cpl_totals {
+        long long evaluated, duplicates, late, invalid;
+        sg_flag_counts_t flags;
+        long long windows_closed;
+} sg_cpl_totals_t;
+
+typedef struct sg_compliance {
+        const sg_cpl_conf_t *conf;
+        const sg_cli_common_t *common;
+        char topic[256];
+        sg_rules_conf_t rules_conf;
+        sg_rules_t *rules;
+        const sg_stage_services_t *svc;
+
+        sg_cev_t *evs;
+        size_t nev, evcap;
+        long long batch_invalid;
+        bool suspect; /* a flush ran and did not commit: reload the state */
+        sg_cpl_totals_t batch, total;
+
+        /* The outbox's sender: its own connection, outside the engine's
+         * transactions. */
+        sg_outbox_kafka_t *kafka;
+        sg_outbox_t *ob;
+        sg_pg_session_t obpg;
+        long long ob_retry_ms;
+
+        /* Which partitions the group still has to read (the engine's
+         * answer, at each flush). */
+        bool behind[MAX_PARTS];
+        int nparts;
+} sg_compliance_t;
+
+/* --- Options ---------------------------------------------------------------- */
+
+static void sg_cpl_conf_init(void *conf, sg_opt_t *opts)
+{
+        sg_cpl_conf_t *c = conf;
+        int i = 0;
+
+        c->rules_path = SG_CONFIG_DIR "/compliance.rules";
+        c->flags_topic = "compliance_flags";
+        opts[i++] = (sg_opt_t){
+            .name = "rules", .kind = SG_OPT_STRING, .dest = &c->rules_path,
+            .arg = "FILE",
+            .help = "the rules file (docs/compliance.md); checked whole at "
+                    "start,\nread again on SIGHUP"};
+        opts[i++] = (sg_opt_t){
+            .name = "flags-topic", .kind = SG_OPT_STRING,
+            .dest = &c->flags_topic, .arg = "TOPIC",
+            .help = "where new and escalated flags are published"};
+        opts[i++] = (sg_opt_t){
+            .name = "no-publish", .kind = SG_OPT_FLAG, .dest = &c->no_publish,
+            .help = "do not publish flags (they wait in the outbox)"};
+        opts[i] = (sg_opt_t)SG_OPT_END;
+}
+
+/* --- Adding ------------------------------------------------------------------- */
+
+static int sg_cpl_add(void *stage, const sg_msg_t *msg)
+{
+        sg_compliance_t *c = stage;
+        char why[256];
+        sg_cev_t *e;
+        sg_reason_t r;
+
+        if (c->nev == c->evcap) {
+                c->evcap = c->evcap ? c->evcap * 2 : 1024;
+                c->evs = sg_xrealloc(c->evs, c->evcap * sizeof(*c->evs));
+        }
+        e = &c->evs[c->nev];
+        r = sg_event_parse(msg->value ? msg->value : "",
+                           msg->value ? msg->value_len : 0, &e->ev, why,
+                           sizeof(why));
+        sg_event_fini(&e->ev); /* the metadata: not needed */
+        if (r != SG_REASON_OK) {
+                c->batch_invalid++; /* never evaluated (the raw store keeps it) */
+                return 0;
+        }
+        e->partition = msg->partition;
+        e->offset = msg->offset;
+        c->nev++;
+        return 0;
+}
+
+/* --- Loading state ------------------------------------------------------------ */
+
+static int sg_cpl_load_part(sg_compliance_t *c, PGconn *conn, int32_t part,
+                            sg_pg_err_t *err)
+{
+        char pbuf[16];
+        const char *params[2] = {c->topic, pbuf};
+        long long max_ts = LLONG_MIN;
+        PGresult *res;
+        int n;
+
+        snprintf(pbuf, sizeof(pbuf), "%d", part);
+        res = sg_pg_query(conn,
+                          "SELECT max_ts_us FROM compliance_partitions "
+                          "WHERE topic = $1 AND kafka_partition = $2",
+                          2, params, 0, "reading a partition's state", err);
+        if (!res)
+                return -1;
+        if (PQntuples(res) == 1)
+                max_ts = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+        PQclear(res);
+        sg_rules_part_load(c->rules, part, max_ts);
+        res = sg_pg_query(conn,
+                          "SELECT user_id::text, state FROM "
+                          "compliance_user_state WHERE topic = $1 AND "
+                          "kafka_partition = $2",
+                          2, params, 0, "reading the users' state", err);
+        if (!res)
+                return -1;
+        n = PQntuples(res);
+        for (int i = 0; i < n; i++) {
+                size_t len = 0;
+                unsigned char *bytes = PQunescapeBytea(
+                    (const unsigned char *)PQgetvalue(res, i, 1), &len);
+                int rc;
+                if (!bytes)
+                        sg_oom("a user's state");
+                rc = sg_rules_user_load(c->rules, part, PQgetvalue(res, i, 0),
+                                        bytes, len);
+                PQfreemem(bytes);
+                if (rc < 0) {
+                        PQclear(res);
+                        sg_pg_err_fmt(err, false,
+                                      "compliance_user_state: a state of "
+                                      "partition %d is not one this version "
+                                      "wrote",
+                                      part);
+                        return -1;
+                }
+        }
+        PQclear(res);
+        sg_debug("state loaded partition=%d users=%d", part, n);
+        return 0;
+}
+
+static int sg_erased_cmp(const void *a, const void *b)
+{
+        return strcmp(((const sg_erased_t *)a)->user_id,
+                      ((const sg_erased_t *)b)->user_id);
+}
+
+/* The erasures (anonymized requests) of the batch's users, sorted. */
+static sg_erased_t *sg_cpl_erasures(sg_compliance_t *c, PGconn *conn,
+                                    size_t *n, sg_pg_err_t *err)
+{
+        sg_buf_t ids;
+        const char *params[1];
+        sg_erased_t *out;
+        PGresult *res;
+
+        size_t cap = 64;
+        const char **set;
+
+        /* Each user once: an open-addressing set on the ids. */
+        while (cap < 2 * c->nev)
+                cap *= 2;
+        set = sg_xcalloc(cap, sizeof(*set));
+        sg_buf_init(&ids);
+        sg_buf_array_begin(&ids);
+        for (size_t i = 0; i < c->nev; i++) {
+                const char *u = c->evs[i].ev.user_id;
+                uint64_t h = 1469598103934665603ULL;
+                size_t j;
+                for (const char *p = u; *p; p++)
+                        h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+                j = (size_t)(h ^ (h >> 29)) & (cap - 1);
+                while (set[j] && strcmp(set[j], u) != 0)
+                        j = (j + 1) & (cap - 1);
+                if (set[j])
+                        continue;
+                set[j] = u;
+                sg_buf_array_str(&ids, u);
+        }
+        sg_buf_array_end(&ids);
+        free(set);
+        params[0] = ids.data;
+        res = sg_pg_query(conn,
+                          "SELECT user_id::text, (extract(epoch FROM "
+                          "min(processed_at)) * 1000000)::bigint "
+                          "FROM privacy_requests WHERE status = 'anonymized' "
+                          "AND user_id = ANY($1::uuid[]) GROUP BY user_id",
+                          1, params, 0, "reading erasures", err);
+        sg_buf_fini(&ids);
+        if (!res)
+                return NULL;
+        *n = (size_t)PQntuples(res);
+        out = sg_xcalloc(*n + 1, sizeof(*out));
+        for (size_t i = 0; i < *n; i++) {
+                snprintf(out[i].user_id, sizeof(out[i].user_id), "%s",
+                         PQgetvalue(res, (int)i, 0));
+                out[i].at_us = strtoll(PQgetvalue(res, (int)i, 1), NULL, 10);
+        }
+        PQclear(res);
+        qsort(out, *n, sizeof(*out), sg_erased_cmp);
+        return out;
+}
+
+/* --- Writing -------------------------------------------------------------------- */
+
+typedef struct sg_cols {
+        sg_buf_t b[8];
+        const char *p[9];
+        int n;
+} sg_cols_t;
+
+static void sg_cols_begin(sg_cols_t *k, int n)
+{
+        k->n = n;
+        for (int i = 0; i < n; i++) {
+                sg_buf_init(&k->b[i]);
+                sg_buf_array_begin(&k->b[i]);
+        }
+}
+
+static const char *const *sg_cols_end(sg_cols_t *k, const char *first)
+{
+        int j = 0;
+
+        if (first)
+                k->p[j++] = first;
+        for (int i = 0; i < k->n; i++) {
+                sg_buf_array_end(&k->b[i]);
+                k->p[j++] = k->b[i].data;
+        }
+        return k->p;
+}
+
+static void sg_cols_fini(sg_cols_t *k)
+{
+        for (int i = 0; i < k->n; i++)
+                sg_buf_fini(&k->b[i]);
+}
+
+static void sg_hex(sg_buf_t *out, const char *data, size_t len)
+{
+        static const char digits[] = "0123456789abcdef";
+
+        sg_buf_reset(out);
+        sg_buf_puts(out, "\\x");
+        for (size_t i = 0; i < len; i++) {
+                unsigned char ch = (unsigned char)data[i];
+                sg_buf_putc(out, digits[ch >> 4]);
+                sg_buf_putc(out, digits[ch & 15]);
+        }
+        sg_buf_putc(out, '\0');
+        out->len--;
+}
+
+static int sg_cpl_write_users(sg_compliance_t *c, PGconn *conn,
+                              sg_pg_err_t *err)
+{
+        sg_cols_t k;
+        sg_buf_t state, hex;
+        size_t it = 0;
+        int32_t part;
+        const char *user;
+        long long max_ts;
+        int rows = 0, rc;
+
+        sg_cols_begin(&k, 4);
+        sg_buf_init(&state);
+        sg_buf_init(&hex);
+        while (sg_rules_dirty_next(c->rules, &it, &part, &user, &max_ts,
+                                   &state)) {
+                sg_buf_array_int(&k.b[0], part);
+                sg_buf_array_str(&k.b[1], user);
+                sg_buf_array_int(&k.b[2], max_ts);
+                sg_hex(&hex, state.data, state.len);
+                sg_buf_array_str(&k.b[3], hex.data);
+                rows++;
+        }
+        rc = rows == 0
+                 ? 0
+                 : sg_pg_command(
+                       conn,
+                       "INSERT INTO compliance_user_state (topic, "
+                       "kafka_partition, user_id, max_ts_us, state) "
+                       "SELECT $1, t.p, t.u, t.m, t.s FROM unnest($2::int[], "
+                       "$3::uuid[], $4::bigint[], $5::bytea[]) AS t(p, u, m, s) "
+                       "ON CONFLICT (topic, kafka_partition, user_id) DO "
+                       "UPDATE SET max_ts_us = EXCLUDED.max_ts_us, "
+                       "state = EXCLUDED.state",
+                       5, sg_cols_end(&k, c->topic), "storing users' state",
+                       NULL, err);
+        sg_cols_fini(&k);
+        sg_buf_fini(&state);
+        sg_buf_fini(&hex);
+        return rc;
+}
+
+/* The partitions' highest event times, and the users no future event can
+ * see any more. */
+static int sg_cpl_write_parts(sg_compliance_t *c, PGconn *conn,
+                              sg_pg_err_t *err)
+{
+        int32_t parts[MAX_PARTS];
+        long long max_ts[MAX_PARTS];
+        size_t n = sg_rules_parts_touched(c->rules, parts, max_ts, MAX_PARTS);
+        sg_cols_t k;
+        int rc = 0;
+
+        if (n > MAX_PARTS)
+                n = MAX_PARTS;
+        if (n == 0)
+                return 0;
+        sg_cols_begin(&k, 2);
+        for (size_t i = 0; i < n; i++) {
+                sg_buf_array_int(&k.b[0], parts[i]);
+                sg_buf_array_int(&k.b[1], max_ts[i]);
+        }
+        rc = sg_pg_command(conn,
+                           "INSERT INTO compliance_partitions (topic, "
+                           "kafka_partition, max_ts_us) SELECT $1, t.p, t.m "
+                           "FROM unnest($2::int[], $3::bigint[]) AS t(p, m) "
+                           "ON CONFLICT (topic, kafka_partition) DO UPDATE SET "
+                           "max_ts_us = EXCLUDED.max_ts_us, updated_at = now()",
+                           3, sg_cols_end(&k, c->topic),
+                           "storing partitions' state", NULL, err);
+        sg_cols_fini(&k);
+        for (size_t i = 0; i < n && rc == 0; i++) {
+                char pbuf[16];
+                const char *params[3] = {c->topic, pbuf, NULL};
+                sg_buf_t ids;
+                sg_buf_init(&ids);
+                sg_buf_array_begin(&ids);
+                (void)sg_rules_prune(c->rules, parts[i], &ids);
+                sg_buf_array_end(&ids);
+                snprintf(pbuf, sizeof(pbuf), "%d", parts[i]);
+                params[2] = ids.data;
+                if (ids.len > 2)
+                        rc = sg_pg_command(
+                            conn,
+                            "DELETE FROM compliance_user_state WHERE topic = "
+                            "$1 AND kafka_partition = $2 AND user_id = "
+                            "ANY($3::uuid[])",
+                            3, params, "dropping expired users' state", NULL,
+                            err);
+                sg_buf_fini(&ids);
+        }
+        return rc;
+}
+
+static int sg_cpl_write_counts(sg_compliance_t *c, PGconn *conn,
+                               long long closed_late, sg_pg_err_t *err)
+{
+        size_t n;
+        const sg_risk_count_t *risk = sg_rules_risk(c->rules, &n);
+        const sg_late_count_t *late;
+        sg_cols_t k;
+        char day[11];
+        int rc = 0;
+
+        if (n) {
+                sg_cols_begin(&k, 4);
+                for (size_t i = 0; i < n; i++) {
+                        sg_time_format_day(risk[i].day, day);
+                        sg_buf_array_str(&k.b[0], day);
+                        sg_buf_array_str(&k.b[1], risk[i].country);
+                        sg_buf_array_str(&k.b[2],
+                                         sg_severity_name(
+                                             (sg_severity_t)risk[i].level));
+                        sg_buf_array_int(&k.b[3], risk[i].events);
+                }
+                rc = sg_pg_command(
+                    conn,
+                    "INSERT INTO compliance_daily AS d (event_date, country, "
+                    "risk_level, events) SELECT * FROM unnest($1::date[], "
+                    "$2::text[], $3::text[], $4::bigint[]) ON CONFLICT "
+                    "(event_date, country, risk_level) DO UPDATE SET "
+                    "events = d.events + EXCLUDED.events, updated_at = now()",
+                    4, sg_cols_end(&k, NULL), "adding to compliance_daily",
+                    NULL, err);
+                sg_cols_fini(&k);
+        }
+        late = sg_rules_late(c->rules, &n);
+        if (rc == 0 && (n || closed_late)) {
+                sg_cols_begin(&k, 3);
+                for (size_t i = 0; i < n; i++) {
+                        sg_time_format_day(late[i].day, day);
+                        sg_buf_array_str(&k.b[0], day);
+                        sg_buf_array_int(&k.b[1], late[i].partition);
+                        sg_buf_array_int(&k.b[2], late[i].events);
+                        c->batch.late += late[i].events;
+                }
+                if (closed_late) {
+                        sg_time_format_day(sg_time_utc_day(sg_time_wall_us()),
+                                           day);
+                        sg_buf_array_str(&k.b[0], day);
+                        sg_buf_array_int(&k.b[1], -1);
+                        sg_buf_array_int(&k.b[2], closed_late);
+                        c->batch.late += closed_late;
+                }
+                rc = sg_pg_command(
+                    conn,
+                    "INSERT INTO compliance_late AS l (event_date, "
+                    "kafka_partition, events) SELECT * FROM unnest("
+                    "$1::date[], $2::int[], $3::bigint[]) ON CONFLICT "
+                    "(event_date, kafka_partition) DO UPDATE SET "
+                    "events = l.events + EXCLUDED.events, updated_at = now()",
+                    3, sg_cols_end(&k, NULL), "adding to compliance_late", NULL,
+                    err);
+                sg_cols_fini(&k);
+        }
+        return rc;
+}
+
+/* Adds the batch's window counts; a window closed already takes nothing
+ * (its events are counted late). */
+static int sg_cpl_write_windows(sg_compliance_t *c, PGconn *conn,
+                                long long *closed_late, sg_pg_err_t *err)
+{
+        size_t n;
+        const sg_wpart_t *w = sg_rules_windows(c->rules, &n);
+        sg_buf_t b[8];
+        const char *params[8];
+        long long added = 0, want = 0;
+        int rc;
+
+        *closed_late = 0;
+        if (n == 0)
+                return 0;
+        for (int i = 0; i < 8; i++) {
+                sg_buf_init(&b[i]);
+                sg_buf_array_begin(&b[i]);
+        }
+        for (size_t i = 0; i < n; i++) {
+                char row[512];
+                /* One text[] per window keeps this statement's parameter
+                 * list short: rule, subject, start, a, b, first ts, first
+                 * id, first partition, first offset, last ts, last id. */
+                sg_buf_array_str(&b[0], sg_rule_name(w[i].rule));
+                sg_buf_array_str(&b[1], w[i].subject);
+                sg_buf_array_int(&b[2], w[i].start_us);
+                sg_buf_array_int(&b[3], w[i].a);
+                sg_buf_array_int(&b[4], w[i].b);
+                snprintf(row, sizeof(row), "%lld,%s,%d,%lld", w[i].first_ts,
+                         w[i].first_event_id, w[i].first_partition,
+                         (long long)w[i].first_offset);
+                sg_buf_array_str(&b[5], row);
+                snprintf(row, sizeof(row), "%lld,%s", w[i].last_ts,
+                         w[i].last_event_id);
+                sg_buf_array_str(&b[6], row);
+                sg_buf_array_int(&b[7], sg_rules_window_end(
+                                            sg_rules_conf(c->rules), w[i].rule,
+                                            w[i].start_us));
+                want += w[i].a + w[i].b;
+        }
+        for (int i = 0; i < 8; i++) {
+                sg_buf_array_end(&b[i]);
+                params[i] = b[i].data;
+        }
+        rc = sg_pg_command(
+            conn,
+            "WITH t AS (SELECT r, s, ws, a, b, string_to_array(f, ',') AS f, "
+            "string_to_array(l, ',') AS l, we FROM unnest($1::text[], "
+            "$2::text[], $3::bigint[], $4::bigint[], $5::bigint[], $6::text[], "
+            "$7::text[], $8::bigint[]) AS u(r, s, ws, a, b, f, l, we)) "
+            "INSERT INTO compliance_windows AS w (rule, subject, "
+            "window_start_us, window_end_us, a, b, first_ts_us, "
+            "first_event_id, first_partition, first_offset, last_ts_us, "
+            "last_event_id) SELECT r, s, ws, we, a, b, f[1]::bigint, "
+            "f[2]::uuid, f[3]::int, f[4]::bigint, l[1]::bigint, l[2]::uuid "
+            "FROM t ON CONFLICT (rule, subject, window_start_us) DO UPDATE SET "
+            "a = w.a + EXCLUDED.a, b = w.b + EXCLUDED.b, "
+            "first_ts_us = CASE WHEN (EXCLUDED.first_ts_us, "
+            "EXCLUDED.first_event_id::text) < (w.first_ts_us, "
+            "w.first_event_id::text) THEN EXCLUDED.first_ts_us ELSE "
+            "w.first_ts_us END, "
+            "first_partition = CASE WHEN (EXCLUDED.first_ts_us, "
+            "EXCLUDED.first_event_id::text) < (w.first_ts_us, "
+            "w.first_event_id::text) THEN EXCLUDED.first_partition ELSE "
+            "w.first_partition END, "
+            "first_offset = CASE WHEN (EXCLUDED.first_ts_us, "
+            "EXCLUDED.first_event_id::text) < (w.first_ts_us, "
+            "w.first_event_id::text) THEN EXCLUDED.first_offset ELSE "
+            "w.first_offset END, "
+            "first_event_id = CASE WHEN (EXCLUDED.first_ts_us, "
+            "EXCLUDED.first_event_id::text) < (w.first_ts_us, "
+            "w.first_event_id::text) THEN EXCLUDED.first_event_id ELSE "
+            "w.first_event_id END, "
+            "last_event_id = CASE WHEN (EXCLUDED.last_ts_us, "
+            "EXCLUDED.last_event_id::text) > (w.last_ts_us, "
+            "w.last_event_id::text) THEN EXCLUDED.last_event_id ELSE "
+            "w.last_event_id END, "
+            "last_ts_us = GREATEST(w.last_ts_us, EXCLUDED.last_ts_us) "
+            "WHERE NOT w.closed",
+            8, params, "adding to compliance_windows", &added, err);
+        for (int i = 0; i < 8; i++)
+                sg_buf_fini(&b[i]);
+        if (rc == 0 && (size_t)added < n) {
+                /* Some windows were closed: their events are late. The
+                 * count is approximate by window (a later batch of a
+                 * closed window is rare: an idle partition woke up). */
+                *closed_late = want * (long long)(n - (size_t)added) /
+                               (long long)n;
+                if (*closed_late == 0)
+                        *closed_late = (long long)(n - (size_t)added);
+        }
+        return rc;
+}
+
+/* --- Closing windows ------------------------------------------------------------- */
+
+/* The watermark (docs/compliance.md): LLONG_MIN while a partition with
+ * something to read has no state yet. */
+static int sg_cpl_watermark(sg_compliance_t *c, PGconn *conn, long long *wm,
+                            sg_pg_err_t *err)
+{
+        const bool *behind = c->behind;
+        const char *params[1] = {c->topic};
+        long long maxall = LLONG_MIN, minbehind = LLONG_MAX;
+        bool seen[MAX_PARTS] = {false};
+        int nparts;
+        PGresult *res;
+
+        c->nparts = c->svc ? c->svc->behind(c->svc->engine, conn, c->topic,
+                                            c->behind, MAX_PARTS)
+                           : -1;
+        nparts = c->nparts;
+        if (nparts < 0) {
+                *wm = LLONG_MIN; /* cannot tell now: close nothing */
+                return 0;
+        }
+        res = sg_pg_query(conn,
+                          "SELECT kafka_partition, max_ts_us FROM "
+                          "compliance_partitions WHERE topic = $1",
+                          1, params, 0, "reading the partitions' state", err);
+        if (!res)
+                return -1;
+        for (int i = 0; i < PQntuples(res); i++) {
+                int p = atoi(PQgetvalue(res, i, 0));
+                long long t = strtoll(PQgetvalue(res, i, 1), NULL, 10);
+                if (t > maxall)
+                        maxall = t;
+                if (p < 0 || p >= MAX_PARTS)
+                        continue;
+                seen[p] = true;
+                if (behind[p] && t < minbehind)
+                        minbehind = t;
+        }
+        PQclear(res);
+        for (int p = 0; p < nparts && p < MAX_PARTS; p++)
+                if (behind[p] && !seen[p])
+                        minbehind = LLONG_MIN; /* unread, no state: wait */
+        if (minbehind == LLONG_MIN || maxall == LLONG_MIN) {
+                *wm = LLONG_MIN;
+                return 0;
+        }
+        *wm = (minbehind != LLONG_MAX ? minbehind : maxall) -
+              sg_rules_conf(c->rules)->lateness_us;
+        return 0;
+}
+
+static int sg_cpl_baselines_load(PGconn *conn, sg_baselines_t *out,
+                                 sg_pg_err_t *err)
+{
+        PGresult *res = sg_pg_query(conn,
+                                    "SELECT country, mean, var, n, "
+                                    "next_start_us FROM compliance_baselines "
+                                    "ORDER BY country",
+                                    0, NULL, 0, "reading baselines", err);
+
+        if (!res)
+                return -1;
+        for (int i = 0; i < PQntuples(res); i++) {
+                sg_baseline_t *b = sg_baselines_get(out, PQgetvalue(res, i, 0));
+                b->mean = strtod(PQgetvalue(res, i, 1), NULL);
+                b->var = strtod(PQgetvalue(res, i, 2), NULL);
+                b->n = strtoll(PQgetvalue(res, i, 3), NULL, 10);
+                b->next_start_us = strtoll(PQgetvalue(res, i, 4), NULL, 10);
+        }
+        PQclear(res);
+        return 0;
+}
+
+static int sg_cpl_baselines_store(PGconn *conn, const sg_baseline_t *b,
+                                  size_t n, sg_pg_err_t *err)
+{
+        sg_cols_t k;
+        char num[40];
+        int rc;
+
+        if (n == 0)
+                return 0;
+        sg_cols_begin(&k, 5);
+        for (size_t i = 0; i < n; i++) {
+                sg_buf_array_str(&k.b[0], b[i].country);
+                snprintf(num, sizeof(num), "%.17g", b[i].mean);
+                sg_buf_array_str(&k.b[1], num);
+                snprintf(num, sizeof(num), "%.17g", b[i].var);
+                sg_buf_array_str(&k.b[2], num);
+                sg_buf_array_int(&k.b[3], b[i].n);
+                sg_buf_array_int(&k.b[4], b[i].next_start_us);
+        }
+        rc = sg_pg_command(conn,
+                           "INSERT INTO compliance_baselines AS b (country, "
+                           "mean, var, n, next_start_us) SELECT * FROM unnest("
+                           "$1::text[], $2::float8[], $3::float8[], "
+                           "$4::bigint[], $5::bigint[]) ON CONFLICT (country) "
+                           "DO UPDATE SET mean = EXCLUDED.mean, var = "
+                           "EXCLUDED.var, n = EXCLUDED.n, next_start_us = "
+                           "EXCLUDED.next_start_us",
+                           5, sg_cols_end(&k, NULL), "storing baselines", NULL,
+                           err);
+        sg_cols_fini(&k);
+        return rc;
+}
+
+/* Closes the windows the watermark passed (sg_rules_close) and stores
+ * their flags and the baselines. */
+static int sg_cpl_close(sg_compliance_t *c, PGconn *conn, sg_pg_err_t *err)
+{
+        const sg_rules_conf_t *rc = sg_rules_conf(c->rules);
+        sg_flag_list_t out = {0};
+        sg_baselines_t base = {0};
+        sg_wpart_t *w = NULL;
+        char wbuf[32];
+        const char *params[1] = {wbuf};
+        long long wm;
+        PGresult *res = NULL;
+        int ret = -1, n;
+
+        if (sg_cpl_watermark(c, conn, &wm, err) < 0)
+                return -1;
+        if (wm == LLONG_MIN)
+                return 0;
+        snprintf(wbuf, sizeof(wbuf), "%lld", wm);
+        res = sg_pg_query(conn,
+                          "UPDATE compliance_windows SET closed = true WHERE "
+                          "NOT closed AND window_end_us < $1 RETURNING rule, "
+                          "subject, window_start_us, a, b, "
+                          "coalesce(first_ts_us, 0), "
+                          "coalesce(first_event_id::text, ''), "
+                          "coalesce(first_partition, -1), "
+                          "coalesce(first_offset, 0), coalesce(last_ts_us, 0), "
+                          "coalesce(last_event_id::text, '')",
+                          1, params, 0, "closing windows", err);
+        if (!res)
+                return -1;
+        n = PQntuples(res);
+        w = sg_xcalloc((size_t)n + 1, sizeof(*w));
+        for (int i = 0; i < n; i++) {
+                int rule = sg_rule_from_name(PQgetvalue(res, i, 0));
+                w[i].rule = rule < 0 ? SG_RULE__CNT : (sg_rule_id_t)rule;
+                snprintf(w[i].subject, sizeof(w[i].subject), "%s",
+                         PQgetvalue(res, i, 1));
+                w[i].start_us = strtoll(PQgetvalue(res, i, 2), NULL, 10);
+                w[i].a = strtoll(PQgetvalue(res, i, 3), NULL, 10);
+                w[i].b = strtoll(PQgetvalue(res, i, 4), NULL, 10);
+                w[i].first_ts = strtoll(PQgetvalue(res, i, 5), NULL, 10);
+                snprintf(w[i].first_event_id, sizeof(w[i].first_event_id),
+                         "%s", PQgetvalue(res, i, 6));
+                w[i].first_partition = atoi(PQgetvalue(res, i, 7));
+                w[i].first_offset = strtoll(PQgetvalue(res, i, 8), NULL, 10);
+                w[i].last_ts = strtoll(PQgetvalue(res, i, 9), NULL, 10);
+                snprintf(w[i].last_event_id, sizeof(w[i].last_event_id), "%s",
+                         PQgetvalue(res, i, 10));
+        }
+        if (sg_cpl_baselines_load(conn, &base, err) < 0)
+                goto out;
+        sg_rules_close(rc, w, (size_t)n, &base, wm, &out);
+        c->batch.windows_closed += n;
+        if (sg_cpl_baselines_store(conn, base.v, base.n, err) < 0 ||
+            sg_flag_store(conn, SG_FLAGS_STREAM, c->topic, out.v, out.n, true,
+                          &c->batch.flags, err) < 0)
+                goto out;
+        ret = 0;
+out:
+        PQclear(res);
+        free(w);
+        free(base.v);
+        sg_flag_list_fini(&out);
+        return ret;
+}
+
+/* --- The batch ----------------------------------------------------------------- */
+
+static int sg_cpl_flush(void *stage, PGconn *conn, sg_pg_err_t *err)
+{
+        sg_compliance_t *c = stage;
+        sg_erased_t *erased = NULL;
+        size_t nerased = 0, nflags;
+        const sg_flag_t *flags;
+        long long closed_late = 0, t[5] = {sg_time_mono_ms(), 0, 0, 0, 0};
+        int rc = -1;
+
+        /* A flush that did not commit left the state half-advanced: start
+         * again from what is stored. */
+        if (c->suspect)
+                sg_rules_forget(c->rules);
+        c->suspect = true;
+        memset(&c->batch, 0, sizeof(c->batch));
+        {
+                PGresult *res = sg_pg_query(
+                    conn, "SELECT pg_advisory_xact_lock(" LOCK_KEY ")", 0, NULL,
+                    1, "taking the compliance lock", err);
+                if (!res)
+                        return -1;
+                PQclear(res);
+        }
+        for (size_t i = 0; i < c->nev; i++)
+                if (!sg_rules_part_known(c->rules, c->evs[i].partition) &&
+                    sg_cpl_load_part(c, conn, c->evs[i].partition, err) < 0)
+                        return -1;
+        if (c->nev && !(erased = sg_cpl_erasures(c, conn, &nerased, err)))
+                return -1;
+        for (size_t i = 0; i < c->nev; i++) {
+                const sg_cev_t *e = &c->evs[i];
+                sg_erased_t key, *hit;
+                sg_eval_result_t res;
+                memcpy(key.user_id, e->ev.user_id, sizeof(key.user_id));
+                hit = nerased ? bsearch(&key, erased, nerased, sizeof(*erased),
+                                        sg_erased_cmp)
+                              : NULL;
+                sg_rules_eval(c->rules, e->partition, e->offset, &e->ev,
+                              hit ? hit->at_us : -1, &res);
+                c->batch.evaluated += !res.duplicate;
+                c->batch.duplicates += res.duplicate;
+        }
+        free(erased);
+        t[1] = sg_time_mono_ms();
+        flags = sg_rules_flags(c->rules, &nflags);
+        if (sg_cpl_write_users(c, conn, err) < 0)
+                goto out;
+        t[2] = sg_time_mono_ms();
+        if (sg_cpl_write_parts(c, conn, err) < 0 ||
+            sg_flag_store(conn, SG_FLAGS_STREAM, c->topic, flags, nflags, true,
+                          &c->batch.flags, err) < 0)
+                goto out;
+        t[3] = sg_time_mono_ms();
+        if (sg_cpl_write_windows(c, conn, &closed_late, err) < 0 ||
+            sg_cpl_write_counts(c, conn, closed_late, err) < 0 ||
+            sg_cpl_close(c, conn, err) < 0)
+                goto out;
+        t[4] = sg_time_mono_ms();
+        sg_debug("flush events=%zu flags=%zu ms: load+eval=%lld users=%lld "
+                 "flags=%lld windows+close=%lld",
+                 c->nev, nflags, t[1] - t[0], t[2] - t[1], t[3] - t[2],
+                 t[4] - t[3]);
+        rc = 0;
+out:
+        return rc;
+}
+
+static void sg_cpl_batch_clear(sg_compliance_t *c)
+{
+        c->nev = 0;
+        c->batch_invalid = 0;
+        memset(&c->batch, 0, sizeof(c->batch));
+}
+
+static void sg_cpl_committed(void *stage)
+{
+        sg_compliance_t *c = stage;
+
+        c->total.evaluated += c->batch.evaluated;
+        c->total.duplicates += c->batch.duplicates;
+        c->total.late += c->batch.late;
+        c->total.invalid += c->batch_invalid;
+        c->total.flags.raised += c->batch.flags.raised;
+        c->total.flags.escalated += c->batch.flags.escalated;
+        c->total.flags.extended += c->batch.flags.extended;
+        c->total.windows_closed += c->batch.windows_closed;
+        c->suspect = false;
+        sg_rules_batch_reset(c->rules);
+        sg_cpl_batch_clear(c);
+}
+
+static void sg_cpl_discard(void *stage)
+{
+        sg_compliance_t *c = stage;
+
+        /* The partitions may have moved or been rewound: reload. */
+        sg_rules_forget(c->rules);
+        c->suspect = false;
+        sg_cpl_batch_clear(c);
+}
+
+static void sg_cpl_progress(void *stage, char *buf, size_t size)
+{
+        sg_compliance_t *c = stage;
+        const sg_outbox_stats_t *ob = c->ob ? sg_outbox_stats(c->ob) : NULL;
+
+        snprintf(buf, size,
+                 " evaluated=%lld invalid_skipped=%lld duplicates=%lld "
+                 "late=%lld flags_raised=%lld flags_escalated=%lld "
+                 "flags_extended=%lld windows_closed=%lld published=%lld",
+                 c->total.evaluated, c->total.invalid, c->total.duplicates,
+                 c->total.late, c->total.flags.raised,
+                 c->total.flags.escalated, c->total.flags.extended,
+                 c->total.windows_closed, ob ? ob->delivered : 0);
+}
+
+/* --- The outbox and the rules file, between batches --------------------------- */
+
+static PGconn *sg_cpl_obconn(sg_compliance_t *c)
+{
+        long long now = sg_time_mono_ms();
+        sg_pg_err_t err;
+
+        if (c->obpg.conn && PQstatus(c->obpg.conn) == CONNECTION_OK)
+                return c->obpg.conn;
+        if (now < c->ob_retry_ms)
+                return NULL;
+        c->ob_retry_ms = now + RECONNECT_MS;
+        sg_pg_session_drop(&c->obpg);
+        c->obpg.conn = sg_pg_open(c->obpg.conninfo, c->obpg.appname, &err);
+        if (!c->obpg.conn)
+                sg_warn("outbox: cannot connect, will retry reason=\"%s\"",
+                        err.msg);
+        return c->obpg.conn;
+}
+
+static void sg_cpl_reload(sg_compliance_t *c)
+{
+        sg_rules_conf_t next;
+        char errstr[512];
+
+        sg_reload_requested = 0;
+        sg_rules_conf_defaults(&next);
+        if (sg_rules_conf_load(&next, c->conf->rules_path, errstr,
+                               sizeof(errstr)) < 0) {
+                sg_error("SIGHUP: the rules file is refused, the rules in "
+                         "force stay: %s",
+                         errstr);
+                return;
+        }
+        c->rules_conf = next;
+        sg_rules_set_conf(c->rules, &c->rules_conf);
+        sg_info("SIGHUP: rules reloaded file=%s", c->conf->rules_path);
+}
+
+static void sg_cpl_tick(void *stage)
+{
+        sg_compliance_t *c = stage;
+        sg_pg_err_t err;
+        PGconn *conn;
+
+        if (sg_reload_requested)
+                sg_cpl_reload(c);
+        if (!c->ob)
+                return;
+        sg_outbox_poll(c->ob, 0);
+        conn = sg_cpl_obconn(c);
+        if (!conn)
+                return;
+        if (sg_outbox_unrecorded(c->ob) > 0 &&
+            sg_outbox_record(c->ob, conn, &err) < 0)
+                sg_warn("outbox: recording deliveries failed, will retry "
+                        "reason=\"%s\"", err.msg);
+        if (sg_outbox_inflight(c->ob) < INFLIGHT_MAX &&
+            sg_outbox_sweep(c->ob, conn, SWEEP_LIMIT, &err) < 0)
+                sg_warn("outbox: sweep failed, will retry reason=\"%s\"",
+                        err.msg);
+}
+
+static void sg_cpl_attach(void *stage, const sg_stage_services_t *svc)
+{
+        ((sg_compliance_t *)stage)->svc = svc;
+}
+
+/* --- Life cycle ----------------------------------------------------------------- */
+
+static void sg_cpl_log_rules(const sg_rules_conf_t *rc)
+{
+        char line[1024];
+        size_t used = 0;
+
+        for (int i = 0; i < SG_RULE__CNT && used + 40 < sizeof(line); i++)
+                used += (size_t)snprintf(line + used, sizeof(line) - used,
+                                         " %s=%s", sg_rule_name(i),
+                                         rc->rule[i].enabled
+                                             ? rc->rule[i].version
+                                             : "off");
+        sg_info("rules%s", line);
+}
+
+static int sg_cpl_init(void *stage, const sg_stage_env_t *env)
+{
+        sg_compliance_t *c = stage;
+        char errstr[512];
+        bool no_broker = false;
+
+        c->conf = env->conf;
+        c->common = env->common;
+        snprintf(c->topic, sizeof(c->topic), "%s", env->topic);
+        sg_rules_conf_defaults(&c->rules_conf);
+        if (sg_rules_conf_load(&c->rules_conf, c->conf->rules_path, errstr,
+                               sizeof(errstr)) < 0) {
+                sg_error("%s", errstr);
+                return -2;
+        }
+        c->rules = sg_rules_new(&c->rules_conf);
+        sg_cpl_log_rules(&c->rules_conf);
+        sg_signal_install_reload();
+        sg_pg_session_init(&c->obpg, env->common, "sg_writer",
+                           "sg-compliance-outbox");
+        if (c->conf->no_publish) {
+                sg_info("publishing disabled (--no-publish): flags wait in the "
+                        "outbox");
+                return 0;
+        }
+        c->kafka = sg_outbox_kafka_new(env->common, c->conf->flags_topic,
+                                       "sg-compliance", &no_broker, errstr,
+                                       sizeof(errstr));
+        if (!c->kafka) {
+                sg_error("cannot create the flags' producer: %s", errstr);
+                sg_rules_destroy(c->rules);
+                c->rules = NULL;
+                return -1;
+        }
+        c->ob = sg_outbox_new(SG_FLAG_CHANNEL, sg_outbox_kafka_lease_s(c->kafka),
+                              &sg_outbox_kafka_ops, c->kafka);
+        sg_outbox_kafka_attach(c->kafka, c->ob);
+        return 0;
+}
+
+static void sg_cpl_fini(void *stage)
+{
+        sg_compliance_t *c = stage;
+
+        if (c->ob) {
+                PGconn *conn;
+                sg_pg_err_t err;
+                sg_outbox_drain(c->ob, DRAIN_MS);
+                c->ob_retry_ms = 0;
+                conn = sg_cpl_obconn(c);
+                if (conn && sg_outbox_unrecorded(c->ob) > 0 &&
+                    sg_outbox_record(c->ob, conn, &err) < 0)
+                        sg_warn("outbox state not recorded: flags will be "
+                                "published again reason=\"%s\"",
+                                err.msg);
+        }
+        sg_outbox_destroy(c->ob);
+        sg_outbox_kafka_destroy(c->kafka);
+        sg_pg_session_close(&c->obpg);
+        sg_rules_destroy(c->rules);
+        free(c->evs);
+}
+
+const sg_stage_t sg_compliance_stage = {
+    .prog = "sg-compliance",
+    .about = "Evaluates the compliance rules (docs/compliance.md) on "
+             "user_events, exactly\nonce: flags, the rules' state and the "
+             "offsets commit in one transaction;\nnew and escalated flags are "
+             "published on the flags topic after commit.\nInvalid events are "
+             "never evaluated (sg-raw-store keeps them).",
+    .group = "sg-compliance",
+    .batch_rows = 20000,
+    .batch_ms = 500,
+    .queue_kbytes = 65536,
+    .size = sizeof(sg_compliance_t),
+    .init = sg_cpl_init,
+    .fini = sg_cpl_fini,
+    .add = sg_cpl_add,
+    .flush = sg_cpl_flush,
+    .committed = sg_cpl_committed,
+    .discard = sg_cpl_discard,
+    .progress = sg_cpl_progress,
+    .conf_size = sizeof(sg_cpl_conf_t),
+    .conf_init = sg_cpl_conf_init,
+    .opts_title = "Compliance options",
+    .attach = sg_cpl_attach,
+    .tick = sg_cpl_tick,
+};

@@ -1,0 +1,180 @@
+#!/usr/bin/env bash
+# sg-test-brokers: embedded kafka
+# sg-compliance end to end on the generator's compliance scenario (a known
+# set of violations of every rule in realistic background traffic, with
+# its ground truth): the flags equal the ground truth exactly; the run
+# killed with SIGKILL three times, and the run with two instances joining
+# and leaving, give the identical flag set (every column but detected_at);
+# sg-batch-compliance --all then sg-compare --compliance: no difference;
+# new and escalated flags are published on compliance_flags; a bad rules
+# file is refused (exit 2, file:line) and SIGHUP keeps the old rules when
+# the new file is bad; no PII anywhere.
+source "$(dirname "$0")/lib.sh"
+
+# A bad rules file: exit 2 and the file:line, before anything else.
+printf '[multi_country]\nthreshold = x\n' >"$T/bad.rules"
+rc_of sg-compliance --rules "$T/bad.rules" --no-publish 2>"$T/badrules.err"; rc=$RC
+assert_eq 2 "$rc" "sg-compliance with a bad rules file: exit status"
+grep -q "$T/bad.rules:2:" "$T/badrules.err" || { cat "$T/badrules.err" >&2; fail "no file:line in the error"; }
+pass "a bad rules file is refused with its file:line"
+
+db_create
+broker_start 6
+seed_users 1000 42
+
+# An erased user who keeps sending events: erase one now, and the scenario
+# sends events of theirs after the erasure.
+email=$(psql_q "SELECT email FROM users_pii ORDER BY user_id LIMIT 1 OFFSET 7")
+ERASED=$(psql_q "SELECT user_id FROM users_pii WHERE email = '$email'")
+psql -X -q -w -At -v ON_ERROR_STOP=1 -v e="$email" "$PG_DSN" \
+  <<<"INSERT INTO privacy_requests (email) VALUES (:'e')" >/dev/null
+sg-gdpr --once --no-notices >"$T/gdpr.out" 2>"$T/gdpr.log" || fail "sg-gdpr --once"
+ERASED_AT=$(psql_q "SELECT to_char(processed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') FROM privacy_requests WHERE user_id = '$ERASED'")
+[ -n "$ERASED_AT" ] || fail "the erasure was not processed"
+
+generate --scenario compliance --seed 11 --truth "$T/truth.tsv" \
+  --erased-user "$ERASED" --erased-at "$ERASED_AT"
+TOTAL=$(jq .delivered "$T/gen.json")
+grep -v '^#' "$T/truth.tsv" | LC_ALL=C sort >"$T/truth.sorted"
+for rule in eu_no_consent erased_user_activity do_not_track multi_country multi_network \
+            high_frequency large_purchase purchase_burst repeat_offender content_error_rate \
+            traffic_anomaly; do
+  grep -q "^$rule	" "$T/truth.sorted" || fail "the scenario's truth has no $rule"
+done
+pass "scenario: $TOTAL events, $(wc -l <"$T/truth.sorted") expected flags, every rule"
+
+# What a run produced: every column but detected_at and updated_at.
+flag_set() {
+  psql_q "SELECT flag_id, rule, rule_version, severity, subject_type, subject_id,
+                 window_start, window_end, first_event_id, last_event_id, event_count,
+                 observed, threshold, evidence, kafka_topic, kafka_partition, kafka_offset
+            FROM compliance_flags ORDER BY flag_id"
+}
+reset_state() {
+  psql_q "TRUNCATE compliance_flags, compliance_daily, compliance_late, compliance_partitions,
+                   compliance_user_state, compliance_windows, compliance_baselines;
+          DELETE FROM outbox WHERE channel = 'compliance_flag';
+          DELETE FROM stream_offsets WHERE consumer_group = 'sg-compliance'" >/dev/null
+}
+committed() { stored_sum sg-compliance; }
+
+# Run 1: uninterrupted, publishing; batches small enough (5 messages) that
+# a flag's escalation comes in a later batch than its raising.
+SMALL=(--batch-rows 5 --batch-ms 50)
+bg cpl sg-compliance --idle-exit 3 "${SMALL[@]}"; CPL=$LAST_PID
+wait_pid "$CPL" 300 || { tail -5 "$T/cpl.log" >&2; fail "sg-compliance exit status"; }
+assert_eq "$TOTAL" "$(committed)" "offsets stored by sg-compliance"
+psql_q "SELECT rule || E'\t' || subject_type || E'\t' || subject_id || E'\t' ||
+               to_char(window_start AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')
+          FROM compliance_flags" | LC_ALL=C sort >"$T/flags.sorted"
+if ! diff "$T/truth.sorted" "$T/flags.sorted" >"$T/truth.diff"; then
+  cat "$T/truth.diff" >&2
+  fail "flags differ from the ground truth (< missing, > extra)"
+fi
+pass "flags equal the ground truth: $(wc -l <"$T/flags.sorted") flags"
+flag_set >"$T/run1.txt"
+[ "$(psql_q "SELECT count(*) FROM compliance_flags WHERE rule = 'multi_country' AND severity = 'high'")" -ge 1 ] \
+  || fail "no multi_country flag escalated to high"
+assert_eq "$(psql_q "SELECT count(*) FROM compliance_daily")" \
+  "$(psql_q "SELECT count(*) FROM (SELECT DISTINCT event_date, country, risk_level FROM compliance_daily) d")" \
+  "compliance_daily keys unique"
+assert_eq "$TOTAL" "$(psql_q "SELECT sum(events) FROM compliance_daily")" "every event scored once"
+
+# Published: every outbox row sent, and the topic holds every raised flag.
+unsent() { [ "$(psql_q "SELECT count(*) FROM outbox WHERE channel = 'compliance_flag' AND sent_at IS NULL")" = 0 ]; }
+wait_until 30 unsent || fail "flags left unsent in the outbox"
+kcat -C -b "$BROKERS" -t compliance_flags -e -q -f '%k\t%s\n' >"$T/published.txt" 2>"$T/kcat.log" \
+  || fail "reading compliance_flags"
+published_ids=$(jq -r .flag_id <(cut -f2- "$T/published.txt") | sort -u | wc -l)
+assert_eq "$(psql_q "SELECT count(*) FROM compliance_flags")" "$published_ids" "flags published on compliance_flags"
+grep -q '"change":"escalated"' "$T/published.txt" || fail "no escalation published"
+# The latest message of each flag carries its final severity.
+cut -f2- "$T/published.txt" | jq -r '[.flag_id, .severity] | @tsv' | tac | sort -u -k1,1 -s >"$T/last-severity.txt"
+assert_eq "$(psql_q "SELECT flag_id || E'\t' || severity FROM compliance_flags ORDER BY 1")" \
+  "$(sort "$T/last-severity.txt")" "published severities"
+pass "new and escalated flags published ($(wc -l <"$T/published.txt") messages)"
+
+# Run 2: three SIGKILLs mid-run, small batches so that they land mid-run.
+reset_state
+bg cpl2 sg-compliance --idle-exit 3 "${SMALL[@]}" --no-publish; CPL=$LAST_PID
+restart_cpl() {
+  sg_kill9 "$CPL"
+  bg "cpl2-$1" sg-compliance --idle-exit 3 "${SMALL[@]}" --no-publish; CPL=$LAST_PID
+}
+# Under way, with enough left that the kill (0.1-0.9 s later) lands mid-run.
+ready() { c=$(committed); [ "$c" -gt 0 ] && [ "$c" -lt $((TOTAL - 1000)) ]; }
+sg_kill9_loop 3 ready restart_cpl
+wait_pid "$CPL" 300 || fail "sg-compliance after the kills: exit status"
+assert_eq "$TOTAL" "$(committed)" "offsets after the kills"
+flag_set >"$T/run2.txt"
+diff "$T/run1.txt" "$T/run2.txt" >"$T/run2.diff" || { head -20 "$T/run2.diff" >&2; fail "flags after 3 SIGKILLs differ"; }
+pass "three SIGKILLs: the identical flag set"
+
+# Run 3: two instances, one joins late and the first leaves mid-run.
+reset_state
+bg cpl3a sg-compliance --idle-exit 5 "${SMALL[@]}" --no-publish; A=$LAST_PID
+wait_until 60 ready || fail "instance A made no progress"
+bg cpl3b sg-compliance --idle-exit 5 "${SMALL[@]}" --no-publish; B=$LAST_PID
+wait_until 60 grep -q 'assigned partition' "$T/cpl3b.log" || fail "instance B got nothing"
+kill -TERM "$A"
+wait_pid "$A" 120 || fail "instance A exit status"
+wait_pid "$B" 300 || fail "instance B exit status"
+assert_eq "$TOTAL" "$(committed)" "offsets after the rebalances"
+flag_set >"$T/run3.txt"
+diff "$T/run1.txt" "$T/run3.txt" >"$T/run3.diff" || { head -20 "$T/run3.diff" >&2; fail "flags with two instances differ"; }
+pass "two instances joining and leaving: the identical flag set"
+
+# Empty partitions do not hold windows open (docs/compliance.md,
+# "Watermark"): with three more partitions that never receive an event,
+# every window closes as before. (sg-broker cannot add partitions.)
+if [ "$SG_TEST_BROKER" = kafka ]; then
+  sg-topics grow user_events 9 >"$T/grow.out" 2>"$T/topics.log" || fail "sg-topics grow"
+  reset_state
+  bg cpl5 sg-compliance --idle-exit 3 --no-publish; CPL=$LAST_PID
+  wait_pid "$CPL" 300 || fail "sg-compliance with empty partitions: exit status"
+  flag_set >"$T/run5.txt"
+  diff "$T/run1.txt" "$T/run5.txt" >"$T/run5.diff" || { head -20 "$T/run5.diff" >&2; fail "flags with empty partitions differ"; }
+  pass "three empty partitions hold no window open: the identical flag set"
+fi
+
+# The Lambda proof: the batch recomputation equals the stream.
+sg-raw-store --idle-exit 3 >"$T/raw.out" 2>"$T/raw.log" || fail "sg-raw-store"
+sg-batch-compliance --all >"$T/batch.out" 2>"$T/batch.log" || { tail -3 "$T/batch.log" >&2; fail "sg-batch-compliance --all"; }
+rc_of sg-compare --compliance >"$T/compare.out" 2>"$T/compare.log"; rc=$RC
+[ "$rc" = 0 ] || { head -30 "$T/compare.out" >&2; fail "sg-compare --compliance exit status $rc"; }
+assert_eq "$(psql_q "SELECT count(*) FROM compliance_flags")" \
+  "$(psql_q "SELECT count(*) FROM compliance_flags_batch")" "flags on both sides"
+pass "sg-batch-compliance --all and sg-compare --compliance: no difference"
+# ... and a difference is found: one flag's count changed on the batch side.
+changed=$(psql_q "UPDATE compliance_flags_batch SET event_count = event_count + 1
+                   WHERE flag_id = (SELECT min(flag_id::text)::uuid FROM compliance_flags_batch) RETURNING flag_id")
+rc_of sg-compare --compliance >"$T/compare2.out" 2>>"$T/compare.log"; rc=$RC
+assert_eq 1 "$rc" "sg-compare --compliance exit status with one flag changed"
+grep -q "$changed" "$T/compare2.out" || { cat "$T/compare2.out" >&2; fail "the changed flag is not listed"; }
+
+# SIGHUP: a bad file is refused and the rules in force stay; a good one
+# is taken.
+cp "$SG_SRC/config/compliance.rules" "$T/live.rules"
+bg cpl4 sg-compliance --rules "$T/live.rules" --no-publish; CPL=$LAST_PID
+wait_until 30 grep -q 'assigned partition' "$T/cpl4.log" || fail "sg-compliance (SIGHUP run) did not start"
+echo "bogus line" >>"$T/live.rules"
+kill -HUP "$CPL"
+wait_until 10 grep -q 'the rules file is refused' "$T/cpl4.log" || fail "bad rules file not refused on SIGHUP"
+grep -q "$T/live.rules:" "$T/cpl4.log" || fail "SIGHUP refusal without file:line"
+cp "$SG_SRC/config/compliance.rules" "$T/live.rules"
+sed -i 's/^threshold = 10$/threshold = 12/' "$T/live.rules"
+kill -HUP "$CPL"
+wait_until 10 grep -q 'rules reloaded' "$T/cpl4.log" || fail "good rules file not taken on SIGHUP"
+kill -0 "$CPL" || fail "sg-compliance died on SIGHUP"
+kill -TERM "$CPL"; wait_pid "$CPL" 30 || fail "sg-compliance (SIGHUP run) exit status"
+pass "SIGHUP: a bad file refused (old rules stay), a good one taken"
+
+# No PII: no e-mail (nor '@') in flags, evidence, the outbox or the logs.
+emails=$(psql_q "SELECT count(*) FROM compliance_flags WHERE evidence::text LIKE '%@%' OR subject_id LIKE '%@%'")
+assert_eq 0 "$emails" "flags with an '@'"
+assert_eq 0 "$(psql_q "SELECT count(*) FROM outbox WHERE payload LIKE '%@%'")" "outbox payloads with an '@'"
+if grep -l -F "$email" "$T"/cpl*.log "$T/published.txt" "$T/batch.log" 2>/dev/null; then
+  fail "an e-mail in the logs"
+fi
+grep -q '@' "$T/published.txt" && fail "'@' in a published flag"
+pass "no PII in flags, outbox, published messages or logs"
