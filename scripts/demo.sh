@@ -5,6 +5,8 @@
 #   users -> Kafka -> sg-raw-store + sg-stream-metrics <- sg-generate
 #   -> sg-batch-metrics + sg-compare (the Lambda diff)
 #   -> a deletion request handled by sg-gdpr
+#   -> sg-compliance on the generator's compliance scenario (a known set of
+#      violations of every rule), its flags against the ground truth
 #   -> the daily KPI report and the GDPR audit report.
 # Options: --events N (default 30000), --invalid-ratio F (default 0.01),
 # --embedded (run on sg-broker, librdkafka's in-memory mock cluster, instead;
@@ -96,6 +98,39 @@ step "a deletion request: one INSERT, handled by sg-gdpr"
 sg_bg gdpr "$BIN/sg-gdpr" --progress-interval 5; GDPR=$LAST_PID
 "$ROOT/scripts/gdpr-request.sh" --timeout 30
 sg_stop_pid "$GDPR"
+
+step "compliance: sg-compliance on the generator's scenario (every rule broken on purpose, in background traffic), on a fresh topic"
+# A fresh topic and fresh rule state, so that the scenario's last three
+# hours are not made late by events of earlier runs.
+CTOPIC=compliance_demo_$(date +%s)
+"$BIN/sg-topics" --partitions 6 create "$CTOPIC" >/dev/null 2>"$RUN/topics.log" || sg_die "cannot create topic $CTOPIC (see $RUN/topics.log)"
+sg_psql_owner "${PGDATABASE:-streamguard}" -c "TRUNCATE compliance_flags, compliance_daily, compliance_late,
+  compliance_partitions, compliance_user_state, compliance_windows, compliance_baselines;
+  DELETE FROM outbox WHERE channel = 'compliance_flag';
+  DELETE FROM stream_offsets WHERE consumer_group = 'sg-compliance-demo'" >/dev/null
+# The user just erased keeps sending events: erased_user_activity.
+read -r ERASED ERASED_AT < <(sql -At -F ' ' -c "SELECT user_id,
+  to_char(processed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')
+  FROM privacy_requests WHERE status = 'anonymized' ORDER BY processed_at DESC LIMIT 1") || true
+"$BIN/sg-generate" --topic "$CTOPIC" --scenario compliance --seed 1 --truth "$RUN/truth.tsv" \
+  ${ERASED:+--erased-user "$ERASED" --erased-at "$ERASED_AT"} >"$RUN/scenario.json" 2>"$RUN/scenario.log" \
+  || sg_die "sg-generate --scenario compliance failed (see $RUN/scenario.log)"
+echo "scenario: $(jq .delivered "$RUN/scenario.json") events, $(grep -vc '^#' "$RUN/truth.tsv") expected flags (ground truth in $RUN/truth.tsv)"
+"$BIN/sg-compliance" --topic "$CTOPIC" --group sg-compliance-demo --idle-exit 3 --progress-interval 2 \
+  2>"$RUN/compliance.log" || sg_die "sg-compliance failed (see $RUN/compliance.log)"
+grep -h "exit status" "$RUN/compliance.log" | sed 's/^/  /'
+sql -c "SELECT rule, severity, count(*) AS flags, sum(event_count) AS events
+          FROM compliance_flags GROUP BY 1, 2 ORDER BY 1, 2"
+sql -c "SELECT rule, subject_type AS subject, left(subject_id, 8) AS id, window_start, observed, threshold, evidence
+          FROM compliance_flags WHERE rule IN ('multi_country', 'purchase_burst', 'content_error_rate', 'traffic_anomaly')
+         ORDER BY rule, window_start"
+got=$(sql -At -c "SELECT rule || E'\t' || subject_type || E'\t' || subject_id || E'\t' ||
+          to_char(window_start AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') FROM compliance_flags" | LC_ALL=C sort)
+want=$(grep -v '^#' "$RUN/truth.tsv" | LC_ALL=C sort)
+missing=$(comm -23 <(echo "$want") <(echo "$got") | grep -c . || true)
+extra=$(comm -13 <(echo "$want") <(echo "$got") | grep -c . || true)
+echo "against the ground truth: $(echo "$want" | grep -c .) expected, $missing missing, $extra unexpected"
+[ "$missing" = 0 ] && [ "$extra" = 0 ] || sg_die "sg-compliance's flags differ from the ground truth (see $RUN/truth.tsv)"
 
 step "reports: the daily KPI report for yesterday and today's GDPR audit"
 "$BIN/sg-report" daily --output-dir "$ROOT/reports/output" 2>"$RUN/report.log" || true
