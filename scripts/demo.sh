@@ -61,6 +61,18 @@ if [ "$EMBEDDED" -eq 0 ]; then
   sg_kafka_sh status >/dev/null 2>&1 || KAFKA_STARTED=1
   sg_broker_start kafka 6
   echo "broker: Apache Kafka $KAFKA_VERSION at $BROKERS (a real broker; its data stays in .sg/kafka)"
+  # Offsets stored for another cluster (an earlier demo on sg-broker) do
+  # not describe this broker's topic, which keeps every earlier demo's
+  # events: the consumers would read them all again and count them twice
+  # against events_raw. Start from an empty database then.
+  DB=${PGDATABASE:-streamguard}
+  cluster=$("$BIN/sg-topics" --brokers "$BROKERS" wait 2>/dev/null | awk '$1 == "cluster" { print $2 }')
+  if [ -n "$cluster" ] && [ "$(sg_psql_owner "$DB" -At -c "SELECT count(*) FROM stream_offsets WHERE cluster_id <> '$cluster'")" != 0 ]; then
+    echo "the database holds offsets of another Kafka cluster (an earlier demo on sg-broker): starting from an empty database $DB"
+    sg_db_create "$DB"
+    sg_psql_owner postgres -c "REVOKE CONNECT ON DATABASE $DB FROM PUBLIC" \
+      -c "GRANT CONNECT ON DATABASE $DB TO sg_owner, sg_writer, sg_analytics" >/dev/null
+  fi
 else
   step "starting sg-broker (embedded Kafka-protocol broker); logs of this run go to $RUN/"
   sg_broker_start embedded 6
