@@ -152,6 +152,24 @@ rc_of sg-compare --compliance >"$T/compare2.out" 2>>"$T/compare.log"; rc=$RC
 assert_eq 1 "$rc" "sg-compare --compliance exit status with one flag changed"
 grep -q "$changed" "$T/compare2.out" || { cat "$T/compare2.out" >&2; fail "the changed flag is not listed"; }
 
+# Backfill: high_frequency's threshold lowered to 9 over history raises
+# the scenario's control user (10 events in an hour) under the new version;
+# the flags already there are left as they are.
+sed 's/^threshold = 10$/threshold = 9/' "$SG_SRC/config/compliance.rules" >"$T/backfill.rules"
+grep -q '^threshold = 9$' "$T/backfill.rules" || fail "cannot derive the backfill rules file"
+before=$(psql_q "SELECT count(*) FROM compliance_flags WHERE rule = 'high_frequency'")
+others=$(psql_q "SELECT count(*) || ' ' || sum(event_count) FROM compliance_flags WHERE rule <> 'high_frequency'")
+old_version=$(psql_q "SELECT DISTINCT rule_version FROM compliance_flags WHERE rule = 'high_frequency'")
+sg-batch-compliance --all --rules "$T/backfill.rules" --only high_frequency --backfill \
+  >"$T/backfill.out" 2>"$T/backfill.log" || { tail -3 "$T/backfill.log" >&2; fail "sg-batch-compliance --backfill"; }
+after=$(psql_q "SELECT count(*) FROM compliance_flags WHERE rule = 'high_frequency'")
+[ "$after" -gt "$before" ] || fail "backfill added no high_frequency flag ($before -> $after)"
+assert_eq "$before" "$(psql_q "SELECT count(*) FROM compliance_flags WHERE rule = 'high_frequency' AND rule_version = '$old_version'")" \
+  "flags of the old version left as they were"
+assert_eq "$others" "$(psql_q "SELECT count(*) || ' ' || sum(event_count) FROM compliance_flags WHERE rule <> 'high_frequency'")" \
+  "other rules' flags after the backfill"
+pass "backfill with a changed threshold: $before -> $after high_frequency flags, new ones under the new version"
+
 # SIGHUP: a bad file is refused and the rules in force stay; a good one
 # is taken.
 cp "$SG_SRC/config/compliance.rules" "$T/live.rules"
