@@ -160,7 +160,10 @@ sg_psql_owner() {
 # sg-migrate (a drop that fails because sessions linger is retried).
 sg_db_create() {
   local db=$1 i
-  for i in 1 2 3; do
+  # WITH (FORCE) cannot end other roles' sessions for sg_owner: a daemon
+  # just killed can leave its backend finishing a statement for a few
+  # seconds; wait for it (up to 30 s).
+  for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15; do
     if sg_psql_owner postgres -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" \
          -c "CREATE DATABASE $db" >/dev/null 2>>"$SG_LOGDIR/db.log"; then
       "$SG_BIN/sg-migrate" --dsn "host=${PGHOST:-localhost} dbname=$db user=sg_owner" \
