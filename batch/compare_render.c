@@ -443,6 +443,25 @@ static void jappend(json_t *arr, json_t *v, bool *oom)
 /* A JSON string; text that is not valid UTF-8 (json_string refuses it)
  * is sent with every non-ASCII byte as '?'. NULL only when out of
  * memory. */
+/* root as indented JSON and a newline (NULL after an out-of-memory);
+ * takes root. The caller frees the text. */
+static char *json_text(json_t *root, bool oom)
+{
+        char *text = oom ? NULL : json_dumps(root, JSON_INDENT(2));
+        char *out = NULL;
+
+        if (text) {
+                size_t n = strlen(text);
+                out = sg_xmalloc(n + 2);
+                memcpy(out, text, n);
+                out[n] = '\n';
+                out[n + 1] = '\0';
+                free(text);
+        }
+        json_decref(root);
+        return out;
+}
+
 static json_t *json_str(const char *s)
 {
         json_t *v = json_string(s);
@@ -552,7 +571,6 @@ static char *render_json(const sg_compare_result_t *r)
         json_t *consumers = json_object(), *parts = json_array();
         json_t *gaps = json_object(), *g;
         char line[512];
-        char *out = NULL, *text;
         bool oom = false;
 
         if (!root || !tables || !dates || !unbatched || !consumers || !parts ||
@@ -622,19 +640,7 @@ static char *render_json(const sg_compare_result_t *r)
         verdict(r, line, sizeof(line));
         jset(root, "verdict", json_str(line), &oom);
 
-        if (!oom) {
-                text = json_dumps(root, JSON_INDENT(2));
-                if (text) {
-                        size_t n = strlen(text);
-                        out = sg_xmalloc(n + 2);
-                        memcpy(out, text, n);
-                        out[n] = '\n';
-                        out[n + 1] = '\0';
-                        free(text);
-                }
-        }
-        json_decref(root);
-        return out;
+        return json_text(root, oom);
 }
 
 char *sg_compare_render(const sg_compare_result_t *r, sg_compare_format_t fmt)
@@ -818,7 +824,6 @@ static char *flags_json(const sg_compare_flags_t *r)
 {
         json_t *root = json_object(), *flags = json_array();
         char line[512];
-        char *out = NULL, *text;
         bool oom = false;
 
         if (!root || !flags) {
@@ -881,19 +886,7 @@ static char *flags_json(const sg_compare_flags_t *r)
         jset(root, "flags", flags, &oom);
         flags_verdict(r, line, sizeof(line));
         jset(root, "verdict", json_str(line), &oom);
-        if (!oom) {
-                text = json_dumps(root, JSON_INDENT(2));
-                if (text) {
-                        size_t n = strlen(text);
-                        out = sg_xmalloc(n + 2);
-                        memcpy(out, text, n);
-                        out[n] = '\n';
-                        out[n + 1] = '\0';
-                        free(text);
-                }
-        }
-        json_decref(root);
-        return out;
+        return json_text(root, oom);
 }
 
 char *sg_compare_flags_render(const sg_compare_flags_t *r,

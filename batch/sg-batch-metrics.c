@@ -301,11 +301,7 @@ int main(int argc, char **argv)
                            .fn = batch_job, .arg = &ctx,
                            .tx = SG_PG_TX_REPEATABLE, .retry_s = 60};
         const sg_opt_t opts[] = {
-            {.name = "retry-for", .kind = SG_OPT_LLONG, .dest = &job.retry_s,
-             .arg = "SECONDS", .min = 0, .max = 86400, .unit = "s",
-             .help = "keep retrying an unreachable database (and a"
-                     "\ntransaction that failed for a transient reason) this"
-                     "\nlong, then exit 1 (0: one attempt)"},
+            sg_pg_retry_opt(&job.retry_s, 86400),
             SG_OPT_END,
         };
         sg_cli_t cli = {

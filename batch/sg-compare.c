@@ -610,10 +610,7 @@ int main(int argc, char **argv)
              .dest = &ctx.stream_group, .arg = "ID",
              .given = &stream_group_given,
              .help = "the streaming consumer group\n(not with --compliance)"},
-            {.name = "retry-for", .kind = SG_OPT_LLONG, .dest = &job.retry_s,
-             .arg = "SECONDS", .min = 0, .max = 86400, .unit = "s",
-             .help = "keep retrying an unreachable database this long"
-                     "\n(0: one attempt)"},
+            sg_pg_retry_opt(&job.retry_s, 86400),
             SG_OPT_END,
         };
         sg_cli_t cli = {

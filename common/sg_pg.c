@@ -480,3 +480,18 @@ int sg_pg_run(const sg_cli_common_t *c, const char *appname,
                 }
         }
 }
+
+sg_opt_t sg_pg_retry_opt(long long *retry_s, long long max)
+{
+        return (sg_opt_t){
+            .name = "retry-for",
+            .kind = SG_OPT_LLONG,
+            .dest = retry_s,
+            .arg = "SECONDS",
+            .min = 0,
+            .max = max,
+            .unit = "s",
+            .help = "keep retrying an unreachable database (and a"
+                    "\ntransaction that failed for a transient reason) this"
+                    "\nlong, then exit 1 (0: one attempt)"};
+}

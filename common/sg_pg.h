@@ -150,6 +150,10 @@ typedef struct sg_pg_job {
                               at most one error line (cron) */
 } sg_pg_job_t;
 
+/* The --retry-for option of a one-shot tool, over job->retry_s (seconds,
+ * 0..max): one row for sg_cli's table. */
+sg_opt_t sg_pg_retry_opt(long long *retry_s, long long max);
+
 /* Connects (the conninfo from c, sg_pg_conninfo; application_name
  * appname) and runs the job in its transaction, retrying on a new
  * connection with backoff (0.5 s doubling to max_delay_ms) while the

@@ -289,26 +289,11 @@ static void sg_cols_fini(sg_cols_t *k)
                 sg_buf_fini(&k->b[i]);
 }
 
-static void sg_hex(sg_buf_t *out, const char *data, size_t len)
-{
-        static const char digits[] = "0123456789abcdef";
-
-        sg_buf_reset(out);
-        sg_buf_puts(out, "\\x");
-        for (size_t i = 0; i < len; i++) {
-                unsigned char ch = (unsigned char)data[i];
-                sg_buf_putc(out, digits[ch >> 4]);
-                sg_buf_putc(out, digits[ch & 15]);
-        }
-        sg_buf_putc(out, '\0');
-        out->len--;
-}
-
 static int sg_cpl_write_users(sg_compliance_t *c, PGconn *conn,
                               sg_pg_err_t *err)
 {
         sg_cols_t k;
-        sg_buf_t state, hex;
+        sg_buf_t state;
         size_t it = 0;
         int32_t part;
         const char *user;
@@ -317,14 +302,20 @@ static int sg_cpl_write_users(sg_compliance_t *c, PGconn *conn,
 
         sg_cols_begin(&k, 4);
         sg_buf_init(&state);
-        sg_buf_init(&hex);
         while (sg_rules_dirty_next(c->rules, &it, &part, &user, &max_ts,
                                    &state)) {
+                size_t hexlen = 0;
+                /* bytea's text form ("\\x..."), as an array element */
+                unsigned char *hex = PQescapeByteaConn(
+                    conn, (const unsigned char *)state.data, state.len,
+                    &hexlen);
                 sg_buf_array_int(&k.b[0], part);
                 sg_buf_array_str(&k.b[1], user);
                 sg_buf_array_int(&k.b[2], max_ts);
-                sg_hex(&hex, state.data, state.len);
-                sg_buf_array_str(&k.b[3], hex.data);
+                if (!hex)
+                        sg_oom("a user's state");
+                sg_buf_array_str(&k.b[3], (const char *)hex);
+                PQfreemem(hex);
                 rows++;
         }
         rc = rows == 0
@@ -342,7 +333,6 @@ static int sg_cpl_write_users(sg_compliance_t *c, PGconn *conn,
                        NULL, err);
         sg_cols_fini(&k);
         sg_buf_fini(&state);
-        sg_buf_fini(&hex);
         return rc;
 }
 

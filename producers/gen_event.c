@@ -117,7 +117,7 @@ static void put_2digits(char *p, unsigned v)
         p[1] = (char)('0' + v % 10);
 }
 
-static const char *currency_for(const char *country)
+const char *sg_gen_currency_for(const char *country)
 {
         static const char *const map[][2] = {
             {"US", "USD"}, {"GB", "GBP"}, {"CH", "CHF"}, {"NO", "NOK"},
@@ -261,7 +261,7 @@ static void spec_draw(const sg_gen_conf_t *conf, const sg_gen_user_t *users,
         u = sg_rand_double(r);
         if (s->type == SG_EV_PURCHASE) {
                 s->amount_cents = 99 + (long long)(u * u * u * 49901.0);
-                s->currency = currency_for(s->user->country);
+                s->currency = sg_gen_currency_for(s->user->country);
                 if (strcmp(s->currency, "EUR") == 0 &&
                     sg_rand_below(r, 100) < 30)
                         s->currency = NULL; /* EUR is the default */

@@ -41,6 +41,10 @@ sg_reason_t sg_gen_invalid_reason(uint64_t k);
  * a well-formed one). */
 void sg_gen_event_id(uint64_t seed, uint64_t index, char out[37]);
 
+/* The currency a user of country (its alpha-2 part) pays in: "USD",
+ * "GBP", ...; "EUR" for the rest. */
+const char *sg_gen_currency_for(const char *country);
+
 /* Builds message index into buf (size >= SG_GEN_EVENT_MAX) and its key
  * (the user's id) into key. Everything but a default timestamp depends
  * only on (conf, users, index); now_us is used as event_timestamp when

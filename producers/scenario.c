@@ -189,20 +189,6 @@ static bool same_alpha2(const char *a, const char *b)
         return a[0] == b[0] && a[1] == b[1];
 }
 
-static const char *currency_for(const char *country)
-{
-        static const char *const map[][2] = {
-            {"US", "USD"}, {"GB", "GBP"}, {"CH", "CHF"}, {"NO", "NOK"},
-            {"CA", "CAD"}, {"BR", "BRL"}, {"JP", "JPY"}, {"AU", "AUD"},
-            {"PL", "PLN"}, {"SE", "SEK"}, {"DK", "DKK"},
-        };
-
-        for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
-                if (same_alpha2(country, map[i][0]))
-                        return map[i][1];
-        return "EUR";
-}
-
 /* ------------------------------------------------------------ the truth */
 
 static void flag_line(const sg_scenario_flag_t *f, char *out, size_t size)
@@ -1079,7 +1065,7 @@ static void put_json(sg_buf_t *o, const spec_t *s, const char *event_id)
         if (s->type == SG_EV_PURCHASE) {
                 sg_buf_printf(o, ",\"amount\":%lld.%02lld", s->cents / 100,
                               s->cents % 100);
-                currency = currency_for(s->country);
+                currency = sg_gen_currency_for(s->country);
                 /* EUR is the default: leave it out now and then. */
                 if (strcmp(currency, "EUR") == 0 && s->seq % 3 == 0)
                         currency = NULL;

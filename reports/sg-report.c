@@ -221,10 +221,7 @@ int main(int argc, char **argv)
              .help = "the UTC date to report (default: yesterday, UTC)"},
             {.name = "output-dir", .kind = SG_OPT_STRING, .dest = &ctx.output_dir,
              .arg = "DIR", .help = "where the files go (created when missing)"},
-            {.name = "retry-for", .kind = SG_OPT_LLONG, .dest = &job.retry_s,
-             .arg = "SECONDS", .min = 0, .max = 3600, .unit = "s",
-             .help = "keep retrying an unreachable database this long"
-                     "\n(0: one attempt)"},
+            sg_pg_retry_opt(&job.retry_s, 3600),
             SG_OPT_END,
         };
         const sg_cli_t cli = {
