@@ -39,9 +39,9 @@
         "ELSE f.severity END, "                                                \
         "last_event_id = COALESCE(EXCLUDED.last_event_id, f.last_event_id), "  \
         "event_count = f.event_count + EXCLUDED.event_count, "                 \
-        "threshold = CASE WHEN EXCLUDED.observed >= f.observed "               \
+        "threshold = CASE WHEN EXCLUDED.observed > f.observed "                \
         "THEN EXCLUDED.threshold ELSE f.threshold END, "                       \
-        "evidence = CASE WHEN EXCLUDED.observed >= f.observed "                \
+        "evidence = CASE WHEN EXCLUDED.observed > f.observed "                 \
         "THEN EXCLUDED.evidence ELSE f.evidence END, "                         \
         "observed = GREATEST(f.observed, EXCLUDED.observed), "                 \
         "updated_at = now()"
@@ -150,21 +150,16 @@ static int sg_flags_outbox(PGconn *conn, sg_buf_t *keys, sg_buf_t *payloads,
                              err);
 }
 
-int sg_flag_store(PGconn *conn, sg_flag_table_t table, const char *topic,
-                  const sg_flag_t *flags, size_t n, bool outbox,
-                  sg_flag_counts_t *counts, sg_pg_err_t *err)
+/* The upsert, and the outbox rows of the flags whose change[i] is set. */
+static int sg_flags_upsert(PGconn *conn, sg_flag_table_t table,
+                           const char *topic, const sg_flag_t *flags, size_t n,
+                           const char *const *change, sg_pg_err_t *err)
 {
         sg_buf_t col[NCOLS], keys, payloads;
         const char *params[NCOLS + 1];
-        sg_known_t *known;
-        size_t nknown = 0, nout = 0;
+        size_t nout = 0;
         int rc = -1;
 
-        if (n == 0)
-                return 0;
-        known = sg_flags_known(conn, table, flags, n, &nknown, err);
-        if (!known)
-                return -1;
         for (int i = 0; i < NCOLS; i++) {
                 sg_buf_init(&col[i]);
                 sg_buf_array_begin(&col[i]);
@@ -175,23 +170,10 @@ int sg_flag_store(PGconn *conn, sg_flag_table_t table, const char *topic,
         sg_buf_array_begin(&payloads);
         for (size_t i = 0; i < n; i++) {
                 const sg_flag_t *f = &flags[i];
-                sg_known_t key, *k;
-                const char *change = NULL;
                 char num[40];
 
-                snprintf(key.id, sizeof(key.id), "%s", f->flag_id);
-                k = bsearch(&key, known, nknown, sizeof(*known), sg_known_cmp);
-                if (!k) {
-                        counts->raised++;
-                        change = "raised";
-                } else if ((int)f->severity > k->sev) {
-                        counts->escalated++;
-                        change = "escalated";
-                } else {
-                        counts->extended++;
-                }
-                if (outbox && change) {
-                        char *json = sg_flag_json(f, change);
+                if (change && change[i]) {
+                        char *json = sg_flag_json(f, change[i]);
                         sg_buf_array_str(&keys, f->subject_id);
                         sg_buf_array_str(&payloads, json);
                         free(json);
@@ -235,6 +217,63 @@ out:
                 sg_buf_fini(&col[i]);
         sg_buf_fini(&keys);
         sg_buf_fini(&payloads);
+        return rc;
+}
+
+int sg_flag_write(PGconn *conn, sg_flag_table_t table, const char *topic,
+                  const sg_flag_t *flags, size_t n, bool outbox,
+                  sg_pg_err_t *err)
+{
+        const char **change;
+        int rc;
+
+        if (n == 0)
+                return 0;
+        change = sg_xcalloc(n, sizeof(*change));
+        for (size_t i = 0; i < n && outbox; i++)
+                change[i] = flags[i].change == SG_FLAG_RAISED ? "raised"
+                            : flags[i].change == SG_FLAG_ESCALATED
+                                ? "escalated"
+                                : NULL;
+        rc = sg_flags_upsert(conn, table, topic, flags, n, change, err);
+        free(change);
+        return rc;
+}
+
+int sg_flag_store(PGconn *conn, sg_flag_table_t table, const char *topic,
+                  const sg_flag_t *flags, size_t n, bool outbox,
+                  sg_flag_counts_t *counts, sg_pg_err_t *err)
+{
+        const char **change;
+        sg_known_t *known;
+        size_t nknown = 0;
+        int rc;
+
+        if (n == 0)
+                return 0;
+        known = sg_flags_known(conn, table, flags, n, &nknown, err);
+        if (!known)
+                return -1;
+        change = sg_xcalloc(n, sizeof(*change));
+        for (size_t i = 0; i < n; i++) {
+                sg_known_t key, *k;
+                const char *c = NULL;
+
+                snprintf(key.id, sizeof(key.id), "%s", flags[i].flag_id);
+                k = bsearch(&key, known, nknown, sizeof(*known), sg_known_cmp);
+                if (!k) {
+                        counts->raised++;
+                        c = "raised";
+                } else if ((int)flags[i].severity > k->sev) {
+                        counts->escalated++;
+                        c = "escalated";
+                } else {
+                        counts->extended++;
+                }
+                change[i] = outbox ? c : NULL;
+        }
+        rc = sg_flags_upsert(conn, table, topic, flags, n, change, err);
+        free(change);
         free(known);
         return rc;
 }

@@ -5,8 +5,8 @@
  * (compliance_flags, with the outbox) and sg-batch-compliance
  * (compliance_flags_batch): a flag new to the table is inserted; a known
  * one is extended (event_count adds up, last_event_id moves on, observed
- * keeps its maximum with its threshold and evidence, severity only
- * rises). In the caller's transaction. */
+ * keeps its maximum with the threshold and evidence of the first write
+ * that reached it, severity only rises). In the caller's transaction. */
 
 #include <stddef.h>
 
@@ -36,6 +36,14 @@ typedef struct sg_flag_counts {
 int sg_flag_store(PGconn *conn, sg_flag_table_t table, const char *topic,
                   const sg_flag_t *flags, size_t n, bool outbox,
                   sg_flag_counts_t *counts, sg_pg_err_t *err) SG_MUST_CHECK;
+
+/* Writes the flags as they are (no lookup): with outbox set, those whose
+ * change is SG_FLAG_RAISED or SG_FLAG_ESCALATED also go to the outbox;
+ * sg-compliance knows what each entry is (rules.h, split mode). Returns 0,
+ * or -1 with err. */
+int sg_flag_write(PGconn *conn, sg_flag_table_t table, const char *topic,
+                  const sg_flag_t *flags, size_t n, bool outbox,
+                  sg_pg_err_t *err) SG_MUST_CHECK;
 
 /* The JSON message of a flag (published on compliance_flags): its fields
  * and change ("raised" or "escalated"). The caller frees the result. */

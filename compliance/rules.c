@@ -17,7 +17,8 @@
 #define UEV_LATE 4u /* kept for duplicates only: in no window */
 #define DICT_MAX 254   /* distinct strings a user's state names */
 #define DICT_NONE 255  /* no string (an event without an IP) */
-#define STATE_MAGIC "SGU1"
+#define STATE_MAGIC "SGU2"
+#define SNAP_MAGIC "SGP2"
 
 /* --- A small open-addressing index: keys live in the caller's vector --- */
 
@@ -102,6 +103,7 @@ static void sg_imap_fini(sg_imap_t *m)
 
 /* --- State --------------------------------------------------------------- */
 
+
 typedef struct sg_uev {
         long long ts;
         uint64_t idh;
@@ -114,12 +116,18 @@ typedef struct sg_uev {
 typedef struct sg_open {
         long long start;
         long long end;
+        long long prev; /* per-day rules: the day before this one's start,
+                           LLONG_MIN if none (events around midnight) */
         uint8_t sev; /* 0: no current flag */
         char id[37]; /* its flag id ("" until computed; not stored) */
+        uint32_t pend_idx, pend_gen; /* its pending entry, if pend_gen is
+                                        the partition's (not stored) */
 } sg_open_t;
 
 typedef struct sg_dstr {
         uint32_t h; /* hash of s: compared before s */
+        uint8_t len;
+        bool safe; /* may be quoted in evidence as it is */
         char s[46];
 } sg_dstr_t;
 
@@ -129,10 +137,71 @@ typedef struct sg_user {
         sg_uev_t *ev;
         int nev, evcap;
         sg_dstr_t *dict; /* the countries and IP prefixes its events name */
+        uint8_t *order;  /* dict's indexes in the strings' order (evidence) */
         int ndict, dcap;
         sg_open_t open[SG_RULE__CNT];
-        bool dirty;
 } sg_user_t;
+
+/* Flags by id, in a vector (the batch's, or a partition's pending
+ * extensions). */
+typedef struct sg_fmap {
+        sg_flag_t *v;
+        size_t n, cap;
+        sg_imap_t map;
+} sg_fmap_t;
+
+static bool sg_fmap_eq(const void *ctx, size_t idx, const void *key)
+{
+        return memcmp(((const sg_fmap_t *)ctx)->v[idx].flag_id, key, 36) == 0;
+}
+
+/* A flag id is hex from SHA-256: 16 of its characters hash it well. */
+static uint64_t sg_id_hash(const char *id)
+{
+        uint64_t a, b;
+
+        memcpy(&a, id, 8);
+        memcpy(&b, id + 24, 8);
+        return (a ^ (b * 0x9e3779b97f4a7c15ULL)) * 0xff51afd7ed558ccdULL;
+}
+
+static uint64_t sg_fmap_hash(const void *ctx, size_t idx)
+{
+        return sg_id_hash(((const sg_fmap_t *)ctx)->v[idx].flag_id);
+}
+
+/* The entry for flag id (appended, zeroed but for the id, with *fresh
+ * set, if absent). */
+static sg_flag_t *sg_fmap_get(sg_fmap_t *m, const char *id, bool *fresh)
+{
+        size_t *slot;
+
+        if ((m->map.n + 1) * 10 > m->map.cap * 7)
+                sg_imap_grow(&m->map, sg_fmap_hash, m);
+        slot = sg_imap_slot(&m->map, sg_id_hash(id), id, sg_fmap_eq, m);
+        *fresh = !*slot;
+        if (*slot)
+                return &m->v[*slot - 1];
+        VEC_PUSH(m->v, m->n, m->cap);
+        *slot = m->n;
+        m->map.n++;
+        memcpy(m->v[m->n - 1].flag_id, id, 36);
+        m->v[m->n - 1].flag_id[36] = '\0';
+        return &m->v[m->n - 1];
+}
+
+static void sg_fmap_clear(sg_fmap_t *m)
+{
+        m->n = 0;
+        sg_imap_clear(&m->map);
+}
+
+static void sg_fmap_fini(sg_fmap_t *m)
+{
+        free(m->v);
+        sg_imap_fini(&m->map);
+        memset(m, 0, sizeof(*m));
+}
 
 typedef struct sg_part {
         int32_t id;
@@ -140,12 +209,9 @@ typedef struct sg_part {
         bool touched;
         sg_user_t **users; /* open addressing on the id, NULL: empty */
         size_t ucap, nusers;
+        sg_fmap_t pending; /* split mode: extensions not yet written */
+        uint32_t pend_gen; /* changes whenever pending is emptied */
 } sg_part_t;
-
-typedef struct sg_dirty {
-        int32_t partition;
-        sg_user_t *user;
-} sg_dirty_t;
 
 struct sg_rules {
         sg_rules_conf_t conf;
@@ -154,9 +220,10 @@ struct sg_rules {
         sg_part_t *parts;
         size_t nparts, partcap;
 
-        sg_flag_t *flags;
-        size_t nflags, flagcap;
-        sg_imap_t flagmap;
+        bool split, replay;
+        long long extensions;
+
+        sg_fmap_t flags;
         sg_wpart_t *win;
         size_t nwin, wincap;
         sg_imap_t winmap;
@@ -165,8 +232,6 @@ struct sg_rules {
         sg_imap_t riskmap;
         sg_late_count_t *late;
         size_t nlate, latecap;
-        sg_dirty_t *dirty;
-        size_t ndirty, dirtycap;
 };
 
 static void sg_user_free(sg_user_t *u)
@@ -175,6 +240,7 @@ static void sg_user_free(sg_user_t *u)
                 return;
         free(u->ev);
         free(u->dict);
+        free(u->order);
         free(u);
 }
 
@@ -238,6 +304,8 @@ static void sg_part_clear(sg_part_t *p)
         free(p->users);
         p->users = NULL;
         p->ucap = p->nusers = 0;
+        sg_fmap_clear(&p->pending);
+        p->pend_gen++;
 }
 
 static sg_part_t *sg_rules_part(const sg_rules_t *r, int32_t partition)
@@ -258,6 +326,7 @@ static sg_part_t *sg_rules_part_get(sg_rules_t *r, int32_t partition)
         p = &r->parts[r->nparts - 1];
         p->id = partition;
         p->max_ts = LLONG_MIN;
+        p->pend_gen = 1;
         return p;
 }
 
@@ -286,53 +355,94 @@ void sg_rules_destroy(sg_rules_t *r)
 {
         if (!r)
                 return;
-        for (size_t i = 0; i < r->nparts; i++)
+        for (size_t i = 0; i < r->nparts; i++) {
                 sg_part_clear(&r->parts[i]);
+                sg_fmap_fini(&r->parts[i].pending);
+        }
         free(r->parts);
-        free(r->flags);
-        sg_imap_fini(&r->flagmap);
+        sg_fmap_fini(&r->flags);
         free(r->win);
         sg_imap_fini(&r->winmap);
         free(r->risk);
         sg_imap_fini(&r->riskmap);
         free(r->late);
-        free(r->dirty);
         free(r);
+}
+
+void sg_rules_set_split(sg_rules_t *r, bool split)
+{
+        r->split = split;
+}
+
+void sg_rules_set_replay(sg_rules_t *r, bool replay)
+{
+        r->replay = replay;
 }
 
 void sg_rules_batch_reset(sg_rules_t *r)
 {
-        r->nflags = r->nwin = r->nrisk = r->nlate = 0;
-        sg_imap_clear(&r->flagmap);
+        r->nwin = r->nrisk = r->nlate = 0;
+        r->extensions = 0;
+        sg_fmap_clear(&r->flags);
         sg_imap_clear(&r->winmap);
         sg_imap_clear(&r->riskmap);
-        for (size_t i = 0; i < r->ndirty; i++)
-                r->dirty[i].user->dirty = false;
-        r->ndirty = 0;
         for (size_t i = 0; i < r->nparts; i++)
                 r->parts[i].touched = false;
 }
 
+void sg_rules_forget_part(sg_rules_t *r, int32_t partition)
+{
+        for (size_t i = 0; i < r->nparts; i++) {
+                if (r->parts[i].id != partition)
+                        continue;
+                sg_part_clear(&r->parts[i]);
+                sg_fmap_fini(&r->parts[i].pending);
+                r->parts[i] = r->parts[--r->nparts];
+                return;
+        }
+}
+
 void sg_rules_forget(sg_rules_t *r)
 {
-        r->ndirty = 0; /* the users go: nothing to unmark */
         sg_rules_batch_reset(r);
-        for (size_t i = 0; i < r->nparts; i++)
-                sg_part_clear(&r->parts[i]);
-        r->nparts = 0;
+        while (r->nparts)
+                sg_rules_forget_part(r, r->parts[0].id);
+}
+
+const sg_flag_t *sg_rules_pending(const sg_rules_t *r, int32_t partition,
+                                  size_t *n)
+{
+        const sg_part_t *p = sg_rules_part(r, partition);
+
+        *n = p ? p->pending.n : 0;
+        return p ? p->pending.v : NULL;
+}
+
+void sg_rules_pending_clear(sg_rules_t *r, int32_t partition)
+{
+        sg_part_t *p = sg_rules_part(r, partition);
+
+        if (p) {
+                sg_fmap_clear(&p->pending);
+                p->pend_gen++;
+        }
+}
+
+long long sg_rules_extensions(const sg_rules_t *r)
+{
+        return r->extensions;
+}
+
+size_t sg_rules_part_users(const sg_rules_t *r, int32_t partition)
+{
+        const sg_part_t *p = sg_rules_part(r, partition);
+
+        return p ? p->nusers : 0;
 }
 
 bool sg_rules_part_known(const sg_rules_t *r, int32_t partition)
 {
         return sg_rules_part(r, partition) != NULL;
-}
-
-void sg_rules_part_load(sg_rules_t *r, int32_t partition, long long max_ts_us)
-{
-        sg_part_t *p = sg_rules_part_get(r, partition);
-
-        sg_part_clear(p);
-        p->max_ts = max_ts_us;
 }
 
 long long sg_rules_part_max(const sg_rules_t *r, int32_t partition)
@@ -361,6 +471,8 @@ size_t sg_rules_parts_touched(const sg_rules_t *r, int32_t *parts,
 
 /* --- A user's state ------------------------------------------------------ */
 
+static bool sg_safe_text(const char *s);
+
 static int sg_user_dict(sg_user_t *u, const char *s)
 {
         uint32_t h = (uint32_t)sg_fnv(s, strlen(s), FNV0);
@@ -373,9 +485,23 @@ static int sg_user_dict(sg_user_t *u, const char *s)
         if (u->ndict == u->dcap) {
                 u->dcap = u->dcap ? u->dcap * 2 : 4;
                 u->dict = sg_xrealloc(u->dict, (size_t)u->dcap * sizeof(*u->dict));
+                u->order = sg_xrealloc(u->order, (size_t)u->dcap);
         }
-        u->dict[u->ndict].h = h;
-        snprintf(u->dict[u->ndict].s, sizeof(u->dict[0].s), "%s", s);
+        {
+                sg_dstr_t *d = &u->dict[u->ndict];
+                int pos = u->ndict;
+                d->h = h;
+                snprintf(d->s, sizeof(d->s), "%s", s);
+                d->len = (uint8_t)strlen(d->s);
+                d->safe = sg_safe_text(d->s);
+                /* Its place in the order: once per new string, so that
+                 * evidence never sorts. */
+                while (pos > 0 && strcmp(u->dict[u->order[pos - 1]].s, d->s) > 0) {
+                        u->order[pos] = u->order[pos - 1];
+                        pos--;
+                }
+                u->order[pos] = (uint8_t)u->ndict;
+        }
         return u->ndict++;
 }
 
@@ -402,6 +528,10 @@ static void sg_user_dict_compact(sg_user_t *u)
                 if (u->ev[i].ip != DICT_NONE)
                         u->ev[i].ip = map[u->ev[i].ip];
         }
+        n = 0;
+        for (int i = 0; i < u->ndict; i++)
+                if (used[u->order[i]])
+                        u->order[n++] = map[u->order[i]];
         u->ndict = n;
 }
 
@@ -502,20 +632,26 @@ static void sg_user_dump(const sg_user_t *u, sg_buf_t *b)
                 sg_put_u8(b, (unsigned)i);
                 sg_put_u64(b, (uint64_t)u->open[i].start);
                 sg_put_u64(b, (uint64_t)u->open[i].end);
+                sg_put_u64(b, (uint64_t)u->open[i].prev);
                 sg_put_u8(b, u->open[i].sev);
         }
 }
 
-int sg_rules_user_load(sg_rules_t *r, int32_t partition, const char *user_id,
-                       const void *data, size_t len)
+/* Reads one user's state (sg_user_dump's bytes, len of them) from rd into
+ * the partition. Returns 0, or -1 (rd->bad set). */
+static int sg_user_load(sg_part_t *p, const char *user_id, sg_rd_t *in,
+                        size_t len)
 {
-        sg_part_t *p = sg_rules_part_get(r, partition);
-        sg_rd_t rd = {.p = data, .left = len, .bad = false};
+        sg_rd_t rd = {.p = in->p, .left = len, .bad = false};
         sg_user_t *u;
         unsigned n;
 
-        if (len < 4 || memcmp(data, STATE_MAGIC, 4) != 0)
+        if (len > in->left || len < 4 || memcmp(in->p, STATE_MAGIC, 4) != 0) {
+                in->bad = true;
                 return -1;
+        }
+        in->p += len;
+        in->left -= len;
         rd.p += 4;
         rd.left -= 4;
         u = sg_part_user(p, user_id, true);
@@ -564,6 +700,7 @@ int sg_rules_user_load(sg_rules_t *r, int32_t partition, const char *user_id,
                 sg_open_t o = {0};
                 o.start = (long long)sg_get_u64(&rd);
                 o.end = (long long)sg_get_u64(&rd);
+                o.prev = (long long)sg_get_u64(&rd);
                 o.sev = (uint8_t)sg_get_u8(&rd);
                 if (rule >= SG_RULE__CNT || o.sev < SG_SEV_LOW ||
                     o.sev > SG_SEV_HIGH) {
@@ -573,28 +710,77 @@ int sg_rules_user_load(sg_rules_t *r, int32_t partition, const char *user_id,
                 u->open[rule] = o;
         }
         if (rd.bad || rd.left != 0) {
-                u->nev = u->ndict = 0;
-                memset(u->open, 0, sizeof(u->open));
+                in->bad = true;
                 return -1;
         }
         return 0;
 }
 
-bool sg_rules_dirty_next(sg_rules_t *r, size_t *it, int32_t *partition,
-                         const char **user_id, long long *max_ts,
-                         sg_buf_t *out)
+void sg_rules_part_dump(const sg_rules_t *r, int32_t partition, sg_buf_t *out)
 {
-        const sg_dirty_t *d;
+        const sg_part_t *p = sg_rules_part(r, partition);
+        sg_buf_t one;
 
-        if (*it >= r->ndirty)
-                return false;
-        d = &r->dirty[(*it)++];
-        *partition = d->partition;
-        *user_id = d->user->id;
-        *max_ts = d->user->max_ts;
-        sg_buf_reset(out);
-        sg_user_dump(d->user, out);
-        return true;
+        sg_buf_append(out, SNAP_MAGIC, 4);
+        sg_put_u64(out, (uint64_t)(p ? p->max_ts : LLONG_MIN));
+        sg_put_u64(out, p ? p->nusers : 0);
+        if (!p)
+                return;
+        sg_buf_init(&one);
+        for (size_t i = 0; i < p->ucap; i++) {
+                const sg_user_t *u = p->users[i];
+                size_t idlen;
+                if (!u)
+                        continue;
+                idlen = strlen(u->id);
+                sg_buf_reset(&one);
+                sg_user_dump(u, &one);
+                sg_put_u8(out, (unsigned)idlen);
+                sg_buf_append(out, u->id, idlen);
+                sg_put_u64(out, one.len);
+                sg_buf_append(out, one.data, one.len);
+        }
+        sg_buf_fini(&one);
+}
+
+int sg_rules_part_restore(sg_rules_t *r, int32_t partition, const void *data,
+                          size_t len)
+{
+        sg_part_t *p = sg_rules_part_get(r, partition);
+        sg_rd_t rd = {.p = data, .left = len, .bad = false};
+        uint64_t n;
+
+        sg_part_clear(p);
+        p->max_ts = LLONG_MIN;
+        if (len < 4 || memcmp(data, SNAP_MAGIC, 4) != 0)
+                return -1;
+        rd.p += 4;
+        rd.left -= 4;
+        p->max_ts = (long long)sg_get_u64(&rd);
+        n = sg_get_u64(&rd);
+        for (uint64_t i = 0; i < n && !rd.bad; i++) {
+                unsigned l = sg_get_u8(&rd);
+                char id[37];
+                uint64_t ulen;
+                if (l >= sizeof(id) || rd.left < l) {
+                        rd.bad = true;
+                        break;
+                }
+                memcpy(id, rd.p, l);
+                id[l] = '\0';
+                rd.p += l;
+                rd.left -= l;
+                ulen = sg_get_u64(&rd);
+                if (rd.bad || ulen > rd.left ||
+                    sg_user_load(p, id, &rd, (size_t)ulen) < 0)
+                        rd.bad = true;
+        }
+        if (rd.bad || rd.left != 0) {
+                sg_part_clear(p);
+                p->max_ts = LLONG_MIN;
+                return -1;
+        }
+        return 0;
 }
 
 static long long sg_rules_cut(const sg_rules_t *r, const sg_part_t *p)
@@ -604,7 +790,24 @@ static long long sg_rules_cut(const sg_rules_t *r, const sg_part_t *p)
         return p->max_ts - r->conf.lateness_us - r->wmax;
 }
 
-long long sg_rules_prune(sg_rules_t *r, int32_t partition, sg_buf_t *pruned)
+/* Whether a per-day flag of the user is still current at cut (a later
+ * event of that day extends it: the user must stay). */
+static bool sg_user_day_open(const sg_user_t *u, long long cut)
+{
+        static const sg_rule_id_t day_rules[] = {SG_RULE_EU_NO_CONSENT,
+                                                 SG_RULE_ERASED_USER_ACTIVITY,
+                                                 SG_RULE_DO_NOT_TRACK};
+
+        for (size_t i = 0; i < sizeof(day_rules) / sizeof(day_rules[0]); i++) {
+                const sg_open_t *o = &u->open[day_rules[i]];
+                if (o->sev && (o->end >= cut || (o->prev != LLONG_MIN &&
+                                                 o->prev + DAY_US > cut)))
+                        return true;
+        }
+        return false;
+}
+
+long long sg_rules_prune(sg_rules_t *r, int32_t partition)
 {
         sg_part_t *p = sg_rules_part(r, partition);
         long long cut;
@@ -619,9 +822,7 @@ long long sg_rules_prune(sg_rules_t *r, int32_t partition, sg_buf_t *pruned)
                 sg_user_t *u = p->users[i];
                 if (!u)
                         continue;
-                if (u->max_ts < cut && !u->dirty) {
-                        if (pruned)
-                                sg_buf_array_str(pruned, u->id);
+                if (u->max_ts < cut && !sg_user_day_open(u, cut)) {
                         sg_user_free(u);
                         p->users[i] = NULL;
                         continue;
@@ -634,40 +835,6 @@ long long sg_rules_prune(sg_rules_t *r, int32_t partition, sg_buf_t *pruned)
 }
 
 /* --- Batch outputs --------------------------------------------------------- */
-
-static bool sg_flag_eq(const void *ctx, size_t idx, const void *key)
-{
-        const sg_rules_t *r = ctx;
-
-        return strcmp(r->flags[idx].flag_id, key) == 0;
-}
-
-static uint64_t sg_flag_hash(const void *ctx, size_t idx)
-{
-        const sg_rules_t *r = ctx;
-
-        return sg_fnv(r->flags[idx].flag_id, 36, FNV0);
-}
-
-/* The batch's entry for flag id (created empty, with *fresh set, if
- * absent). */
-static sg_flag_t *sg_rules_flag(sg_rules_t *r, const char *id, bool *fresh)
-{
-        size_t *slot;
-
-        if ((r->flagmap.n + 1) * 10 > r->flagmap.cap * 7)
-                sg_imap_grow(&r->flagmap, sg_flag_hash, r);
-        slot = sg_imap_slot(&r->flagmap, sg_fnv(id, 36, FNV0), id, sg_flag_eq,
-                            r);
-        *fresh = !*slot;
-        if (*slot)
-                return &r->flags[*slot - 1];
-        VEC_PUSH(r->flags, r->nflags, r->flagcap);
-        *slot = r->nflags;
-        r->flagmap.n++;
-        snprintf(r->flags[r->nflags - 1].flag_id, 37, "%s", id);
-        return &r->flags[r->nflags - 1];
-}
 
 typedef struct sg_wkey {
         sg_rule_id_t rule;
@@ -794,8 +961,8 @@ static void sg_rules_late_add(sg_rules_t *r, int32_t day, int32_t partition)
 
 const sg_flag_t *sg_rules_flags(const sg_rules_t *r, size_t *n)
 {
-        *n = r->nflags;
-        return r->flags;
+        *n = r->flags.n;
+        return r->flags.v;
 }
 
 const sg_wpart_t *sg_rules_windows(const sg_rules_t *r, size_t *n)
@@ -868,6 +1035,7 @@ typedef struct sg_hit {
         const void *earg;
         const char *id; /* the flag's id, when known */
         const char *event_key; /* large_purchase: the event id */
+        sg_open_t *open; /* the user's current flag it extends, or NULL */
 } sg_hit_t;
 
 static void sg_hit_evidence(const sg_hit_t *h, char *out, size_t size)
@@ -880,6 +1048,7 @@ static void sg_hit_evidence(const sg_hit_t *h, char *out, size_t size)
 
 typedef struct sg_ctx {
         sg_rules_t *r;
+        sg_part_t *part;
         int32_t partition;
         int64_t offset;
         const sg_event_t *ev;
@@ -888,12 +1057,54 @@ typedef struct sg_ctx {
         unsigned raised;
 } sg_ctx_t;
 
-/* Adds the hit to the batch's flag (raised, or an extension). */
-static void sg_ctx_flag(sg_ctx_t *x, const sg_hit_t *h, bool raised)
+/* A new entry: the hit's flag, count events. */
+static void sg_flag_fill(const sg_ctx_t *x, sg_flag_t *f, const sg_hit_t *h,
+                         long long count)
 {
-        const sg_rule_conf_t *rc = &x->r->conf.rule[h->rule];
+        f->rule = h->rule;
+        memcpy(f->rule_version, x->r->conf.rule[h->rule].version,
+               sizeof(f->rule_version));
+        f->severity = h->severity;
+        f->subject_type = SG_SUBJECT_USER;
+        memcpy(f->subject_id, x->ev->user_id, sizeof(x->ev->user_id));
+        f->window_start_us = h->start;
+        f->window_end_us = h->end;
+        memcpy(f->first_event_id, x->ev->event_id, sizeof(f->first_event_id));
+        f->first_ts_us = x->ev->ts_us;
+        f->first_partition = x->partition;
+        f->first_offset = x->offset;
+        f->observed = h->observed;
+        f->threshold = h->threshold;
+        sg_hit_evidence(h, f->evidence, sizeof(f->evidence));
+        memcpy(f->last_event_id, x->ev->event_id, sizeof(f->last_event_id));
+        f->event_count = count;
+}
+
+/* One more event for the entry. The evidence is the first that reached
+ * the highest observed value (the store keeps it the same way, so that
+ * the result does not depend on how events were grouped into writes). */
+static void sg_flag_merge(const sg_ctx_t *x, sg_flag_t *f, const sg_hit_t *h)
+{
+        if (h->severity > f->severity)
+                f->severity = h->severity;
+        if (h->observed > f->observed) {
+                f->observed = h->observed;
+                f->threshold = h->threshold;
+                sg_hit_evidence(h, f->evidence, sizeof(f->evidence));
+        }
+        memcpy(f->last_event_id, x->ev->event_id, sizeof(f->last_event_id));
+        f->event_count++;
+}
+
+/* Adds the hit: merged, to the batch's entry; split (rules.h), a raise
+ * or an escalation to the batch's list (unless replaying: those were
+ * written), and every event but a raising one to the partition's
+ * pending extensions. */
+static void sg_ctx_flag(sg_ctx_t *x, const sg_hit_t *h, sg_flag_change_t change)
+{
+        sg_rules_t *r = x->r;
         char id[37];
-        bool fresh;
+        bool fresh, extension = change != SG_FLAG_RAISED;
         sg_flag_t *f;
 
         if (h->id)
@@ -901,49 +1112,114 @@ static void sg_ctx_flag(sg_ctx_t *x, const sg_hit_t *h, bool raised)
         else
                 sg_flag_id(h->rule, SG_SUBJECT_USER, x->ev->user_id, h->start,
                            h->event_key, id);
-        f = sg_rules_flag(x->r, id, &fresh);
-        if (fresh) {
-                f->rule = h->rule;
-                memcpy(f->rule_version, rc->version, sizeof(f->rule_version));
-                f->severity = h->severity;
-                f->subject_type = SG_SUBJECT_USER;
-                memcpy(f->subject_id, x->ev->user_id, sizeof(x->ev->user_id));
-                f->window_start_us = h->start;
-                f->window_end_us = h->end;
-                memcpy(f->first_event_id, x->ev->event_id,
-                       sizeof(f->first_event_id));
-                f->first_ts_us = x->ev->ts_us;
-                f->first_partition = x->partition;
-                f->first_offset = x->offset;
-                f->observed = h->observed;
-                f->threshold = h->threshold;
-                sg_hit_evidence(h, f->evidence, sizeof(f->evidence));
+        if (!r->split) {
+                f = sg_fmap_get(&r->flags, id, &fresh);
+                if (fresh) {
+                        sg_flag_fill(x, f, h, 1);
+                        f->change = change == SG_FLAG_RAISED ? SG_FLAG_RAISED
+                                                             : SG_FLAG_EXTENDED;
+                } else {
+                        sg_flag_merge(x, f, h);
+                }
         } else {
-                if (h->severity > f->severity)
-                        f->severity = h->severity;
-                if (h->observed >= f->observed) {
-                        f->observed = h->observed;
-                        f->threshold = h->threshold;
-                        sg_hit_evidence(h, f->evidence, sizeof(f->evidence));
+                if (change != SG_FLAG_EXTENDED && !r->replay) {
+                        f = sg_fmap_get(&r->flags, id, &fresh);
+                        if (fresh) {
+                                sg_flag_fill(x, f, h,
+                                             change == SG_FLAG_RAISED ? 1 : 0);
+                                f->change = change;
+                        } else {
+                                /* Raised again (events out of order), or
+                                 * escalated again: one write. */
+                                if (h->severity > f->severity)
+                                        f->severity = h->severity;
+                                if (change == SG_FLAG_RAISED) {
+                                        f->event_count++;
+                                        f->change = SG_FLAG_RAISED;
+                                }
+                        }
+                }
+                if (extension) {
+                        sg_part_t *p = x->part;
+                        sg_open_t *o = h->open;
+                        /* The user's current flag remembers its entry:
+                         * no lookup (the entries are big: cache misses). */
+                        if (o && o->pend_gen == p->pend_gen &&
+                            o->pend_idx < p->pending.n &&
+                            memcmp(p->pending.v[o->pend_idx].flag_id, id, 36) ==
+                                0) {
+                                f = &p->pending.v[o->pend_idx];
+                                fresh = false;
+                        } else {
+                                f = sg_fmap_get(&p->pending, id, &fresh);
+                                if (o) {
+                                        o->pend_idx = (uint32_t)(f - p->pending.v);
+                                        o->pend_gen = p->pend_gen;
+                                }
+                        }
+                        if (fresh)
+                                sg_flag_fill(x, f, h, 1);
+                        else
+                                sg_flag_merge(x, f, h);
+                        if (!r->replay)
+                                r->extensions++;
                 }
         }
-        memcpy(f->last_event_id, x->ev->event_id, sizeof(f->last_event_id));
-        f->event_count++;
         x->fired |= 1u << h->rule;
-        if (raised)
+        if (change == SG_FLAG_RAISED)
                 x->raised |= 1u << h->rule;
 }
 
-/* A per-day or per-event rule. */
-static void sg_ctx_fire_fixed(sg_ctx_t *x, sg_rule_id_t rule, long long start,
-                              long long end, double observed, double threshold,
+/* A per-day rule: the user's flag of the event's day (or of the day
+ * before, for events around midnight), else a new one. */
+static void sg_ctx_fire_day(sg_ctx_t *x, sg_rule_id_t rule, long long start,
+                            sg_severity_t sev, const char *evidence)
+{
+        sg_open_t *o = &x->user->open[rule];
+        sg_hit_t h = {rule, sev, start, start + DAY_US - 1, 1, 0, evidence,
+                      NULL, NULL, NULL, NULL};
+        sg_flag_change_t change = SG_FLAG_EXTENDED;
+        char prev_id[37];
+
+        if (o->sev && o->start == start) {
+                if (sev > o->sev) {
+                        o->sev = (uint8_t)sev;
+                        change = SG_FLAG_ESCALATED;
+                }
+                h.severity = (sg_severity_t)o->sev;
+                h.open = o;
+        } else if (o->sev && o->prev == start) {
+                sg_flag_id(rule, SG_SUBJECT_USER, x->ev->user_id, start, NULL,
+                           prev_id);
+                h.id = prev_id;
+        } else {
+                o->prev = o->sev ? o->start : LLONG_MIN;
+                o->start = start;
+                o->end = start + DAY_US - 1;
+                o->sev = (uint8_t)sev;
+                o->id[0] = '\0';
+                o->pend_gen = 0;
+                change = SG_FLAG_RAISED;
+        }
+        if (!h.id) {
+                if (!o->id[0]) /* once per flag: the id is a SHA-256 */
+                        sg_flag_id(rule, SG_SUBJECT_USER, x->ev->user_id,
+                                   o->start, NULL, o->id);
+                h.id = o->id;
+        }
+        sg_ctx_flag(x, &h, change);
+}
+
+/* large_purchase: each purchase is its own flag. */
+static void sg_ctx_fire_event(sg_ctx_t *x, sg_rule_id_t rule, long long at,
+                              double observed, double threshold,
                               sg_severity_t sev, const char *evidence,
                               const char *event_key)
 {
-        sg_hit_t h = {rule, sev, start, end, observed, threshold, evidence,
+        sg_hit_t h = {rule, sev, at, at, observed, threshold, evidence,
                       NULL, NULL, NULL, event_key};
 
-        sg_ctx_flag(x, &h, false);
+        sg_ctx_flag(x, &h, SG_FLAG_RAISED);
 }
 
 /* A windowed user rule fired; start: the earliest event the rule counted
@@ -958,27 +1234,30 @@ static void sg_ctx_fire_window(sg_ctx_t *x, sg_rule_id_t rule, long long start,
         long long ts = x->ev->ts_us;
         sg_hit_t h = {rule, sev, 0, 0, observed, threshold, NULL,
                       evidence, earg, NULL, NULL};
-        bool raised = false;
+        sg_flag_change_t change = SG_FLAG_EXTENDED;
 
         if (o->sev && o->start <= ts && ts <= o->end) {
-                if (sev > o->sev)
+                if (sev > o->sev) {
                         o->sev = (uint8_t)sev;
+                        change = SG_FLAG_ESCALATED;
+                }
                 h.severity = (sg_severity_t)o->sev;
         } else {
                 o->start = start;
                 o->end = start + x->r->conf.rule[rule].window_us;
                 o->sev = (uint8_t)sev;
                 o->id[0] = '\0';
-                raised = true;
+                o->pend_gen = 0;
+                change = SG_FLAG_RAISED;
         }
+        h.open = o;
         if (!o->id[0]) /* once per flag: the id is a SHA-256 */
                 sg_flag_id(rule, SG_SUBJECT_USER, x->ev->user_id, o->start,
                            NULL, o->id);
         h.start = o->start;
         h.end = o->end;
         h.id = o->id;
-        sg_ctx_flag(x, &h, raised);
-        x->user->dirty = true;
+        sg_ctx_flag(x, &h, change);
 }
 
 /* --- The rules ------------------------------------------------------------- */
@@ -993,31 +1272,37 @@ static bool sg_safe_text(const char *s)
         return true;
 }
 
-static int sg_cmp_str(const void *a, const void *b)
-{
-        return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
 /* Appends the distinct strings (dict indexes set in seen) as a sorted
  * JSON array. */
 static void sg_json_strings(const sg_user_t *u, const bool *seen, char *out,
                             size_t size)
 {
-        const char *s[256];
         size_t n = 0, used;
 
-        for (int i = 0; i < u->ndict; i++)
-                if (seen[i])
-                        s[n++] = u->dict[i].s;
-        qsort(s, n, sizeof(s[0]), sg_cmp_str);
+        /* Evidence is rebuilt whenever a flag's observed value rises (each
+         * event, for some traffic): the dict keeps its strings' order, and
+         * plain copies. */
         used = strlen(out);
-        used += (size_t)snprintf(out + used, size - used, "[");
-        for (size_t i = 0; i < n && used + 50 < size; i++)
-                used += (size_t)snprintf(out + used, size - used, "%s\"%s\"",
-                                         i ? "," : "",
-                                         sg_safe_text(s[i]) ? s[i] : "?");
-        if (used + 2 < size)
-                snprintf(out + used, size - used, "]");
+        if (used + 1 < size)
+                out[used++] = '[';
+        for (int k = 0; k < u->ndict && used + 50 < size; k++) {
+                const sg_dstr_t *d = &u->dict[u->order[k]];
+                const char *t = d->safe ? d->s : "?";
+                size_t len = d->safe ? d->len : 1; /* < 46: fits the margin */
+                if (!seen[u->order[k]])
+                        continue;
+                if (n++)
+                        out[used++] = ',';
+                out[used++] = '"';
+                memcpy(out + used, t, len);
+                used += len;
+                out[used++] = '"';
+        }
+        out[used] = '\0';
+        if (used + 2 < size) {
+                out[used++] = ']';
+                out[used] = '\0';
+        }
 }
 
 static void sg_cents_text(long long cents, char *out, size_t size)
@@ -1100,12 +1385,30 @@ static void sg_evidence_count(const void *arg, char *out, size_t size)
         const sg_user_t *u = a->u;
         size_t used;
 
-        used = (size_t)snprintf(out, size, "{\"%s\":%lld",
-                                a->rule == SG_RULE_PURCHASE_BURST ? "purchases"
-                                : a->rule == SG_RULE_REPEAT_OFFENDER
-                                    ? "offending_events"
-                                    : "events",
-                                a->n);
+        {
+                /* Also rebuilt on every rise: no printf. */
+                const char *key = a->rule == SG_RULE_PURCHASE_BURST ? "purchases"
+                                  : a->rule == SG_RULE_REPEAT_OFFENDER
+                                      ? "offending_events"
+                                      : "events";
+                char digits[24];
+                size_t nd = 0, klen = strlen(key);
+                unsigned long long v = a->n > 0 ? (unsigned long long)a->n : 0;
+                do {
+                        digits[nd++] = (char)('0' + v % 10);
+                        v /= 10;
+                } while (v);
+                used = 0;
+                out[used++] = '{';
+                out[used++] = '"';
+                memcpy(out + used, key, klen);
+                used += klen;
+                out[used++] = '"';
+                out[used++] = ':';
+                while (nd)
+                        out[used++] = digits[--nd];
+                out[used] = '\0';
+        }
         if (a->rule == SG_RULE_PURCHASE_BURST) {
                 /* The first 20 amounts, in the window's time order. */
                 sg_tsidx_t p[20];
@@ -1180,7 +1483,6 @@ static void sg_ctx_remember(sg_ctx_t *x, const sg_part_t *p, uint64_t idh,
         u->ev[u->nev++] = e;
         if (ev->ts_us > u->max_ts)
                 u->max_ts = ev->ts_us;
-        u->dirty = true;
 }
 
 static void sg_ctx_window(sg_ctx_t *x, sg_rule_id_t rule, const char *subject,
@@ -1211,19 +1513,12 @@ static void sg_ctx_window(sg_ctx_t *x, sg_rule_id_t rule, const char *subject,
         }
 }
 
-/* The user (created if new), listed among those whose state the batch
- * changes. */
-static sg_user_t *sg_rules_touch(sg_rules_t *r, sg_part_t *p, sg_user_t *u,
-                                 const char *user_id)
+/* The event's user, created if new. */
+static sg_user_t *sg_ctx_user(sg_ctx_t *x)
 {
-        if (!u)
-                u = sg_part_user(p, user_id, true);
-        if (!u->dirty) {
-                VEC_PUSH(r->dirty, r->ndirty, r->dirtycap);
-                r->dirty[r->ndirty - 1].partition = p->id;
-                r->dirty[r->ndirty - 1].user = u;
-        }
-        return u;
+        if (!x->user)
+                x->user = sg_part_user(x->part, x->ev->user_id, true);
+        return x->user;
 }
 
 /* Whether the user's state holds the event id among its events not
@@ -1246,8 +1541,7 @@ void sg_rules_eval(sg_rules_t *r, int32_t partition, int64_t offset,
         uint64_t idh = sg_fnv(ev->event_id, strlen(ev->event_id), FNV0);
         long long day = sg_time_utc_day(ev->ts_us);
         long long day_start = day * DAY_US;
-        sg_user_t *u = sg_part_user(p, ev->user_id, false);
-        sg_ctx_t x = {r, partition, offset, ev, NULL, 0, 0};
+        sg_ctx_t x = {r, p, partition, offset, ev, NULL, 0, 0};
         sg_eval_result_t local;
         char evidence[SG_FLAG_EVIDENCE_MAX];
         bool late;
@@ -1256,7 +1550,8 @@ void sg_rules_eval(sg_rules_t *r, int32_t partition, int64_t offset,
         if (!res)
                 res = &local;
         memset(res, 0, sizeof(*res));
-        if (u && sg_user_has(u, idh, sg_rules_cut(r, p))) {
+        x.user = sg_part_user(p, ev->user_id, false);
+        if (x.user && sg_user_has(x.user, idh, sg_rules_cut(r, p))) {
                 res->duplicate = true;
                 return;
         }
@@ -1266,18 +1561,22 @@ void sg_rules_eval(sg_rules_t *r, int32_t partition, int64_t offset,
         p->touched = true;
 
         /* The per-event rules. */
-        snprintf(evidence, sizeof(evidence), "{\"country\":\"%s\"}",
-                 sg_safe_text(ev->country) ? ev->country : "?");
-        if (rule[SG_RULE_EU_NO_CONSENT].enabled && ev->is_eu && !ev->has_consent)
-                sg_ctx_fire_fixed(&x, SG_RULE_EU_NO_CONSENT, day_start,
-                                  day_start + DAY_US - 1, 1, 0,
-                                  rule[SG_RULE_EU_NO_CONSENT].severity,
-                                  evidence, NULL);
-        if (rule[SG_RULE_DO_NOT_TRACK].enabled && ev->do_not_track)
-                sg_ctx_fire_fixed(&x, SG_RULE_DO_NOT_TRACK, day_start,
-                                  day_start + DAY_US - 1, 1, 0,
-                                  rule[SG_RULE_DO_NOT_TRACK].severity, evidence,
-                                  NULL);
+        if ((rule[SG_RULE_EU_NO_CONSENT].enabled && ev->is_eu &&
+             !ev->has_consent) ||
+            (rule[SG_RULE_DO_NOT_TRACK].enabled && ev->do_not_track))
+                snprintf(evidence, sizeof(evidence), "{\"country\":\"%s\"}",
+                         sg_safe_text(ev->country) ? ev->country : "?");
+        if (rule[SG_RULE_EU_NO_CONSENT].enabled && ev->is_eu &&
+            !ev->has_consent) {
+                (void)sg_ctx_user(&x);
+                sg_ctx_fire_day(&x, SG_RULE_EU_NO_CONSENT, day_start,
+                                rule[SG_RULE_EU_NO_CONSENT].severity, evidence);
+        }
+        if (rule[SG_RULE_DO_NOT_TRACK].enabled && ev->do_not_track) {
+                (void)sg_ctx_user(&x);
+                sg_ctx_fire_day(&x, SG_RULE_DO_NOT_TRACK, day_start,
+                                rule[SG_RULE_DO_NOT_TRACK].severity, evidence);
+        }
         if (rule[SG_RULE_ERASED_USER_ACTIVITY].enabled && erased_at_us >= 0 &&
             ev->ts_us > erased_at_us) {
                 char at[28];
@@ -1285,10 +1584,10 @@ void sg_rules_eval(sg_rules_t *r, int32_t partition, int64_t offset,
                 snprintf(evidence, sizeof(evidence),
                          "{\"erased_at\":\"%s\",\"seconds_after\":%lld}", at,
                          (ev->ts_us - erased_at_us) / 1000000);
-                sg_ctx_fire_fixed(&x, SG_RULE_ERASED_USER_ACTIVITY, day_start,
-                                  day_start + DAY_US - 1, 1, 0,
-                                  rule[SG_RULE_ERASED_USER_ACTIVITY].severity,
-                                  evidence, NULL);
+                (void)sg_ctx_user(&x);
+                sg_ctx_fire_day(&x, SG_RULE_ERASED_USER_ACTIVITY, day_start,
+                                rule[SG_RULE_ERASED_USER_ACTIVITY].severity,
+                                evidence);
         }
         if (rule[SG_RULE_LARGE_PURCHASE].enabled && ev->type == SG_EV_PURCHASE &&
             ev->amount_cents > rule[SG_RULE_LARGE_PURCHASE].threshold) {
@@ -1300,23 +1599,23 @@ void sg_rules_eval(sg_rules_t *r, int32_t partition, int64_t offset,
                 snprintf(evidence, sizeof(evidence),
                          "{\"amount\":\"%s\",\"currency\":\"%s\"}", a,
                          sg_safe_text(ev->currency) ? ev->currency : "?");
-                sg_ctx_fire_fixed(&x, SG_RULE_LARGE_PURCHASE, ev->ts_us,
-                                  ev->ts_us, (double)ev->amount_cents / 100.0,
+                sg_ctx_fire_event(&x, SG_RULE_LARGE_PURCHASE, ev->ts_us,
+                                  (double)ev->amount_cents / 100.0,
                                   (double)(high ? rc->high_threshold
                                                 : rc->threshold) /
                                       100.0,
                                   high ? SG_SEV_HIGH : rc->severity, evidence,
                                   ev->event_id);
-                x.raised |= 1u << SG_RULE_LARGE_PURCHASE;
         }
 
         if (late) {
-                sg_rules_late_add(r, (int32_t)day, partition);
+                if (!r->replay)
+                        sg_rules_late_add(r, (int32_t)day, partition);
                 res->late = true;
                 /* Kept (if a duplicate could still come) so that a resent
                  * late event is not evaluated twice. */
                 if (ev->ts_us >= sg_rules_cut(r, p)) {
-                        x.user = sg_rules_touch(r, p, u, ev->user_id);
+                        (void)sg_ctx_user(&x);
                         sg_ctx_remember(&x, p, idh, true);
                 }
         } else {
@@ -1326,7 +1625,7 @@ void sg_rules_eval(sg_rules_t *r, int32_t partition, int64_t offset,
                     (1u << SG_RULE_LARGE_PURCHASE) |
                     (1u << SG_RULE_PURCHASE_BURST);
 
-                x.user = sg_rules_touch(r, p, u, ev->user_id);
+                (void)sg_ctx_user(&x);
                 sg_ctx_remember(&x, p, idh, false);
                 if (rule[SG_RULE_MULTI_COUNTRY].enabled)
                         sg_rule_distinct(&x, SG_RULE_MULTI_COUNTRY, false);
@@ -1343,13 +1642,13 @@ void sg_rules_eval(sg_rules_t *r, int32_t partition, int64_t offset,
                                 sg_rule_count(&x, SG_RULE_REPEAT_OFFENDER,
                                               UEV_OFFENDING);
                 }
-                if (rule[SG_RULE_CONTENT_ERROR_RATE].enabled &&
+                if (!r->replay && rule[SG_RULE_CONTENT_ERROR_RATE].enabled &&
                     ev->content_id[0] &&
                     (ev->type == SG_EV_PLAY || ev->type == SG_EV_PLAYBACK_ERROR))
                         sg_ctx_window(&x, SG_RULE_CONTENT_ERROR_RATE,
                                       ev->content_id, ev->type == SG_EV_PLAY,
                                       ev->type == SG_EV_PLAYBACK_ERROR);
-                if (rule[SG_RULE_TRAFFIC_ANOMALY].enabled)
+                if (!r->replay && rule[SG_RULE_TRAFFIC_ANOMALY].enabled)
                         sg_ctx_window(&x, SG_RULE_TRAFFIC_ANOMALY, ev->country,
                                       1, 0);
         }
@@ -1363,7 +1662,9 @@ void sg_rules_eval(sg_rules_t *r, int32_t partition, int64_t offset,
         res->raised = x.raised & x.fired;
         res->score = score;
         res->level = sg_rules_level(&r->conf, score);
-        sg_rules_risk_add(r, (int32_t)day, ev->country, (int)res->level);
+        if (!r->replay)
+                sg_rules_risk_add(r, (int32_t)day, ev->country,
+                                  (int)res->level);
 }
 
 /* --- Cross-partition windows ----------------------------------------------- */

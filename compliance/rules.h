@@ -13,10 +13,22 @@
  *
  * State: per partition, the highest event time seen and, per user, the
  * user's recent events (ids, times, countries, IP prefixes, purchases)
- * and the period of each windowed rule's current flag. A batch's outputs:
- * the flags raised or extended, the cross-partition windows' partial
- * counts, the risk-level counts, the late counts, the users whose state
- * changed. */
+ * and the period of each rule's current flag. A batch's outputs: the
+ * flags raised or extended, the cross-partition windows' partial counts,
+ * the risk-level counts, the late counts.
+ *
+ * Two ways of reporting flags. Merged (the default, sg-batch-compliance):
+ * one entry per flag, its count the batch's events. Split (sg-compliance,
+ * sg_rules_set_split): the batch's list (sg_rules_flags) holds only the
+ * flags raised (count 1: the raising event) and escalated (count 0) by
+ * the batch, to be written now; every other matching event is an
+ * extension, added up per partition (sg_rules_pending) until the caller
+ * writes them with the partition's snapshot (sg_rules_part_dump). What
+ * the store holds then depends only on the events up to the snapshot and
+ * the raises after it, never on where batches ended; after a crash,
+ * restoring the snapshot and replaying the partition's events since it
+ * (sg_rules_set_replay: state and extensions only) gives back exactly the
+ * extensions that were not written. */
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -29,8 +41,17 @@
 
 #define SG_FLAG_EVIDENCE_MAX 512
 
+/* What a batch's entry stands for (split mode; merged: raised or
+ * extended). */
+typedef enum sg_flag_change {
+        SG_FLAG_EXTENDED = 0,
+        SG_FLAG_RAISED,
+        SG_FLAG_ESCALATED,
+} sg_flag_change_t;
+
 typedef struct sg_flag {
         char flag_id[37];
+        sg_flag_change_t change;
         sg_rule_id_t rule;
         char rule_version[13];
         sg_severity_t severity;
@@ -110,20 +131,42 @@ void sg_rules_destroy(sg_rules_t *r);
 void sg_rules_set_conf(sg_rules_t *r, const sg_rules_conf_t *conf);
 const sg_rules_conf_t *sg_rules_conf(const sg_rules_t *r);
 
-/* Partitions' state. A partition is known once loaded (or evaluated: an
- * unknown partition starts empty). Loading: sg_rules_part_load, then
- * sg_rules_user_load for each stored user. */
+/* Split mode (see above), and replay: while on, events change the state
+ * and add extensions, and report nothing else (no batch flags, windows,
+ * risk or late counts). */
+void sg_rules_set_split(sg_rules_t *r, bool split);
+void sg_rules_set_replay(sg_rules_t *r, bool replay);
+
+/* Partitions' state. A partition is known once restored (or evaluated:
+ * an unknown partition starts empty). */
 bool sg_rules_part_known(const sg_rules_t *r, int32_t partition);
-void sg_rules_part_load(sg_rules_t *r, int32_t partition, long long max_ts_us);
-/* Restores one user's state from sg_rules_user_dump's bytes. Returns 0,
- * or -1 if the bytes are not a state this version wrote. */
-int sg_rules_user_load(sg_rules_t *r, int32_t partition, const char *user_id,
-                       const void *data, size_t len) SG_MUST_CHECK;
+/* The partition's whole state (its highest event time and every user's),
+ * appended to out: a snapshot. Pending extensions are not in it. */
+void sg_rules_part_dump(const sg_rules_t *r, int32_t partition, sg_buf_t *out);
+/* Replaces the partition's state by a snapshot's (no pending
+ * extensions). Returns 0, or -1 (the partition left empty) if the bytes
+ * are not a snapshot this version wrote. */
+int sg_rules_part_restore(sg_rules_t *r, int32_t partition, const void *data,
+                          size_t len) SG_MUST_CHECK;
 /* The partition's highest event time (LLONG_MIN if none). */
 long long sg_rules_part_max(const sg_rules_t *r, int32_t partition);
-/* Forgets every partition's state (after a failed or discarded batch the
- * caller reloads what it stored). Also resets the batch. */
+/* Users held for the partition. */
+size_t sg_rules_part_users(const sg_rules_t *r, int32_t partition);
+/* Forgets one partition's state and extensions (it went to another
+ * member), or every partition's (after a failed or discarded batch the
+ * caller restores what it stored). sg_rules_forget also resets the
+ * batch. */
+void sg_rules_forget_part(sg_rules_t *r, int32_t partition);
 void sg_rules_forget(sg_rules_t *r);
+
+/* Split mode: the partition's extensions not yet written (one entry per
+ * flag, counts added up), and emptying them once written. */
+const sg_flag_t *sg_rules_pending(const sg_rules_t *r, int32_t partition,
+                                  size_t *n);
+void sg_rules_pending_clear(sg_rules_t *r, int32_t partition);
+/* Split mode: the events of the batch (not replayed) that extended a
+ * flag. */
+long long sg_rules_extensions(const sg_rules_t *r);
 
 /* Evaluates one valid event of partition at offset. erased_at_us: the
  * user's erasure time, or -1 when not erased. res may be NULL. */
@@ -140,17 +183,11 @@ const sg_late_count_t *sg_rules_late(const sg_rules_t *r, size_t *n);
 size_t sg_rules_parts_touched(const sg_rules_t *r, int32_t *parts,
                               long long *max_ts, size_t cap);
 
-/* Users whose state the batch changed: call with *it = 0 until it
- * returns false; each call gives the partition, the user id, the user's
- * latest event time, and the state's bytes in out (reset first). */
-bool sg_rules_dirty_next(sg_rules_t *r, size_t *it, int32_t *partition,
-                         const char **user_id, long long *max_ts,
-                         sg_buf_t *out);
 /* The event time below which a user's whole state is useless in this
  * partition (no future event can see it; LLONG_MIN if nothing can go):
- * drops those users from memory, appending their ids to pruned (an array
- * being built with sg_buf_array_*, or NULL) for the store to drop too. */
-long long sg_rules_prune(sg_rules_t *r, int32_t partition, sg_buf_t *pruned);
+ * drops those users from memory (a user whose day flag is still current
+ * stays). When it happens changes no outcome. Returns the cut. */
+long long sg_rules_prune(sg_rules_t *r, int32_t partition);
 
 /* Empties the batch's outputs (after commit), keeping the state. */
 void sg_rules_batch_reset(sg_rules_t *r);

@@ -1,14 +1,25 @@
 /* sg-compliance's stage (docs/compliance.md): valid events are buffered
  * by add; flush evaluates the batch with the rules engine
- * (compliance/rules.h) from the state the previous commit left, and
- * writes, in the engine's transaction, the flags, the users' state, the
- * partitions' highest event times, the cross-partition windows' counts,
- * the risk and late counts, and closes the windows the watermark passed.
- * New and escalated flags go to the outbox in the same transaction; tick
- * sends them to Kafka after commit. */
+ * (compliance/rules.h, split mode) on the state held in memory, and
+ * writes, in the engine's transaction, the flags the batch raised or
+ * escalated, the partitions' highest event times, the cross-partition
+ * windows' counts, the risk and late counts, and closes the windows the
+ * watermark passed. New and escalated flags go to the outbox in the same
+ * transaction; tick sends them to Kafka after commit.
+ *
+ * The rules' state (users' recent events, current flags) is not written
+ * per batch: each partition's is snapshotted into compliance_snapshots
+ * (with the offset it stands at) every --snapshot-s seconds, when the
+ * stream goes idle, and at exit, together with the flag extensions
+ * gathered since the last snapshot. A partition this process does not
+ * hold yet is restored from its snapshot and the messages from the
+ * snapshot's offset up to the batch's are replayed (consumers/replay.h):
+ * state and extensions only, since everything else they produced was
+ * committed. */
 
 #include "compliance.h"
 
+#include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +28,7 @@
 #include <libpq-fe.h>
 
 #include "flag_store.h"
+#include "replay.h"
 #include "rules.h"
 #include "sg_buf.h"
 #include "sg_defs.h"
@@ -33,11 +45,15 @@
 #define INFLIGHT_MAX 5000
 #define RECONNECT_MS 5000      /* the outbox's connection, when it broke */
 #define DRAIN_MS 5000
+#define IDLE_SNAPSHOT_MS 1000  /* no message for this long: snapshot */
+#define REPLAY_CHUNK 5000      /* events evaluated per erasure lookup */
+#define REPLAY_TIMEOUT_MS 30000
 
 typedef struct sg_cpl_conf {
         const char *rules_path;
         const char *flags_topic;
         bool no_publish;
+        long long snapshot_s;
 } sg_cpl_conf_t;
 
 typedef struct sg_cev {
@@ -55,7 +71,23 @@ typedef struct sg_cpl_totals {
         long long evaluated, duplicates, late, invalid;
         sg_flag_counts_t flags;
         long long windows_closed;
+        long long snapshots, replayed;
 } sg_cpl_totals_t;
+
+/* Per partition (ids below MAX_PARTS). */
+typedef struct sg_cpl_part {
+        int64_t first, next; /* this batch's messages: first offset, next */
+        int64_t done;        /* the next offset after the last commit, -1 */
+        bool evaluated;      /* state changed since its snapshot */
+        bool snap;           /* this transaction writes its snapshot */
+        bool want_snap;      /* no snapshot stored: write one now */
+        bool loaded;         /* its state is in memory (restored) */
+        bool assigned;       /* this member's (engine's word) */
+        bool probed;         /* looked at between batches since */
+        int64_t snap_at;     /* its stored snapshot's offset as last seen
+                                here, -1: none */
+        long long snap_ms;   /* when its last snapshot was written */
+} sg_cpl_part_t;
 
 typedef struct sg_compliance {
         const sg_cpl_conf_t *conf;
@@ -65,8 +97,15 @@ typedef struct sg_compliance {
         sg_rules_t *rules;
         const sg_stage_services_t *svc;
 
+        char group[256];
+        sg_replay_t *replay;
+        sg_cpl_part_t part[MAX_PARTS];
+        long long last_add_ms;
+        long long erasure_ms; /* this flush's erasure lookups (debug) */
+
         sg_cev_t *evs;
         size_t nev, evcap;
+        long long nmsgs; /* this batch's messages, valid or not */
         long long batch_invalid;
         bool suspect; /* a flush ran and did not commit: reload the state */
         sg_cpl_totals_t batch, total;
@@ -105,91 +144,70 @@ static void sg_cpl_conf_init(void *conf, sg_opt_t *opts)
         opts[i++] = (sg_opt_t){
             .name = "no-publish", .kind = SG_OPT_FLAG, .dest = &c->no_publish,
             .help = "do not publish flags (they wait in the outbox)"};
+        c->snapshot_s = 30;
+        opts[i++] = (sg_opt_t){
+            .name = "snapshot-s", .kind = SG_OPT_LLONG, .dest = &c->snapshot_s,
+            .arg = "S", .min = 1, .max = 86400,
+            .help = "snapshot each partition's rules state (and write the "
+                    "flags'\nextensions) at least this often while events "
+                    "flow; a restart\nreplays at most this much of the "
+                    "partition"};
         opts[i] = (sg_opt_t)SG_OPT_END;
 }
 
 /* --- Adding ------------------------------------------------------------------- */
 
-static int sg_cpl_add(void *stage, const sg_msg_t *msg)
+/* Parses one message into the next slot of *evs (grown as needed);
+ * returns whether it is a valid event (then (*n)++). */
+static bool sg_cpl_parse(const sg_msg_t *msg, sg_cev_t **evs, size_t *n,
+                         size_t *cap)
 {
-        sg_compliance_t *c = stage;
         char why[256];
         sg_cev_t *e;
         sg_reason_t r;
 
-        if (c->nev == c->evcap) {
-                c->evcap = c->evcap ? c->evcap * 2 : 1024;
-                c->evs = sg_xrealloc(c->evs, c->evcap * sizeof(*c->evs));
+        if (*n == *cap) {
+                *cap = *cap ? *cap * 2 : 1024;
+                *evs = sg_xrealloc(*evs, *cap * sizeof(**evs));
         }
-        e = &c->evs[c->nev];
+        e = &(*evs)[*n];
         r = sg_event_parse(msg->value ? msg->value : "",
                            msg->value ? msg->value_len : 0, &e->ev, why,
                            sizeof(why));
         sg_event_fini(&e->ev); /* the metadata: not needed */
-        if (r != SG_REASON_OK) {
-                c->batch_invalid++; /* never evaluated (the raw store keeps it) */
-                return 0;
-        }
+        if (r != SG_REASON_OK)
+                return false; /* never evaluated (the raw store keeps it) */
         e->partition = msg->partition;
         e->offset = msg->offset;
-        c->nev++;
+        (*n)++;
+        return true;
+}
+
+static int sg_cpl_add(void *stage, const sg_msg_t *msg)
+{
+        sg_compliance_t *c = stage;
+
+        if (msg->partition < 0 || msg->partition >= MAX_PARTS) {
+                sg_error("partition %d of topic=%s: sg-compliance follows "
+                         "partitions 0-%d",
+                         msg->partition, msg->topic, MAX_PARTS - 1);
+                return -1;
+        }
+        {
+                sg_cpl_part_t *pp = &c->part[msg->partition];
+                if (pp->next < 0) /* its first in this batch */
+                        pp->first = msg->offset;
+                if (msg->offset + 1 > pp->next)
+                        pp->next = msg->offset + 1;
+        }
+        c->nmsgs++;
+        c->last_add_ms = sg_time_mono_ms();
+        if (!sg_cpl_parse(msg, &c->evs, &c->nev, &c->evcap))
+                c->batch_invalid++;
         return 0;
 }
 
 /* --- Loading state ------------------------------------------------------------ */
-
-static int sg_cpl_load_part(sg_compliance_t *c, PGconn *conn, int32_t part,
-                            sg_pg_err_t *err)
-{
-        char pbuf[16];
-        const char *params[2] = {c->topic, pbuf};
-        long long max_ts = LLONG_MIN;
-        PGresult *res;
-        int n;
-
-        snprintf(pbuf, sizeof(pbuf), "%d", part);
-        res = sg_pg_query(conn,
-                          "SELECT max_ts_us FROM compliance_partitions "
-                          "WHERE topic = $1 AND kafka_partition = $2",
-                          2, params, 0, "reading a partition's state", err);
-        if (!res)
-                return -1;
-        if (PQntuples(res) == 1)
-                max_ts = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-        PQclear(res);
-        sg_rules_part_load(c->rules, part, max_ts);
-        res = sg_pg_query(conn,
-                          "SELECT user_id::text, state FROM "
-                          "compliance_user_state WHERE topic = $1 AND "
-                          "kafka_partition = $2",
-                          2, params, 0, "reading the users' state", err);
-        if (!res)
-                return -1;
-        n = PQntuples(res);
-        for (int i = 0; i < n; i++) {
-                size_t len = 0;
-                unsigned char *bytes = PQunescapeBytea(
-                    (const unsigned char *)PQgetvalue(res, i, 1), &len);
-                int rc;
-                if (!bytes)
-                        sg_oom("a user's state");
-                rc = sg_rules_user_load(c->rules, part, PQgetvalue(res, i, 0),
-                                        bytes, len);
-                PQfreemem(bytes);
-                if (rc < 0) {
-                        PQclear(res);
-                        sg_pg_err_fmt(err, false,
-                                      "compliance_user_state: a state of "
-                                      "partition %d is not one this version "
-                                      "wrote",
-                                      part);
-                        return -1;
-                }
-        }
-        PQclear(res);
-        sg_debug("state loaded partition=%d users=%d", part, n);
-        return 0;
-}
 
 static int sg_erased_cmp(const void *a, const void *b)
 {
@@ -198,8 +216,8 @@ static int sg_erased_cmp(const void *a, const void *b)
 }
 
 /* The erasures (anonymized requests) of the batch's users, sorted. */
-static sg_erased_t *sg_cpl_erasures(sg_compliance_t *c, PGconn *conn,
-                                    size_t *n, sg_pg_err_t *err)
+static sg_erased_t *sg_cpl_erasures(const sg_cev_t *evs, size_t nev,
+                                    PGconn *conn, size_t *n, sg_pg_err_t *err)
 {
         sg_buf_t ids;
         const char *params[1];
@@ -210,13 +228,13 @@ static sg_erased_t *sg_cpl_erasures(sg_compliance_t *c, PGconn *conn,
         const char **set;
 
         /* Each user once: an open-addressing set on the ids. */
-        while (cap < 2 * c->nev)
+        while (cap < 2 * nev)
                 cap *= 2;
         set = sg_xcalloc(cap, sizeof(*set));
         sg_buf_init(&ids);
         sg_buf_array_begin(&ids);
-        for (size_t i = 0; i < c->nev; i++) {
-                const char *u = c->evs[i].ev.user_id;
+        for (size_t i = 0; i < nev; i++) {
+                const char *u = evs[i].ev.user_id;
                 uint64_t h = 1469598103934665603ULL;
                 size_t j;
                 for (const char *p = u; *p; p++)
@@ -251,6 +269,145 @@ static sg_erased_t *sg_cpl_erasures(sg_compliance_t *c, PGconn *conn,
         PQclear(res);
         qsort(out, *n, sizeof(*out), sg_erased_cmp);
         return out;
+}
+
+/* Evaluates events (in partition order) against the erasures of their
+ * users. Returns 0, or -1 with err. */
+static int sg_cpl_eval(sg_compliance_t *c, PGconn *conn, const sg_cev_t *evs,
+                       size_t n, sg_pg_err_t *err)
+{
+        sg_erased_t *erased;
+        size_t nerased = 0;
+
+        if (n == 0)
+                return 0;
+        {
+                long long t0 = sg_time_mono_ms();
+                if (!(erased = sg_cpl_erasures(evs, n, conn, &nerased, err)))
+                        return -1;
+                c->erasure_ms += sg_time_mono_ms() - t0;
+        }
+        for (size_t i = 0; i < n; i++) {
+                const sg_cev_t *e = &evs[i];
+                sg_erased_t key, *hit;
+                sg_eval_result_t res;
+                memcpy(key.user_id, e->ev.user_id, sizeof(key.user_id));
+                hit = nerased ? bsearch(&key, erased, nerased, sizeof(*erased),
+                                        sg_erased_cmp)
+                              : NULL;
+                sg_rules_eval(c->rules, e->partition, e->offset, &e->ev,
+                              hit ? hit->at_us : -1, &res);
+                c->batch.evaluated += !res.duplicate;
+                c->batch.duplicates += res.duplicate;
+        }
+        free(erased);
+        return 0;
+}
+
+typedef struct sg_cpl_replay {
+        sg_compliance_t *c;
+        PGconn *conn;
+        sg_cev_t *evs;
+        size_t n, cap;
+        sg_pg_err_t *err;
+} sg_cpl_replay_t;
+
+static int sg_cpl_replay_msg(void *arg, const sg_msg_t *msg)
+{
+        sg_cpl_replay_t *r = arg;
+
+        (void)sg_cpl_parse(msg, &r->evs, &r->n, &r->cap);
+        if (r->n < REPLAY_CHUNK)
+                return 0;
+        if (sg_cpl_eval(r->c, r->conn, r->evs, r->n, r->err) < 0)
+                return -1;
+        r->n = 0;
+        return 0;
+}
+
+/* Restores the partition from its snapshot and replays its events from
+ * the snapshot's offset up to upto (the batch's first message). */
+static int sg_cpl_load_part(sg_compliance_t *c, PGconn *conn, int32_t part,
+                            int64_t upto, sg_pg_err_t *err)
+{
+        char pbuf[16];
+        const char *params[2] = {c->topic, pbuf};
+        int64_t from = upto;
+        sg_cpl_totals_t keep = c->batch;
+        sg_cpl_replay_t rp = {.c = c, .conn = conn, .err = err};
+        long long read = 0, t0 = sg_time_mono_ms();
+        PGresult *res;
+        int rc;
+
+        snprintf(pbuf, sizeof(pbuf), "%d", part);
+        /* The bytes in binary: a snapshot can be megabytes. */
+        res = PQexecParams(conn,
+                           "SELECT next_offset, state FROM compliance_snapshots "
+                           "WHERE topic = $1 AND kafka_partition = $2",
+                           2, NULL, params, NULL, NULL, 1);
+        if (!res || PQresultStatus(res) != PGRES_TUPLES_OK) {
+                sg_pg_err_set(err, conn, res, "reading a partition's snapshot");
+                PQclear(res);
+                return -1;
+        }
+        c->part[part].loaded = true;
+        c->part[part].snap_at = -1;
+        if (PQntuples(res) == 0) {
+                PQclear(res);
+                sg_rules_forget_part(c->rules, part);
+                c->part[part].want_snap = true;
+                sg_info("partition=%d has no snapshot yet: its rules state "
+                        "starts empty at offset %" PRId64,
+                        part, upto);
+                return 0;
+        }
+        {
+                const unsigned char *o =
+                    (const unsigned char *)PQgetvalue(res, 0, 0);
+                uint64_t v = 0;
+                for (int i = 0; i < 8; i++)
+                        v = (v << 8) | o[i];
+                from = (int64_t)v;
+                c->part[part].snap_at = from;
+        }
+        if (sg_rules_part_restore(c->rules, part, PQgetvalue(res, 0, 1),
+                                  (size_t)PQgetlength(res, 0, 1)) < 0) {
+                PQclear(res);
+                sg_pg_err_fmt(err, false,
+                              "compliance_snapshots: the snapshot of partition "
+                              "%d is not one this version wrote",
+                              part);
+                return -1;
+        }
+        PQclear(res);
+        if (from > upto) {
+                /* The group's offset went back (sg-migrate reset, or a
+                 * rewind): the state is from later events. Start empty. */
+                sg_warn("partition=%d: its snapshot (offset %" PRId64 ") is "
+                        "ahead of the group (offset %" PRId64 "): its rules "
+                        "state starts empty",
+                        part, from, upto);
+                sg_rules_forget_part(c->rules, part);
+                c->part[part].want_snap = true;
+                return 0;
+        }
+        sg_rules_set_replay(c->rules, true);
+        rc = sg_replay_read(c->replay, c->topic, part, from, upto,
+                            REPLAY_TIMEOUT_MS, sg_cpl_replay_msg, &rp, &read,
+                            err);
+        if (rc == 0)
+                rc = sg_cpl_eval(c, conn, rp.evs, rp.n, err);
+        sg_rules_set_replay(c->rules, false);
+        free(rp.evs);
+        c->batch = keep; /* replayed events are not this batch's */
+        c->batch.replayed += read;
+        if (rc < 0)
+                return -1;
+        sg_info("partition=%d restored: snapshot at offset %" PRId64
+                ", %lld events replayed up to %" PRId64 " users=%zu ms=%lld",
+                part, from, read, upto, sg_rules_part_users(c->rules, part),
+                sg_time_mono_ms() - t0);
+        return 0;
 }
 
 /* --- Writing -------------------------------------------------------------------- */
@@ -289,55 +446,7 @@ static void sg_cols_fini(sg_cols_t *k)
                 sg_buf_fini(&k->b[i]);
 }
 
-static int sg_cpl_write_users(sg_compliance_t *c, PGconn *conn,
-                              sg_pg_err_t *err)
-{
-        sg_cols_t k;
-        sg_buf_t state;
-        size_t it = 0;
-        int32_t part;
-        const char *user;
-        long long max_ts;
-        int rows = 0, rc;
-
-        sg_cols_begin(&k, 4);
-        sg_buf_init(&state);
-        while (sg_rules_dirty_next(c->rules, &it, &part, &user, &max_ts,
-                                   &state)) {
-                size_t hexlen = 0;
-                /* bytea's text form ("\\x..."), as an array element */
-                unsigned char *hex = PQescapeByteaConn(
-                    conn, (const unsigned char *)state.data, state.len,
-                    &hexlen);
-                sg_buf_array_int(&k.b[0], part);
-                sg_buf_array_str(&k.b[1], user);
-                sg_buf_array_int(&k.b[2], max_ts);
-                if (!hex)
-                        sg_oom("a user's state");
-                sg_buf_array_str(&k.b[3], (const char *)hex);
-                PQfreemem(hex);
-                rows++;
-        }
-        rc = rows == 0
-                 ? 0
-                 : sg_pg_command(
-                       conn,
-                       "INSERT INTO compliance_user_state (topic, "
-                       "kafka_partition, user_id, max_ts_us, state) "
-                       "SELECT $1, t.p, t.u, t.m, t.s FROM unnest($2::int[], "
-                       "$3::uuid[], $4::bigint[], $5::bytea[]) AS t(p, u, m, s) "
-                       "ON CONFLICT (topic, kafka_partition, user_id) DO "
-                       "UPDATE SET max_ts_us = EXCLUDED.max_ts_us, "
-                       "state = EXCLUDED.state",
-                       5, sg_cols_end(&k, c->topic), "storing users' state",
-                       NULL, err);
-        sg_cols_fini(&k);
-        sg_buf_fini(&state);
-        return rc;
-}
-
-/* The partitions' highest event times, and the users no future event can
- * see any more. */
+/* The partitions' highest event times (the watermark's input). */
 static int sg_cpl_write_parts(sg_compliance_t *c, PGconn *conn,
                               sg_pg_err_t *err)
 {
@@ -365,26 +474,6 @@ static int sg_cpl_write_parts(sg_compliance_t *c, PGconn *conn,
                            3, sg_cols_end(&k, c->topic),
                            "storing partitions' state", NULL, err);
         sg_cols_fini(&k);
-        for (size_t i = 0; i < n && rc == 0; i++) {
-                char pbuf[16];
-                const char *params[3] = {c->topic, pbuf, NULL};
-                sg_buf_t ids;
-                sg_buf_init(&ids);
-                sg_buf_array_begin(&ids);
-                (void)sg_rules_prune(c->rules, parts[i], &ids);
-                sg_buf_array_end(&ids);
-                snprintf(pbuf, sizeof(pbuf), "%d", parts[i]);
-                params[2] = ids.data;
-                if (ids.len > 2)
-                        rc = sg_pg_command(
-                            conn,
-                            "DELETE FROM compliance_user_state WHERE topic = "
-                            "$1 AND kafka_partition = $2 AND user_id = "
-                            "ANY($3::uuid[])",
-                            3, params, "dropping expired users' state", NULL,
-                            err);
-                sg_buf_fini(&ids);
-        }
         return rc;
 }
 
@@ -721,23 +810,165 @@ out:
         return ret;
 }
 
+/* --- Snapshots --------------------------------------------------------------- */
+
+/* Writes the partition's pending extensions and its snapshot at offset
+ * next (where the group's offset stands once this transaction commits). */
+static int sg_cpl_snapshot(sg_compliance_t *c, PGconn *conn, int32_t part,
+                           int64_t next, sg_pg_err_t *err)
+{
+        char pbuf[16], obuf[24], mbuf[24], ubuf[24], kbuf[24];
+        const char *values[5] = {c->topic, pbuf, obuf, mbuf, ubuf};
+        const char *params[7];
+        int lengths[7] = {0}, formats[7] = {0};
+        const sg_flag_t *pend;
+        size_t n;
+        sg_buf_t dump;
+        PGresult *res;
+        int rc = -1;
+
+        (void)sg_rules_prune(c->rules, part);
+        pend = sg_rules_pending(c->rules, part, &n);
+        if (sg_flag_write(conn, SG_FLAGS_STREAM, c->topic, pend, n, false,
+                          err) < 0)
+                return -1;
+        sg_buf_init(&dump);
+        sg_rules_part_dump(c->rules, part, &dump);
+        snprintf(pbuf, sizeof(pbuf), "%d", part);
+        snprintf(obuf, sizeof(obuf), "%" PRId64, next);
+        snprintf(mbuf, sizeof(mbuf), "%lld", sg_rules_part_max(c->rules, part));
+        snprintf(ubuf, sizeof(ubuf), "%zu", sg_rules_part_users(c->rules, part));
+        for (int i = 0; i < 5; i++)
+                params[i] = values[i];
+        params[5] = dump.data ? dump.data : "";
+        lengths[5] = (int)dump.len;
+        formats[5] = 1; /* bytea, binary */
+        snprintf(kbuf, sizeof(kbuf), "%" PRId64, c->part[part].snap_at);
+        params[6] = kbuf;
+        res = PQexecParams(
+            conn,
+            "INSERT INTO compliance_snapshots AS s (topic, kafka_partition, "
+            "next_offset, max_ts_us, users, state) VALUES ($1, $2, $3, $4, "
+            "$5, $6) ON CONFLICT (topic, kafka_partition) DO UPDATE SET "
+            "next_offset = EXCLUDED.next_offset, max_ts_us = "
+            "EXCLUDED.max_ts_us, users = EXCLUDED.users, state = "
+            "EXCLUDED.state, taken_at = now() WHERE s.next_offset = $7",
+            7, NULL, params, lengths, formats, 0);
+        if (res && PQresultStatus(res) == PGRES_COMMAND_OK &&
+            strcmp(PQcmdTuples(res), "1") != 0) {
+                /* Another member wrote this partition's snapshot since
+                 * this process read or wrote it: its state here is stale.
+                 * Roll back; the retry reloads everything. */
+                sg_pg_err_fmt(err, true,
+                              "partition %d's snapshot moved under this "
+                              "process (another member wrote it): reloading",
+                              part);
+        } else if (res && PQresultStatus(res) == PGRES_COMMAND_OK) {
+                c->part[part].snap_at = next;
+                sg_rules_pending_clear(c->rules, part);
+                c->part[part].snap = true;
+                c->batch.snapshots++;
+                sg_debug("snapshot partition=%d offset=%" PRId64
+                         " users=%zu bytes=%zu extensions_written=%zu",
+                         part, next, sg_rules_part_users(c->rules, part),
+                         dump.len, n);
+                rc = 0;
+        } else {
+                sg_pg_err_set(err, conn, res, "storing a snapshot");
+        }
+        PQclear(res);
+        sg_buf_fini(&dump);
+        return rc;
+}
+
+/* Between batches (wants_flush): snapshots of the partitions changed
+ * since theirs, where the group's stored offset is still this process's
+ * (else the partition went elsewhere: its state here is dropped). */
+static int sg_cpl_flush_state(sg_compliance_t *c, PGconn *conn,
+                              sg_pg_err_t *err)
+{
+        const char *params[2] = {c->group, c->topic};
+        PGresult *res;
+        int64_t stored[MAX_PARTS];
+
+        for (int p = 0; p < MAX_PARTS; p++)
+                stored[p] = -1;
+        res = sg_pg_query(conn,
+                          "SELECT partition, next_offset FROM stream_offsets "
+                          "WHERE consumer_group = $1 AND topic = $2",
+                          2, params, 0, "reading the group's offsets", err);
+        if (!res)
+                return -1;
+        for (int i = 0; i < PQntuples(res); i++) {
+                int p = atoi(PQgetvalue(res, i, 0));
+                if (p >= 0 && p < MAX_PARTS)
+                        stored[p] = strtoll(PQgetvalue(res, i, 1), NULL, 10);
+        }
+        PQclear(res);
+        /* A partition this member holds but has had no message of since it
+         * came: its extensions since the snapshot are nowhere but in the
+         * log (the member that had them may have died). Restore it. */
+        for (int p = 0; p < MAX_PARTS; p++) {
+                sg_cpl_part_t *pp = &c->part[p];
+                long long before = c->batch.replayed;
+                if (!pp->assigned || pp->loaded || pp->probed)
+                        continue;
+                pp->probed = true;
+                if (stored[p] < 0)
+                        continue; /* nothing read yet: nothing to restore */
+                if (sg_cpl_load_part(c, conn, p, stored[p], err) < 0)
+                        return -1;
+                pp->done = stored[p];
+                pp->evaluated = pp->want_snap || c->batch.replayed > before;
+        }
+        for (int p = 0; p < MAX_PARTS; p++) {
+                sg_cpl_part_t *pp = &c->part[p];
+                size_t n;
+                (void)sg_rules_pending(c->rules, p, &n);
+                if (!pp->loaded || (!pp->evaluated && n == 0))
+                        continue;
+                if (stored[p] != pp->done) {
+                        sg_info("partition=%d: the group's offset moved on "
+                                "elsewhere: its state here is dropped",
+                                p);
+                        sg_rules_forget_part(c->rules, p);
+                        pp->loaded = pp->evaluated = false;
+                        continue;
+                }
+                if (sg_cpl_snapshot(c, conn, p, pp->done, err) < 0)
+                        return -1;
+        }
+        return 0;
+}
+
+static void sg_cpl_forget_all(sg_compliance_t *c)
+{
+        sg_rules_forget(c->rules);
+        for (int p = 0; p < MAX_PARTS; p++) {
+                c->part[p].loaded = c->part[p].evaluated = false;
+                c->part[p].snap = c->part[p].probed = false;
+        }
+}
+
 /* --- The batch ----------------------------------------------------------------- */
 
 static int sg_cpl_flush(void *stage, PGconn *conn, sg_pg_err_t *err)
 {
         sg_compliance_t *c = stage;
-        sg_erased_t *erased = NULL;
-        size_t nerased = 0, nflags;
+        size_t nflags;
         const sg_flag_t *flags;
         long long closed_late = 0, t[5] = {sg_time_mono_ms(), 0, 0, 0, 0};
-        int rc = -1;
+        long long snap_ms = c->conf->snapshot_s * 1000;
 
         /* A flush that did not commit left the state half-advanced: start
          * again from what is stored. */
         if (c->suspect)
-                sg_rules_forget(c->rules);
+                sg_cpl_forget_all(c);
         c->suspect = true;
         memset(&c->batch, 0, sizeof(c->batch));
+        c->erasure_ms = 0;
+        for (int p = 0; p < MAX_PARTS; p++)
+                c->part[p].snap = false;
         {
                 PGresult *res = sg_pg_query(
                     conn, "SELECT pg_advisory_xact_lock(" LOCK_KEY ")", 0, NULL,
@@ -746,60 +977,63 @@ static int sg_cpl_flush(void *stage, PGconn *conn, sg_pg_err_t *err)
                         return -1;
                 PQclear(res);
         }
-        for (size_t i = 0; i < c->nev; i++)
-                if (!sg_rules_part_known(c->rules, c->evs[i].partition) &&
-                    sg_cpl_load_part(c, conn, c->evs[i].partition, err) < 0)
+        if (c->nmsgs == 0)
+                return sg_cpl_flush_state(c, conn, err);
+        for (int p = 0; p < MAX_PARTS; p++)
+                if (c->part[p].next >= 0 && !c->part[p].loaded &&
+                    sg_cpl_load_part(c, conn, p, c->part[p].first, err) < 0)
                         return -1;
-        if (c->nev && !(erased = sg_cpl_erasures(c, conn, &nerased, err)))
+        if (sg_cpl_eval(c, conn, c->evs, c->nev, err) < 0)
                 return -1;
-        for (size_t i = 0; i < c->nev; i++) {
-                const sg_cev_t *e = &c->evs[i];
-                sg_erased_t key, *hit;
-                sg_eval_result_t res;
-                memcpy(key.user_id, e->ev.user_id, sizeof(key.user_id));
-                hit = nerased ? bsearch(&key, erased, nerased, sizeof(*erased),
-                                        sg_erased_cmp)
-                              : NULL;
-                sg_rules_eval(c->rules, e->partition, e->offset, &e->ev,
-                              hit ? hit->at_us : -1, &res);
-                c->batch.evaluated += !res.duplicate;
-                c->batch.duplicates += res.duplicate;
-        }
-        free(erased);
         t[1] = sg_time_mono_ms();
         flags = sg_rules_flags(c->rules, &nflags);
-        if (sg_cpl_write_users(c, conn, err) < 0)
-                goto out;
+        for (size_t i = 0; i < nflags; i++) {
+                c->batch.flags.raised += flags[i].change == SG_FLAG_RAISED;
+                c->batch.flags.escalated += flags[i].change == SG_FLAG_ESCALATED;
+        }
+        c->batch.flags.extended = sg_rules_extensions(c->rules);
+        if (sg_flag_write(conn, SG_FLAGS_STREAM, c->topic, flags, nflags, true,
+                          err) < 0 ||
+            sg_cpl_write_parts(c, conn, err) < 0)
+                return -1;
         t[2] = sg_time_mono_ms();
-        if (sg_cpl_write_parts(c, conn, err) < 0 ||
-            sg_flag_store(conn, SG_FLAGS_STREAM, c->topic, flags, nflags, true,
-                          &c->batch.flags, err) < 0)
-                goto out;
-        t[3] = sg_time_mono_ms();
         if (sg_cpl_write_windows(c, conn, &closed_late, err) < 0 ||
             sg_cpl_write_counts(c, conn, closed_late, err) < 0 ||
             sg_cpl_close(c, conn, err) < 0)
-                goto out;
+                return -1;
+        t[3] = sg_time_mono_ms();
+        for (int p = 0; p < MAX_PARTS; p++) {
+                sg_cpl_part_t *pp = &c->part[p];
+                if (pp->next < 0 ||
+                    !(pp->want_snap || t[3] - pp->snap_ms >= snap_ms))
+                        continue;
+                if (sg_cpl_snapshot(c, conn, p, pp->next, err) < 0)
+                        return -1;
+        }
         t[4] = sg_time_mono_ms();
-        sg_debug("flush events=%zu flags=%zu ms: load+eval=%lld users=%lld "
-                 "flags=%lld windows+close=%lld",
-                 c->nev, nflags, t[1] - t[0], t[2] - t[1], t[3] - t[2],
-                 t[4] - t[3]);
-        rc = 0;
-out:
-        return rc;
+        sg_debug("flush events=%zu flags=%zu ms: load+eval=%lld (erasures=%lld) "
+                 "flags=%lld windows+close=%lld snapshots=%lld",
+                 c->nev, nflags, t[1] - t[0], c->erasure_ms, t[2] - t[1],
+                 t[3] - t[2], t[4] - t[3]);
+        return 0;
 }
 
 static void sg_cpl_batch_clear(sg_compliance_t *c)
 {
         c->nev = 0;
+        c->nmsgs = 0;
         c->batch_invalid = 0;
         memset(&c->batch, 0, sizeof(c->batch));
+        for (int p = 0; p < MAX_PARTS; p++) {
+                c->part[p].next = -1;
+                c->part[p].snap = false;
+        }
 }
 
 static void sg_cpl_committed(void *stage)
 {
         sg_compliance_t *c = stage;
+        long long now = sg_time_mono_ms();
 
         c->total.evaluated += c->batch.evaluated;
         c->total.duplicates += c->batch.duplicates;
@@ -809,6 +1043,19 @@ static void sg_cpl_committed(void *stage)
         c->total.flags.escalated += c->batch.flags.escalated;
         c->total.flags.extended += c->batch.flags.extended;
         c->total.windows_closed += c->batch.windows_closed;
+        c->total.snapshots += c->batch.snapshots;
+        c->total.replayed += c->batch.replayed;
+        for (int p = 0; p < MAX_PARTS; p++) {
+                sg_cpl_part_t *pp = &c->part[p];
+                if (pp->next >= 0) {
+                        pp->done = pp->next;
+                        pp->evaluated = true;
+                }
+                if (pp->snap) {
+                        pp->evaluated = pp->want_snap = false;
+                        pp->snap_ms = now;
+                }
+        }
         c->suspect = false;
         sg_rules_batch_reset(c->rules);
         sg_cpl_batch_clear(c);
@@ -819,9 +1066,50 @@ static void sg_cpl_discard(void *stage)
         sg_compliance_t *c = stage;
 
         /* The partitions may have moved or been rewound: reload. */
-        sg_rules_forget(c->rules);
+        sg_cpl_forget_all(c);
         c->suspect = false;
         sg_cpl_batch_clear(c);
+}
+
+static void sg_cpl_revoked(void *stage, const char *topic, int32_t partition)
+{
+        sg_compliance_t *c = stage;
+
+        if (strcmp(topic, c->topic) != 0 || partition < 0 ||
+            partition >= MAX_PARTS)
+                return;
+        sg_rules_forget_part(c->rules, partition);
+        c->part[partition].loaded = c->part[partition].evaluated = false;
+        c->part[partition].assigned = c->part[partition].probed = false;
+        c->part[partition].done = -1;
+}
+
+static void sg_cpl_assigned(void *stage, const char *topic, int32_t partition)
+{
+        sg_compliance_t *c = stage;
+
+        if (strcmp(topic, c->topic) == 0 && partition >= 0 &&
+            partition < MAX_PARTS)
+                c->part[partition].assigned = true;
+        c->part[partition].probed = false;
+}
+
+static bool sg_cpl_wants_flush(void *stage, bool final)
+{
+        sg_compliance_t *c = stage;
+
+        if (!final && sg_time_mono_ms() - c->last_add_ms < IDLE_SNAPSHOT_MS)
+                return false;
+        for (int p = 0; p < MAX_PARTS; p++) {
+                size_t n;
+                (void)sg_rules_pending(c->rules, p, &n);
+                if (c->part[p].loaded && (c->part[p].evaluated || n > 0))
+                        return true;
+                if (c->part[p].assigned && !c->part[p].loaded &&
+                    !c->part[p].probed)
+                        return true;
+        }
+        return false;
 }
 
 static void sg_cpl_progress(void *stage, char *buf, size_t size)
@@ -832,11 +1120,13 @@ static void sg_cpl_progress(void *stage, char *buf, size_t size)
         snprintf(buf, size,
                  " evaluated=%lld invalid_skipped=%lld duplicates=%lld "
                  "late=%lld flags_raised=%lld flags_escalated=%lld "
-                 "flags_extended=%lld windows_closed=%lld published=%lld",
+                 "flags_extended=%lld windows_closed=%lld snapshots=%lld "
+                 "replayed=%lld published=%lld",
                  c->total.evaluated, c->total.invalid, c->total.duplicates,
                  c->total.late, c->total.flags.raised,
                  c->total.flags.escalated, c->total.flags.extended,
-                 c->total.windows_closed, ob ? ob->delivered : 0);
+                 c->total.windows_closed, c->total.snapshots,
+                 c->total.replayed, ob ? ob->delivered : 0);
 }
 
 /* --- The outbox and the rules file, between batches --------------------------- */
@@ -939,6 +1229,11 @@ static int sg_cpl_init(void *stage, const sg_stage_env_t *env)
                 return -2;
         }
         c->rules = sg_rules_new(&c->rules_conf);
+        sg_rules_set_split(c->rules, true);
+        snprintf(c->group, sizeof(c->group), "%s", env->group);
+        c->replay = sg_replay_new(env->common);
+        for (int p = 0; p < MAX_PARTS; p++)
+                c->part[p].next = c->part[p].done = -1;
         sg_cpl_log_rules(&c->rules_conf);
         sg_signal_install_reload();
         sg_pg_session_init(&c->obpg, env->common, "sg_writer",
@@ -983,6 +1278,7 @@ static void sg_cpl_fini(void *stage)
         sg_outbox_kafka_destroy(c->kafka);
         sg_pg_session_close(&c->obpg);
         sg_rules_destroy(c->rules);
+        sg_replay_destroy(c->replay);
         free(c->evs);
 }
 
@@ -1010,4 +1306,7 @@ const sg_stage_t sg_compliance_stage = {
     .opts_title = "Compliance options",
     .attach = sg_cpl_attach,
     .tick = sg_cpl_tick,
+    .wants_flush = sg_cpl_wants_flush,
+    .revoked = sg_cpl_revoked,
+    .assigned = sg_cpl_assigned,
 };

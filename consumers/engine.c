@@ -607,6 +607,8 @@ int sg_engine_run(const sg_engine_conf_t *cc, const sg_stage_t *ops,
                     (e.ledger.batch_msgs >= cc->batch_rows ||
                      now - e.batch_started_ms >= cc->batch_ms))
                         (void)sg_engine_commit(&e, true);
+                else if (e.ledger.batch_msgs == 0 && !e.fatal)
+                        (void)sg_engine_flush_state(&e, false);
                 if (now - e.last_progress_ms >= (long long)cc->progress_s * 1000)
                         sg_engine_progress(&e, now, false);
                 if (ops->tick && now - e.last_tick_ms >= SG_ENGINE_TICK_MS) {
@@ -620,8 +622,8 @@ int sg_engine_run(const sg_engine_conf_t *cc, const sg_stage_t *ops,
                 if (idle != 0)
                         break;
         }
-        if (!e.fatal)
-                (void)sg_engine_commit(&e, true);
+        if (!e.fatal && sg_engine_commit(&e, true) == 0 && !e.fatal)
+                (void)sg_engine_flush_state(&e, true);
 
 out_close:
         /* Leaves the group: the revoke callback commits what is left. */

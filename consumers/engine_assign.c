@@ -223,6 +223,9 @@ void sg_engine_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                         const rd_kafka_topic_partition_t *tp = &parts->elems[i];
                         sg_ledger_part_t *p = sg_ledger_find(
                             &e->ledger, tp->topic, tp->partition);
+                        if (e->ops->assigned)
+                                e->ops->assigned(e->stage, tp->topic,
+                                                 tp->partition);
                         if (p && p->stored >= 0)
                                 sg_info("assigned partition=%d "
                                         "offset=%" PRId64 " topic=%s",
@@ -252,6 +255,10 @@ void sg_engine_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                                            parts->elems[i].partition);
                         if (p)
                                 sg_ledger_revoke(p);
+                        if (e->ops->revoked)
+                                e->ops->revoked(e->stage,
+                                                parts->elems[i].topic,
+                                                parts->elems[i].partition);
                 }
                 sg_info("revoked partitions=%d", parts->cnt);
                 if (coop)

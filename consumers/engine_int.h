@@ -71,6 +71,9 @@ int sg_engine_tx(sg_engine_t *e, const char *what, sg_engine_tx_fn fn,
  * re-read from what is stored (not during a revocation: they are being
  * given up). Returns 0, or -1 if the batch was discarded (an outcome the
  * engine has already handled, not a failure to act on). */
+/* The stage's state written in a transaction without a batch, if it
+ * wants it (stage.h, wants_flush). Returns 0, or -1. */
+int sg_engine_flush_state(sg_engine_t *e, bool final);
 int sg_engine_commit(sg_engine_t *e, bool rewind);
 
 /* The batch will never commit: the stage and the ledger forget it. */

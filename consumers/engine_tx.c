@@ -139,6 +139,30 @@ void sg_engine_discard(sg_engine_t *e)
         sg_ledger_discard(&e->ledger);
 }
 
+static int sg_engine_state_tx(sg_engine_t *e, PGconn *conn, void *arg,
+                              sg_pg_err_t *err)
+{
+        (void)arg;
+        return e->ops->flush(e->stage, conn, err);
+}
+
+int sg_engine_flush_state(sg_engine_t *e, bool final)
+{
+        int rc;
+
+        if (!e->ops->wants_flush || e->ledger.batch_msgs > 0 ||
+            !e->ops->wants_flush(e->stage, final))
+                return 0;
+        rc = sg_engine_tx(e, "state commit", sg_engine_state_tx, NULL);
+        if (rc == 0) {
+                e->ops->committed(e->stage);
+                return 0;
+        }
+        e->stream_failed = false;
+        e->ops->discard(e->stage);
+        return -1;
+}
+
 int sg_engine_commit(sg_engine_t *e, bool rewind)
 {
         sg_ledger_batch_t b;

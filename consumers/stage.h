@@ -120,6 +120,19 @@ typedef struct sg_stage {
         /* Optional: called every 200 ms of the poll loop, outside any
          * transaction (an outbox sender's turn). */
         void (*tick)(void *stage);
+        /* Optional, for a stage that keeps state in memory and writes it
+         * now and then: asked between batches (nothing gathered) whether
+         * it has something to write; final: the daemon is about to stop.
+         * When true, the engine runs flush with an empty batch in a
+         * transaction of its own (no offset moves; the stage checks that
+         * it still owns what it writes), then committed (or discard). */
+        bool (*wants_flush)(void *stage, bool final);
+        /* Optional: the partition is this member's now (its messages
+         * follow from the group's stored offset). */
+        void (*assigned)(void *stage, const char *topic, int32_t partition);
+        /* Optional: the partition went to another member (after its last
+         * batch committed, or was discarded): forget its state. */
+        void (*revoked)(void *stage, const char *topic, int32_t partition);
 } sg_stage_t;
 
 #endif

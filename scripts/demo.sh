@@ -117,7 +117,7 @@ step "compliance: sg-compliance on the generator's scenario (every rule broken o
 CTOPIC=compliance_demo_$(date +%s)
 "$BIN/sg-topics" --partitions 6 create "$CTOPIC" >/dev/null 2>"$RUN/topics.log" || sg_die "cannot create topic $CTOPIC (see $RUN/topics.log)"
 sg_psql_owner "${PGDATABASE:-streamguard}" -c "TRUNCATE compliance_flags, compliance_daily, compliance_late,
-  compliance_partitions, compliance_user_state, compliance_windows, compliance_baselines;
+  compliance_partitions, compliance_snapshots, compliance_windows, compliance_baselines;
   DELETE FROM outbox WHERE channel = 'compliance_flag';
   DELETE FROM stream_offsets WHERE consumer_group = 'sg-compliance-demo'" >/dev/null
 # The user just erased keeps sending events: erased_user_activity.

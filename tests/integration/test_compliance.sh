@@ -52,7 +52,7 @@ flag_set() {
 }
 reset_state() {
   psql_q "TRUNCATE compliance_flags, compliance_daily, compliance_late, compliance_partitions,
-                   compliance_user_state, compliance_windows, compliance_baselines;
+                   compliance_snapshots, compliance_windows, compliance_baselines;
           DELETE FROM outbox WHERE channel = 'compliance_flag';
           DELETE FROM stream_offsets WHERE consumer_group = 'sg-compliance'" >/dev/null
 }

@@ -401,89 +401,215 @@ Test(rules, flag_id_is_deterministic)
         cr_assert_eq(a[14], '8'); /* version 8 */
 }
 
-/* Evaluates a fixed mix for two users, optionally persisting and reloading
- * the state every k events; returns the flags as text. */
-static void run_mix(int k, char *out, size_t size)
-{
-        sg_rules_t *x = sg_rules_new(&conf);
-        sg_buf_t state;
-        const char *c[] = {"US", "BR", "JP", "CA", "MX"};
-        size_t used = 0;
+/* A stand-in for compliance_flags: flag_store.c's upsert, in memory. */
+typedef struct db_flag {
+        char id[37];
+        long long count;
+        int sev;
+        char last[37];
+        double observed;
+        char evidence[SG_FLAG_EVIDENCE_MAX];
+} db_flag_t;
 
-        sg_buf_init(&state);
-        out[0] = '\0';
-        seq = 0; /* the same event ids in every run */
-        for (int i = 0; i < 40; i++) {
-                sg_event_t ev = ev_at(i % 2 ? U1 : U2, T0 + i * 30 * S, c[i % 5]);
-                if (i % 7 == 0) {
-                        ev.type = SG_EV_PURCHASE;
-                        ev.amount_cents = 70000;
+typedef struct db {
+        db_flag_t v[256];
+        int n;
+} db_t;
+
+static void db_upsert(db_t *db, const sg_flag_t *f, size_t n)
+{
+        for (size_t i = 0; i < n; i++) {
+                db_flag_t *d = NULL;
+                for (int j = 0; j < db->n && !d; j++)
+                        if (strcmp(db->v[j].id, f[i].flag_id) == 0)
+                                d = &db->v[j];
+                if (!d) {
+                        cr_assert_lt(db->n, 256);
+                        d = &db->v[db->n++];
+                        memset(d, 0, sizeof(*d));
+                        strcpy(d->id, f[i].flag_id);
+                        d->observed = f[i].observed;
+                        strcpy(d->evidence, f[i].evidence);
+                        d->sev = (int)f[i].severity;
+                } else if (f[i].observed > d->observed) {
+                        d->observed = f[i].observed;
+                        strcpy(d->evidence, f[i].evidence);
                 }
-                sg_rules_eval(x, 0, i, &ev, -1, NULL);
-                if (k && (i + 1) % k == 0) {
-                        /* A commit: flags out, state dumped, engine
-                         * restarted from the dump. */
-                        size_t n, it = 0;
-                        const sg_flag_t *f = sg_rules_flags(x, &n);
-                        int32_t part;
-                        const char *user;
-                        long long max_ts;
-                        sg_rules_t *y = sg_rules_new(&conf);
-                        for (size_t j = 0; j < n; j++)
-                                used += (size_t)snprintf(out + used, size - used,
-                                                         "%s:%lld\n", f[j].flag_id,
-                                                         f[j].event_count);
-                        sg_rules_part_load(y, 0, sg_rules_part_max(x, 0));
-                        /* every user, not only the dirty ones, is stored */
-                        while (sg_rules_dirty_next(x, &it, &part, &user,
-                                                   &max_ts, &state))
-                                cr_assert_eq(sg_rules_user_load(y, part, user,
-                                                                state.data,
-                                                                state.len),
-                                             0);
+                if ((int)f[i].severity > d->sev)
+                        d->sev = (int)f[i].severity;
+                d->count += f[i].event_count;
+                if (f[i].last_event_id[0])
+                        strcpy(d->last, f[i].last_event_id);
+        }
+}
+
+#define MIX 60
+
+/* A fixed mix of events for two users over two UTC days: countries (EU
+ * ones without consent now and then), purchases, all rules' fodder. */
+static void mix_events(sg_event_t *evs)
+{
+        const char *c[] = {"US", "DE", "JP", "FR", "MX"};
+
+        seq = 0; /* the same event ids in every run */
+        for (int i = 0; i < MIX; i++) {
+                /* Starts 20 min before midnight; 30 s apart, with one
+                 * step back in time (within the lateness). */
+                long long ts = T0 - 1200 * S + i * 30 * S - (i == 41 ? 50 * S : 0);
+                evs[i] = ev_at(i % 2 ? U1 : U2, ts, c[i % 5]);
+                evs[i].has_consent = i % 3 != 0;
+                if (i % 7 == 0) {
+                        evs[i].type = SG_EV_PURCHASE;
+                        evs[i].amount_cents = 70000 + i;
+                }
+                if (i % 11 == 0)
+                        evs[i].do_not_track = true;
+        }
+}
+
+/* The stream: split mode, a commit every k events (raised and escalated
+ * flags written), a snapshot every snap commits (extensions written,
+ * state dumped), and a crash after the events in crash[] (the state is
+ * restored from the last snapshot and the events since it replayed). */
+static void run_stream(int k, int snap, const int *crash, int ncrash, db_t *db)
+{
+        sg_event_t evs[MIX];
+        sg_rules_t *x = sg_rules_new(&conf);
+        sg_buf_t dump;
+        int snap_at = 0, commits = 0, c = 0;
+
+        sg_buf_init(&dump);
+        sg_rules_part_dump(x, 0, &dump); /* the empty state, at 0 */
+        mix_events(evs);
+        sg_rules_set_split(x, true);
+        for (int i = 0; i < MIX; i++) {
+                size_t n;
+                const sg_flag_t *f;
+                sg_rules_eval(x, 0, i, &evs[i], -1, NULL);
+                if ((i + 1) % k && i + 1 < MIX)
+                        continue;
+                if (c < ncrash && i >= crash[c]) {
+                        /* The batch never committed: back to the snapshot,
+                         * replay what was committed since, redo the batch. */
+                        int from = i + 1 - ((i + 1) % k ? (i + 1) % k : k);
+                        c++;
                         sg_rules_destroy(x);
-                        x = y;
+                        x = sg_rules_new(&conf);
+                        sg_rules_set_split(x, true);
+                        cr_assert_eq(sg_rules_part_restore(x, 0, dump.data,
+                                                           dump.len),
+                                     0);
+                        sg_rules_set_replay(x, true);
+                        for (int j = snap_at; j < from; j++)
+                                sg_rules_eval(x, 0, j, &evs[j], -1, NULL);
+                        sg_rules_set_replay(x, false);
+                        for (int j = from; j <= i; j++)
+                                sg_rules_eval(x, 0, j, &evs[j], -1, NULL);
+                }
+                f = sg_rules_flags(x, &n);
+                db_upsert(db, f, n);
+                sg_rules_batch_reset(x);
+                if (++commits % snap == 0 || i + 1 == MIX) {
+                        f = sg_rules_pending(x, 0, &n);
+                        db_upsert(db, f, n);
+                        sg_rules_pending_clear(x, 0);
+                        sg_buf_reset(&dump);
+                        (void)sg_rules_prune(x, 0);
+                        sg_rules_part_dump(x, 0, &dump);
+                        snap_at = i + 1;
                 }
         }
-        size_t n;
-        const sg_flag_t *f = sg_rules_flags(x, &n);
-        for (size_t j = 0; j < n; j++)
-                used += (size_t)snprintf(out + used, size - used, "%s:%lld\n",
-                                         f[j].flag_id, f[j].event_count);
-        sg_buf_fini(&state);
+        sg_buf_fini(&dump);
         sg_rules_destroy(x);
 }
 
-/* Sums event counts per flag id, so that per-batch lists compare. */
-static long long total_for(const char *text, const char *id)
+static void db_check_equal(const db_t *a, const db_t *b)
 {
-        long long sum = 0;
-        const char *p = text;
-
-        while ((p = strstr(p, id)) != NULL) {
-                sum += atoll(p + 37);
-                p += 37;
+        cr_assert_eq(a->n, b->n, "flags: %d vs %d", a->n, b->n);
+        for (int i = 0; i < a->n; i++) {
+                const db_flag_t *d = NULL;
+                for (int j = 0; j < b->n && !d; j++)
+                        if (strcmp(a->v[i].id, b->v[j].id) == 0)
+                                d = &b->v[j];
+                cr_assert_not_null(d, "flag %s missing", a->v[i].id);
+                cr_assert_eq(a->v[i].count, d->count, "%s count", d->id);
+                cr_assert_eq(a->v[i].sev, d->sev, "%s severity", d->id);
+                cr_assert_str_eq(a->v[i].last, d->last, "%s last", d->id);
+                cr_assert_float_eq(a->v[i].observed, d->observed, 1e-9);
+                cr_assert_str_eq(a->v[i].evidence, d->evidence, "%s", d->id);
         }
-        return sum;
 }
 
-Test(rules, restarts_from_the_stored_state_change_nothing)
+Test(rules, snapshots_replays_and_batches_change_nothing)
 {
-        static char one[65536], split[65536];
+        static db_t whole, db;
+        static const int crash_a[] = {10, 31, 50};
+        static const int crash_b[] = {4, 5, 58};
+        sg_event_t evs[MIX];
+        size_t n;
+        unsigned rules_seen = 0;
 
-        run_mix(0, one, sizeof(one));
-        run_mix(3, split, sizeof(split));
-        cr_assert_neq(strlen(one), 0);
-        for (const char *p = one; *p; p = strchr(p, '\n') + 1) {
-                char id[37];
-                memcpy(id, p, 36);
-                id[36] = '\0';
-                cr_assert_eq(total_for(split, id), total_for(one, id), "%s", id);
+        /* The reference: everything in one merged batch. */
+        r = r ? r : sg_rules_new(&conf);
+        mix_events(evs);
+        for (int i = 0; i < MIX; i++)
+                sg_rules_eval(r, 0, i, &evs[i], -1, NULL);
+        const sg_flag_t *f = sg_rules_flags(r, &n);
+        db_upsert(&whole, f, n);
+        for (size_t i = 0; i < n; i++)
+                rules_seen |= 1u << f[i].rule;
+        /* The mix exercises the rules the split concerns. */
+        cr_assert(rules_seen & (1u << SG_RULE_EU_NO_CONSENT));
+        cr_assert(rules_seen & (1u << SG_RULE_DO_NOT_TRACK));
+        cr_assert(rules_seen & (1u << SG_RULE_MULTI_COUNTRY));
+        cr_assert(rules_seen & (1u << SG_RULE_HIGH_FREQUENCY));
+        cr_assert(rules_seen & (1u << SG_RULE_LARGE_PURCHASE));
+        cr_assert(rules_seen & (1u << SG_RULE_REPEAT_OFFENDER));
+        for (int i = 0; i < whole.n; i++)
+                if (whole.v[i].sev == SG_SEV_HIGH &&
+                    strstr(whole.v[i].evidence, "countries"))
+                        goto escalated;
+        cr_assert_fail("no multi_country flag escalated to high");
+escalated:
+        for (int k = 1; k <= 7; k += 2)
+                for (int snap = 1; snap <= 4; snap++) {
+                        memset(&db, 0, sizeof(db));
+                        run_stream(k, snap, NULL, 0, &db);
+                        db_check_equal(&whole, &db);
+                        memset(&db, 0, sizeof(db));
+                        run_stream(k, snap, crash_a, 3, &db);
+                        db_check_equal(&whole, &db);
+                        memset(&db, 0, sizeof(db));
+                        run_stream(k, snap, crash_b, 3, &db);
+                        db_check_equal(&whole, &db);
+                }
+}
+
+Test(rules, split_mode_reports_raises_and_extensions_apart)
+{
+        sg_rules_set_split(r, true);
+        for (int i = 0; i < 3; i++) {
+                sg_event_t ev = ev_at(U1, T0 + i * S, "DE");
+                ev.has_consent = false;
+                eval(&ev);
         }
-        for (const char *p = split; *p; p = strchr(p, '\n') + 1) {
-                char id[37];
-                memcpy(id, p, 36);
-                id[36] = '\0';
-                cr_assert_neq(total_for(one, id), 0, "extra flag %s", id);
-        }
+        size_t n, np;
+        const sg_flag_t *f = sg_rules_flags(r, &n);
+        const sg_flag_t *p = sg_rules_pending(r, 0, &np);
+        cr_assert_eq(n, 1);
+        cr_assert_eq(f[0].change, SG_FLAG_RAISED);
+        cr_assert_eq(f[0].event_count, 1);
+        cr_assert_eq(np, 1);
+        cr_assert_str_eq(p[0].flag_id, f[0].flag_id);
+        cr_assert_eq(p[0].event_count, 2);
+        cr_assert_eq(sg_rules_extensions(r), 2);
+        /* The next batch: the day's flag is known, only an extension. */
+        sg_rules_batch_reset(r);
+        sg_event_t ev = ev_at(U1, T0 + 10 * S, "FR");
+        ev.has_consent = false;
+        eval(&ev);
+        sg_rules_flags(r, &n);
+        cr_assert_eq(n, 0);
+        sg_rules_pending(r, 0, &np);
+        cr_assert_eq(np, 1);
 }
