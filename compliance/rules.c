@@ -600,6 +600,22 @@ static uint64_t sg_get_u64(sg_rd_t *r)
         return v;
 }
 
+/* A string of at most size - 1 bytes, behind its length byte. */
+static void sg_get_str(sg_rd_t *r, char *out, size_t size)
+{
+        unsigned l = sg_get_u8(r);
+
+        if (r->bad || l >= size || r->left < l) {
+                r->bad = true;
+                out[0] = '\0';
+                return;
+        }
+        memcpy(out, r->p, l);
+        out[l] = '\0';
+        r->p += l;
+        r->left -= l;
+}
+
 static void sg_user_dump(const sg_user_t *u, sg_buf_t *b)
 {
         int nopen = 0;
@@ -660,17 +676,10 @@ static int sg_user_load(sg_part_t *p, const char *user_id, sg_rd_t *in,
         u->max_ts = (long long)sg_get_u64(&rd);
         n = sg_get_u8(&rd);
         for (unsigned i = 0; i < n && !rd.bad; i++) {
-                unsigned l = sg_get_u8(&rd);
                 char s[46];
-                if (l >= sizeof(s) || rd.left < l) {
-                        rd.bad = true;
-                        break;
-                }
-                memcpy(s, rd.p, l);
-                s[l] = '\0';
-                rd.p += l;
-                rd.left -= l;
-                (void)sg_user_dict(u, s);
+                sg_get_str(&rd, s, sizeof(s));
+                if (!rd.bad)
+                        (void)sg_user_dict(u, s);
         }
         n = sg_get_u8(&rd);
         n |= sg_get_u8(&rd) << 8;
@@ -759,17 +768,9 @@ int sg_rules_part_restore(sg_rules_t *r, int32_t partition, const void *data,
         p->max_ts = (long long)sg_get_u64(&rd);
         n = sg_get_u64(&rd);
         for (uint64_t i = 0; i < n && !rd.bad; i++) {
-                unsigned l = sg_get_u8(&rd);
                 char id[37];
                 uint64_t ulen;
-                if (l >= sizeof(id) || rd.left < l) {
-                        rd.bad = true;
-                        break;
-                }
-                memcpy(id, rd.p, l);
-                id[l] = '\0';
-                rd.p += l;
-                rd.left -= l;
+                sg_get_str(&rd, id, sizeof(id));
                 ulen = sg_get_u64(&rd);
                 if (rd.bad || ulen > rd.left ||
                     sg_user_load(p, id, &rd, (size_t)ulen) < 0)

@@ -3,6 +3,7 @@
  * the progress line, and the memory a drained backlog leaves behind. */
 
 #include "engine_int.h"
+#include "replay.h"
 #include "offsets.h"
 #include "sg_kafka.h"
 #include "sg_log.h"
@@ -498,19 +499,11 @@ static void sg_engine_message(sg_engine_t *e, const rd_kafka_message_t *rkm,
 {
         const char *topic = rd_kafka_topic_name(rkm->rkt);
         sg_ledger_part_t *p = sg_ledger_find(&e->ledger, topic, rkm->partition);
-        rd_kafka_timestamp_type_t tstype;
         sg_msg_t msg;
 
         if (!p || !p->assigned)
                 return; /* left over from before a rebalance */
-        msg.topic = topic;
-        msg.partition = rkm->partition;
-        msg.offset = rkm->offset;
-        msg.key = rkm->key;
-        msg.key_len = rkm->key_len;
-        msg.value = rkm->payload;
-        msg.value_len = rkm->len;
-        msg.timestamp_ms = rd_kafka_message_timestamp(rkm, &tstype);
+        sg_replay_msg(&msg, topic, rkm);
         if (e->ops->add(e->stage, &msg) < 0) {
                 e->fatal = true;
                 return;

@@ -24,6 +24,21 @@ struct sg_replay {
         rd_kafka_message_t **msgs;
 };
 
+void sg_replay_msg(sg_msg_t *msg, const char *topic,
+                   const rd_kafka_message_t *m)
+{
+        rd_kafka_timestamp_type_t tstype;
+
+        msg->topic = topic;
+        msg->partition = m->partition;
+        msg->offset = m->offset;
+        msg->key = m->key;
+        msg->key_len = m->key_len;
+        msg->value = m->payload;
+        msg->value_len = m->len;
+        msg->timestamp_ms = rd_kafka_message_timestamp(m, &tstype);
+}
+
 sg_replay_t *sg_replay_new(const sg_cli_common_t *common)
 {
         sg_replay_t *r = sg_xcalloc(1, sizeof(*r));
@@ -128,7 +143,6 @@ int sg_replay_read(sg_replay_t *r, const char *topic, int32_t partition,
                 for (ssize_t i = 0; i < n; i++) {
                         rd_kafka_message_t *m = r->msgs[i];
                         sg_msg_t msg;
-                        rd_kafka_timestamp_type_t tstype;
 
                         if (done || rc != 0) {
                                 rd_kafka_message_destroy(m);
@@ -161,15 +175,7 @@ int sg_replay_read(sg_replay_t *r, const char *topic, int32_t partition,
                                                 "longer in the log",
                                                 partition, next, m->offset - 1);
                                 next = m->offset + 1;
-                                msg.topic = topic;
-                                msg.partition = partition;
-                                msg.offset = m->offset;
-                                msg.key = m->key;
-                                msg.key_len = m->key_len;
-                                msg.value = m->payload;
-                                msg.value_len = m->len;
-                                msg.timestamp_ms =
-                                    rd_kafka_message_timestamp(m, &tstype);
+                                sg_replay_msg(&msg, topic, m);
                                 rc = fn(arg, &msg);
                                 (*read)++;
                                 if (next >= to)

@@ -10,12 +10,18 @@
 
 #include <stdint.h>
 
+#include <librdkafka/rdkafka.h>
+
 #include "sg_cli.h"
 #include "sg_defs.h"
 #include "sg_pg_err.h"
 #include "stage.h"
 
 typedef struct sg_replay sg_replay_t;
+
+/* A stage's view of a librdkafka message (valid while m is). */
+void sg_replay_msg(sg_msg_t *msg, const char *topic,
+                   const rd_kafka_message_t *m);
 
 /* NULL-safe destroy; new never fails (the consumer is made on first
  * read). */
