@@ -643,6 +643,22 @@ static char *render_json(const sg_compare_result_t *r)
         return json_text(root, oom);
 }
 
+/* The text written to fp (from open_memstream on *buf), or NULL if
+ * out of memory. */
+static char *memstream_text(FILE *fp, char **buf)
+{
+        if (ferror(fp)) {
+                fclose(fp);
+                free(*buf);
+                return NULL;
+        }
+        if (fclose(fp) != 0) {
+                free(*buf);
+                return NULL;
+        }
+        return *buf;
+}
+
 char *sg_compare_render(const sg_compare_result_t *r, sg_compare_format_t fmt)
 {
         char *buf = NULL;
@@ -651,23 +667,13 @@ char *sg_compare_render(const sg_compare_result_t *r, sg_compare_format_t fmt)
 
         if (fmt == SG_COMPARE_JSON)
                 return render_json(r);
-        fp = open_memstream(&buf, &len);
-        if (!fp)
+        if (!(fp = open_memstream(&buf, &len)))
                 return NULL;
         if (fmt == SG_COMPARE_MARKDOWN)
                 render_markdown(fp, r);
         else
                 render_text(fp, r);
-        if (ferror(fp)) {
-                fclose(fp);
-                free(buf);
-                return NULL;
-        }
-        if (fclose(fp) != 0) {
-                free(buf);
-                return NULL;
-        }
-        return buf;
+        return memstream_text(fp, &buf);
 }
 
 /* --- compliance flags (sg-compare --compliance) ---------------------- */
@@ -898,21 +904,11 @@ char *sg_compare_flags_render(const sg_compare_flags_t *r,
 
         if (fmt == SG_COMPARE_JSON)
                 return flags_json(r);
-        fp = open_memstream(&buf, &len);
-        if (!fp)
+        if (!(fp = open_memstream(&buf, &len)))
                 return NULL;
         if (fmt == SG_COMPARE_MARKDOWN)
                 flags_markdown(fp, r);
         else
                 flags_text(fp, r);
-        if (ferror(fp)) {
-                fclose(fp);
-                free(buf);
-                return NULL;
-        }
-        if (fclose(fp) != 0) {
-                free(buf);
-                return NULL;
-        }
-        return buf;
+        return memstream_text(fp, &buf);
 }

@@ -272,12 +272,14 @@ int sg_pg_exec(PGconn *conn, const char *sql, sg_pg_err_t *err)
         return rc;
 }
 
-PGresult *sg_pg_query(PGconn *conn, const char *sql, int nparams,
-                      const char *const *params, int min_rows,
-                      const char *what, sg_pg_err_t *err)
+static PGresult *sg_pg_query_fmt(PGconn *conn, const char *sql, int nparams,
+                                 const char *const *params,
+                                 const int *lengths, const int *formats,
+                                 int result_format, int min_rows,
+                                 const char *what, sg_pg_err_t *err)
 {
-        PGresult *res =
-            PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 0);
+        PGresult *res = PQexecParams(conn, sql, nparams, NULL, params, lengths,
+                                     formats, result_format);
 
         if (PQresultStatus(res) != PGRES_TUPLES_OK) {
                 sg_pg_err_set(err, conn, res, what);
@@ -293,12 +295,38 @@ PGresult *sg_pg_query(PGconn *conn, const char *sql, int nparams,
         return res;
 }
 
+PGresult *sg_pg_query(PGconn *conn, const char *sql, int nparams,
+                      const char *const *params, int min_rows,
+                      const char *what, sg_pg_err_t *err)
+{
+        return sg_pg_query_fmt(conn, sql, nparams, params, NULL, NULL, 0,
+                               min_rows, what, err);
+}
+
+PGresult *sg_pg_query_bin(PGconn *conn, const char *sql, int nparams,
+                          const char *const *params, const int *lengths,
+                          const int *formats, int min_rows, const char *what,
+                          sg_pg_err_t *err)
+{
+        return sg_pg_query_fmt(conn, sql, nparams, params, lengths, formats, 1,
+                               min_rows, what, err);
+}
+
 int sg_pg_command(PGconn *conn, const char *sql, int nparams,
                   const char *const *params, const char *what,
                   long long *affected, sg_pg_err_t *err)
 {
-        PGresult *res =
-            PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 0);
+        return sg_pg_command_bin(conn, sql, nparams, params, NULL, NULL, what,
+                                 affected, err);
+}
+
+int sg_pg_command_bin(PGconn *conn, const char *sql, int nparams,
+                      const char *const *params, const int *lengths,
+                      const int *formats, const char *what,
+                      long long *affected, sg_pg_err_t *err)
+{
+        PGresult *res = PQexecParams(conn, sql, nparams, NULL, params, lengths,
+                                     formats, 0);
         int rc = 0;
 
         if (PQresultStatus(res) != PGRES_COMMAND_OK) {

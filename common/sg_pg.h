@@ -116,6 +116,18 @@ int sg_pg_command(PGconn *conn, const char *sql, int nparams,
                   const char *const *params, const char *what,
                   long long *affected, sg_pg_err_t *err) SG_MUST_CHECK;
 
+/* The same two with binary values (lengths and formats as PQexecParams';
+ * NULL: all text) and, for sg_pg_query_bin, binary results: bytea
+ * without hex escaping both ways. */
+PGresult *sg_pg_query_bin(PGconn *conn, const char *sql, int nparams,
+                          const char *const *params, const int *lengths,
+                          const int *formats, int min_rows, const char *what,
+                          sg_pg_err_t *err) SG_MUST_CHECK;
+int sg_pg_command_bin(PGconn *conn, const char *sql, int nparams,
+                      const char *const *params, const int *lengths,
+                      const int *formats, const char *what,
+                      long long *affected, sg_pg_err_t *err) SG_MUST_CHECK;
+
 /* Transactions of the daemons (a one-shot tool's job gets its own from
  * sg_pg_run). sg_pg_rollback ends whatever transaction is open (nothing if
  * none, or if the connection is gone). */

@@ -45,7 +45,6 @@
 #define INFLIGHT_MAX 5000
 #define RECONNECT_MS 5000      /* the outbox's connection, when it broke */
 #define DRAIN_MS 5000
-#define IDLE_SNAPSHOT_MS 1000  /* no message for this long: snapshot */
 #define REPLAY_CHUNK 5000      /* events evaluated per erasure lookup */
 #define REPLAY_TIMEOUT_MS 30000
 
@@ -97,10 +96,8 @@ typedef struct sg_compliance {
         sg_rules_t *rules;
         const sg_stage_services_t *svc;
 
-        char group[256];
         sg_replay_t *replay;
         sg_cpl_part_t part[MAX_PARTS];
-        long long last_add_ms;
         long long erasure_ms; /* this flush's erasure lookups (debug) */
 
         sg_cev_t *evs;
@@ -201,7 +198,6 @@ static int sg_cpl_add(void *stage, const sg_msg_t *msg)
                         pp->next = msg->offset + 1;
         }
         c->nmsgs++;
-        c->last_add_ms = sg_time_mono_ms();
         if (!sg_cpl_parse(msg, &c->evs, &c->nev, &c->evcap))
                 c->batch_invalid++;
         return 0;
@@ -341,15 +337,14 @@ static int sg_cpl_load_part(sg_compliance_t *c, PGconn *conn, int32_t part,
 
         snprintf(pbuf, sizeof(pbuf), "%d", part);
         /* The bytes in binary: a snapshot can be megabytes. */
-        res = PQexecParams(conn,
-                           "SELECT next_offset, state FROM compliance_snapshots "
-                           "WHERE topic = $1 AND kafka_partition = $2",
-                           2, NULL, params, NULL, NULL, 1);
-        if (!res || PQresultStatus(res) != PGRES_TUPLES_OK) {
-                sg_pg_err_set(err, conn, res, "reading a partition's snapshot");
-                PQclear(res);
+        res = sg_pg_query_bin(conn,
+                              "SELECT next_offset, state FROM "
+                              "compliance_snapshots WHERE topic = $1 AND "
+                              "kafka_partition = $2",
+                              2, params, NULL, NULL, 0,
+                              "reading a partition's snapshot", err);
+        if (!res)
                 return -1;
-        }
         c->part[part].loaded = true;
         c->part[part].snap_at = -1;
         if (PQntuples(res) == 0) {
@@ -818,14 +813,13 @@ static int sg_cpl_snapshot(sg_compliance_t *c, PGconn *conn, int32_t part,
                            int64_t next, sg_pg_err_t *err)
 {
         char pbuf[16], obuf[24], mbuf[24], ubuf[24], kbuf[24];
-        const char *values[5] = {c->topic, pbuf, obuf, mbuf, ubuf};
-        const char *params[7];
+        const char *params[7] = {c->topic, pbuf, obuf, mbuf, ubuf, NULL, kbuf};
         int lengths[7] = {0}, formats[7] = {0};
         const sg_flag_t *pend;
         size_t n;
         sg_buf_t dump;
-        PGresult *res;
-        int rc = -1;
+        long long written = 0;
+        int rc;
 
         (void)sg_rules_prune(c->rules, part);
         pend = sg_rules_pending(c->rules, part, &n);
@@ -838,14 +832,11 @@ static int sg_cpl_snapshot(sg_compliance_t *c, PGconn *conn, int32_t part,
         snprintf(obuf, sizeof(obuf), "%" PRId64, next);
         snprintf(mbuf, sizeof(mbuf), "%lld", sg_rules_part_max(c->rules, part));
         snprintf(ubuf, sizeof(ubuf), "%zu", sg_rules_part_users(c->rules, part));
-        for (int i = 0; i < 5; i++)
-                params[i] = values[i];
+        snprintf(kbuf, sizeof(kbuf), "%" PRId64, c->part[part].snap_at);
         params[5] = dump.data ? dump.data : "";
         lengths[5] = (int)dump.len;
         formats[5] = 1; /* bytea, binary */
-        snprintf(kbuf, sizeof(kbuf), "%" PRId64, c->part[part].snap_at);
-        params[6] = kbuf;
-        res = PQexecParams(
+        rc = sg_pg_command_bin(
             conn,
             "INSERT INTO compliance_snapshots AS s (topic, kafka_partition, "
             "next_offset, max_ts_us, users, state) VALUES ($1, $2, $3, $4, "
@@ -853,9 +844,8 @@ static int sg_cpl_snapshot(sg_compliance_t *c, PGconn *conn, int32_t part,
             "next_offset = EXCLUDED.next_offset, max_ts_us = "
             "EXCLUDED.max_ts_us, users = EXCLUDED.users, state = "
             "EXCLUDED.state, taken_at = now() WHERE s.next_offset = $7",
-            7, NULL, params, lengths, formats, 0);
-        if (res && PQresultStatus(res) == PGRES_COMMAND_OK &&
-            strcmp(PQcmdTuples(res), "1") != 0) {
+            7, params, lengths, formats, "storing a snapshot", &written, err);
+        if (rc == 0 && written != 1) {
                 /* Another member wrote this partition's snapshot since
                  * this process read or wrote it: its state here is stale.
                  * Roll back; the retry reloads everything. */
@@ -863,7 +853,9 @@ static int sg_cpl_snapshot(sg_compliance_t *c, PGconn *conn, int32_t part,
                               "partition %d's snapshot moved under this "
                               "process (another member wrote it): reloading",
                               part);
-        } else if (res && PQresultStatus(res) == PGRES_COMMAND_OK) {
+                rc = -1;
+        }
+        if (rc == 0) {
                 c->part[part].snap_at = next;
                 sg_rules_pending_clear(c->rules, part);
                 c->part[part].snap = true;
@@ -872,11 +864,7 @@ static int sg_cpl_snapshot(sg_compliance_t *c, PGconn *conn, int32_t part,
                          " users=%zu bytes=%zu extensions_written=%zu",
                          part, next, sg_rules_part_users(c->rules, part),
                          dump.len, n);
-                rc = 0;
-        } else {
-                sg_pg_err_set(err, conn, res, "storing a snapshot");
         }
-        PQclear(res);
         sg_buf_fini(&dump);
         return rc;
 }
@@ -887,24 +875,20 @@ static int sg_cpl_snapshot(sg_compliance_t *c, PGconn *conn, int32_t part,
 static int sg_cpl_flush_state(sg_compliance_t *c, PGconn *conn,
                               sg_pg_err_t *err)
 {
-        const char *params[2] = {c->group, c->topic};
-        PGresult *res;
-        int64_t stored[MAX_PARTS];
+        int32_t parts[MAX_PARTS];
+        int64_t got[MAX_PARTS], stored[MAX_PARTS];
+        int held = 0;
 
-        for (int p = 0; p < MAX_PARTS; p++)
+        for (int p = 0; p < MAX_PARTS; p++) {
                 stored[p] = -1;
-        res = sg_pg_query(conn,
-                          "SELECT partition, next_offset FROM stream_offsets "
-                          "WHERE consumer_group = $1 AND topic = $2",
-                          2, params, 0, "reading the group's offsets", err);
-        if (!res)
-                return -1;
-        for (int i = 0; i < PQntuples(res); i++) {
-                int p = atoi(PQgetvalue(res, i, 0));
-                if (p >= 0 && p < MAX_PARTS)
-                        stored[p] = strtoll(PQgetvalue(res, i, 1), NULL, 10);
+                if (c->part[p].loaded || c->part[p].assigned)
+                        parts[held++] = p;
         }
-        PQclear(res);
+        if (held && c->svc->stored(c->svc->engine, conn, c->topic, held, parts,
+                                   got, err) < 0)
+                return -1;
+        for (int i = 0; i < held; i++)
+                stored[parts[i]] = got[i];
         /* A partition this member holds but has had no message of since it
          * came: its extensions since the snapshot are nowhere but in the
          * log (the member that had them may have died). Restore it. */
@@ -1098,8 +1082,7 @@ static bool sg_cpl_wants_flush(void *stage, bool final)
 {
         sg_compliance_t *c = stage;
 
-        if (!final && sg_time_mono_ms() - c->last_add_ms < IDLE_SNAPSHOT_MS)
-                return false;
+        (void)final; /* the engine asks when the stream is quiet */
         for (int p = 0; p < MAX_PARTS; p++) {
                 size_t n;
                 (void)sg_rules_pending(c->rules, p, &n);
@@ -1230,7 +1213,6 @@ static int sg_cpl_init(void *stage, const sg_stage_env_t *env)
         }
         c->rules = sg_rules_new(&c->rules_conf);
         sg_rules_set_split(c->rules, true);
-        snprintf(c->group, sizeof(c->group), "%s", env->group);
         c->replay = sg_replay_new(env->common);
         for (int p = 0; p < MAX_PARTS; p++)
                 c->part[p].next = c->part[p].done = -1;

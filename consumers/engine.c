@@ -239,6 +239,28 @@ static long long sg_engine_topic_rest(sg_engine_t *e, PGconn *conn,
         return n < 0 ? -1 : left;
 }
 
+/* sg_stage_services_t.stored. */
+static int sg_engine_stored(void *engine, PGconn *conn, const char *topic,
+                            int n, const int32_t *parts, int64_t *stored,
+                            sg_pg_err_t *err)
+{
+        sg_engine_t *e = engine;
+        const char **topics = sg_xcalloc((size_t)n + 1, sizeof(*topics));
+        int *other = sg_xcalloc((size_t)n + 1, sizeof(*other));
+        int rc;
+
+        for (int i = 0; i < n; i++)
+                topics[i] = topic;
+        rc = sg_offsets_load(conn, e->cc->group, e->cluster_id, n, topics,
+                             parts, stored, other, err);
+        for (int i = 0; i < n && rc == 0; i++)
+                if (other[i] || stored[i] < 0)
+                        stored[i] = -1;
+        free(topics);
+        free(other);
+        return rc;
+}
+
 /* sg_stage_services_t.behind. */
 static int sg_engine_behind(void *engine, PGconn *conn, const char *topic,
                             bool *behind, int cap)
@@ -580,6 +602,7 @@ int sg_engine_run(const sg_engine_conf_t *cc, const sg_stage_t *ops,
         if (ops->attach) {
                 e.services.engine = &e;
                 e.services.behind = sg_engine_behind;
+                e.services.stored = sg_engine_stored;
                 ops->attach(stage, &e.services);
         }
 
@@ -601,7 +624,7 @@ int sg_engine_run(const sg_engine_conf_t *cc, const sg_stage_t *ops,
                      now - e.batch_started_ms >= cc->batch_ms))
                         (void)sg_engine_commit(&e, true);
                 else if (e.ledger.batch_msgs == 0 && !e.fatal)
-                        (void)sg_engine_flush_state(&e, false);
+                        (void)sg_engine_flush_state(&e, false, now);
                 if (now - e.last_progress_ms >= (long long)cc->progress_s * 1000)
                         sg_engine_progress(&e, now, false);
                 if (ops->tick && now - e.last_tick_ms >= SG_ENGINE_TICK_MS) {
@@ -616,7 +639,7 @@ int sg_engine_run(const sg_engine_conf_t *cc, const sg_stage_t *ops,
                         break;
         }
         if (!e.fatal && sg_engine_commit(&e, true) == 0 && !e.fatal)
-                (void)sg_engine_flush_state(&e, true);
+                (void)sg_engine_flush_state(&e, true, sg_time_mono_ms());
 
 out_close:
         /* Leaves the group: the revoke callback commits what is left. */

@@ -47,6 +47,7 @@ typedef struct sg_engine {
 
 #define SG_ENGINE_TICK_MS 200
 #define SG_ENGINE_META_MS 5000 /* a topic's partition count is reused */
+#define SG_ENGINE_STATE_IDLE_MS 1000 /* quiet this long: ask wants_flush */
 
 /* A unit of work run inside one transaction on conn. Returns 0,
  * SG_OFFSETS_FENCED, or -1 with err. */
@@ -72,8 +73,9 @@ int sg_engine_tx(sg_engine_t *e, const char *what, sg_engine_tx_fn fn,
  * given up). Returns 0, or -1 if the batch was discarded (an outcome the
  * engine has already handled, not a failure to act on). */
 /* The stage's state written in a transaction without a batch, if it
- * wants it (stage.h, wants_flush). Returns 0, or -1. */
-int sg_engine_flush_state(sg_engine_t *e, bool final);
+ * wants it (stage.h, wants_flush) once no message came for
+ * SG_ENGINE_STATE_IDLE_MS (final: at once). Returns 0, or -1. */
+int sg_engine_flush_state(sg_engine_t *e, bool final, long long now);
 int sg_engine_commit(sg_engine_t *e, bool rewind);
 
 /* The batch will never commit: the stage and the ledger forget it. */

@@ -146,11 +146,12 @@ static int sg_engine_state_tx(sg_engine_t *e, PGconn *conn, void *arg,
         return e->ops->flush(e->stage, conn, err);
 }
 
-int sg_engine_flush_state(sg_engine_t *e, bool final)
+int sg_engine_flush_state(sg_engine_t *e, bool final, long long now)
 {
         int rc;
 
         if (!e->ops->wants_flush || e->ledger.batch_msgs > 0 ||
+            (!final && now - e->last_activity_ms < SG_ENGINE_STATE_IDLE_MS) ||
             !e->ops->wants_flush(e->stage, final))
                 return 0;
         rc = sg_engine_tx(e, "state commit", sg_engine_state_tx, NULL);

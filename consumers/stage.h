@@ -62,6 +62,12 @@ typedef struct sg_stage_services {
          * partition count, or -1 when it cannot tell now. */
         int (*behind)(void *engine, struct pg_conn *conn, const char *topic,
                       bool *behind, int cap);
+        /* The group's stored next offset of n partitions of topic (-1
+         * where none is stored for this cluster), read in the caller's
+         * transaction. Returns 0, or -1 with err. */
+        int (*stored)(void *engine, struct pg_conn *conn, const char *topic,
+                      int n, const int32_t *parts, int64_t *stored,
+                      sg_pg_err_t *err);
 } sg_stage_services_t;
 
 typedef struct sg_stage {
@@ -121,8 +127,9 @@ typedef struct sg_stage {
          * transaction (an outbox sender's turn). */
         void (*tick)(void *stage);
         /* Optional, for a stage that keeps state in memory and writes it
-         * now and then: asked between batches (nothing gathered) whether
-         * it has something to write; final: the daemon is about to stop.
+         * now and then: asked between batches, once no message has come
+         * for a second, whether it has something to write; final: the
+         * daemon is about to stop.
          * When true, the engine runs flush with an empty batch in a
          * transaction of its own (no offset moves; the stage checks that
          * it still owns what it writes), then committed (or discard). */
