@@ -143,6 +143,9 @@ missing=$(comm -23 <(echo "$want") <(echo "$got") | grep -c . || true)
 extra=$(comm -13 <(echo "$want") <(echo "$got") | grep -c . || true)
 echo "against the ground truth: $(echo "$want" | grep -c .) expected, $missing missing, $extra unexpected"
 [ "$missing" = 0 ] && [ "$extra" = 0 ] || sg_die "sg-compliance's flags differ from the ground truth (see $RUN/truth.tsv)"
+echo "its rules' state, snapshotted per partition at exit (a restart restores it and replays the log since):"
+sg_psql_owner "${PGDATABASE:-streamguard}" -c "SELECT kafka_partition AS partition, next_offset, users,
+          pg_size_pretty(length(state)::bigint) AS size FROM compliance_snapshots WHERE topic = '$CTOPIC' ORDER BY 1"
 
 step "reports: the daily KPI report for yesterday and today's GDPR audit"
 "$BIN/sg-report" daily --output-dir "$ROOT/reports/output" 2>"$RUN/report.log" || true
