@@ -3,6 +3,7 @@
 #include "sg_signal.h"
 #include "sg_time.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -94,16 +95,22 @@ static void sg_kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac,
                "kafka fac=%s msg=\"%s\"", fac, buf);
 }
 
-/* When every broker connection went down (monotonic ms; 0: reachable).
- * One client per process is the rule here, so the state is the process's:
- * it is written by librdkafka's thread (error_cb) and read by ours. */
-static _Atomic long long sg_kafka_down_since_ms;
+/* Broker outages, as this process sees them. librdkafka's thread reports
+ * transport errors and ALL_BROKERS_DOWN (error_cb); ours confirms with a
+ * metadata probe (sg_kafka_watch). ALL_BROKERS_DOWN alone is not enough:
+ * librdkafka raises it only when every broker handle is DOWN at the same
+ * moment, and a handle that is backing off or was never connected (a
+ * bootstrap entry) is not, so an outage can pass without it. One client
+ * per process is the rule here, so the state is the process's. */
+static _Atomic long long sg_kafka_suspect_since_ms; /* 0: nothing seen */
+static _Atomic bool sg_kafka_all_down;              /* librdkafka said so */
+static bool sg_kafka_down;                          /* confirmed, ours */
 static long long sg_kafka_last_probe_ms;
 
 void sg_kafka_watch(rd_kafka_t *rk)
 {
         const struct rd_kafka_metadata *md = NULL;
-        long long since = sg_kafka_down_since_ms;
+        long long since = sg_kafka_suspect_since_ms;
         long long now;
 
         if (since == 0)
@@ -113,16 +120,29 @@ void sg_kafka_watch(rd_kafka_t *rk)
                 return;
         sg_kafka_last_probe_ms = now;
         if (rd_kafka_metadata(rk, 0, NULL, &md, 200) !=
-            RD_KAFKA_RESP_ERR_NO_ERROR)
+            RD_KAFKA_RESP_ERR_NO_ERROR) {
+                if (!sg_kafka_down && !sg_kafka_all_down)
+                        sg_warn("kafka brokers unreachable (no broker answers "
+                                "metadata); librdkafka keeps retrying");
+                sg_kafka_down = true;
                 return;
+        }
         rd_kafka_metadata_destroy(md);
-        sg_kafka_down_since_ms = 0;
-        sg_info("kafka reachable again after %.1f s", (double)(now - since) / 1000.0);
+        if (sg_kafka_down || sg_kafka_all_down)
+                sg_info("kafka reachable again after %.1f s",
+                        (double)(now - since) / 1000.0);
+        sg_kafka_down = false;
+        sg_kafka_all_down = false;
+        sg_kafka_suspect_since_ms = 0;
 }
 
-bool sg_kafka_reachable(void)
+static void sg_kafka_suspect(void)
 {
-        return sg_kafka_down_since_ms == 0;
+        long long expected = 0;
+        long long now = sg_time_mono_ms();
+
+        atomic_compare_exchange_strong(&sg_kafka_suspect_since_ms, &expected,
+                                       now ? now : 1);
 }
 
 static void sg_kafka_error_cb(rd_kafka_t *rk, int err, const char *reason,
@@ -139,15 +159,18 @@ static void sg_kafka_error_cb(rd_kafka_t *rk, int err, const char *reason,
         }
         /* Informational: librdkafka retries by itself. */
         if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN) {
-                long long now = sg_time_mono_ms();
-                if (sg_kafka_down_since_ms == 0)
-                        sg_kafka_down_since_ms = now ? now : 1;
+                sg_kafka_suspect();
+                sg_kafka_all_down = true;
                 sg_warn("kafka brokers unreachable; librdkafka keeps "
                         "retrying reason=\"%s\"", reason);
         }
-        else
+        else {
+                if (err == RD_KAFKA_RESP_ERR__TRANSPORT ||
+                    err == RD_KAFKA_RESP_ERR__RESOLVE)
+                        sg_kafka_suspect();
                 sg_warn("kafka err=%s reason=\"%s\"",
                         rd_kafka_err2name((rd_kafka_resp_err_t)err), reason);
+        }
 }
 
 static int sg_kafka_set(rd_kafka_conf_t *conf, const char *k, const char *v,

@@ -34,19 +34,18 @@ rd_kafka_conf_t *sg_kafka_conf_new(const sg_cli_common_t *c,
                                    size_t errstr_size);
 
 /* Kafka reachability, for the daemons' log: the error callback of
- * sg_kafka_conf_new notes when every broker went down; sg_kafka_watch,
- * called from a daemon's loop, then probes (a metadata request, at most
- * once a second, 200 ms at most) and logs one line when the cluster
- * answers again. Cheap when nothing is down. */
+ * sg_kafka_conf_new notes a transport error or that every broker went
+ * down; sg_kafka_watch, called from a daemon's loop, then probes (a
+ * metadata request, at most once a second, 200 ms at most). A probe that
+ * fails confirms the outage (one "unreachable" line unless librdkafka said
+ * so already); the first that succeeds after it logs one "kafka reachable
+ * again" line. A transport error the next probe contradicts logs nothing
+ * more. Cheap when nothing happened. */
 void sg_kafka_watch(rd_kafka_t *rk);
 
 /* A producer gives up what it still holds: the messages queued or in
  * flight are purged (their delivery reports say failed) and those reports
  * are served (1 s at most). */
 void sg_kafka_purge(rd_kafka_t *rk);
-
-/* false between "brokers unreachable" and the recovery sg_kafka_watch
- * saw. */
-bool sg_kafka_reachable(void);
 
 #endif
