@@ -1,6 +1,11 @@
 #include "sg_uuid.h"
 
+#include <stdio.h>
 #include <string.h>
+
+#include <openssl/evp.h>
+
+#include "sg_defs.h"
 
 /* Lower-case form of each hex digit, 0 for any other byte (a table: the
  * validator runs this for 72 bytes of every event). */
@@ -37,4 +42,22 @@ bool sg_uuid_canon(const char *s, size_t len, char out[SG_UUID_LEN + 1])
 bool sg_uuid_valid(const char *s)
 {
         return s && sg_uuid_canon(s, strlen(s), NULL);
+}
+
+void sg_uuid_from_name(const char *text, size_t len,
+                       char out[SG_UUID_LEN + 1])
+{
+        unsigned char md[EVP_MAX_MD_SIZE];
+        unsigned int mdlen = 0;
+
+        if (!EVP_Digest(text, len, md, &mdlen, EVP_sha256(), NULL) ||
+            mdlen < 16)
+                sg_oom("a SHA-256 for a name-based UUID");
+        md[6] = (unsigned char)((md[6] & 0x0f) | 0x80); /* uuid version 8 */
+        md[8] = (unsigned char)((md[8] & 0x3f) | 0x80); /* RFC 4122 variant */
+        snprintf(out, SG_UUID_LEN + 1,
+                 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x"
+                 "%02x%02x",
+                 md[0], md[1], md[2], md[3], md[4], md[5], md[6], md[7], md[8],
+                 md[9], md[10], md[11], md[12], md[13], md[14], md[15]);
 }

@@ -18,4 +18,11 @@ bool sg_uuid_canon(const char *s, size_t len, char out[SG_UUID_LEN + 1]);
 /* True if the NUL-terminated s is a canonical UUID. NULL-safe. */
 bool sg_uuid_valid(const char *s);
 
+/* A name-based UUID (version 8, RFC 9562): the first 128 bits of the
+ * SHA-256 of text[0..len), lower-case canonical. The same name always
+ * gives the same id: flags' and alerts' ids, so that a cause replayed
+ * after a crash names the same row. */
+void sg_uuid_from_name(const char *text, size_t len,
+                       char out[SG_UUID_LEN + 1]);
+
 #endif

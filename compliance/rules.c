@@ -6,10 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/evp.h>
-
 #include "sg_defs.h"
 #include "sg_time.h"
+#include "sg_uuid.h"
 
 #define DAY_US 86400000000LL
 #define UEV_PURCHASE 1u
@@ -990,24 +989,14 @@ void sg_flag_id(sg_rule_id_t rule, sg_subject_t subject_type,
                 const char *subject_id, long long start_us,
                 const char *event_id, char out[37])
 {
-        unsigned char md[EVP_MAX_MD_SIZE];
-        unsigned int mdlen = 0;
         char text[256];
         int n = snprintf(text, sizeof(text), "%s|%s|%s|%lld|%s",
                          sg_rule_name(rule), sg_subject_name(subject_type),
                          subject_id, start_us, event_id ? event_id : "");
 
-        if (n < 0 || (size_t)n >= sizeof(text) ||
-            !EVP_Digest(text, (size_t)n, md, &mdlen, EVP_sha256(), NULL) ||
-            mdlen < 16)
-                sg_oom("SHA-256 of a flag id"); /* bounded inputs: cannot fail */
-        md[6] = (unsigned char)((md[6] & 0x0f) | 0x80); /* uuid version 8 */
-        md[8] = (unsigned char)((md[8] & 0x3f) | 0x80); /* RFC 4122 variant */
-        snprintf(out, 37,
-                 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x"
-                 "%02x%02x",
-                 md[0], md[1], md[2], md[3], md[4], md[5], md[6], md[7], md[8],
-                 md[9], md[10], md[11], md[12], md[13], md[14], md[15]);
+        if (n < 0 || (size_t)n >= sizeof(text))
+                sg_oom("a flag id's name"); /* bounded inputs: cannot fail */
+        sg_uuid_from_name(text, (size_t)n, out);
 }
 
 sg_severity_t sg_rules_level(const sg_rules_conf_t *c, int score)
