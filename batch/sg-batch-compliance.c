@@ -258,13 +258,13 @@ static int batch_store(batch_ctx_t *ctx, PGconn *conn, const sg_flag_t *src,
                 (*kept)++;
                 if (k == STORE_CHUNK) {
                         rc = sg_flag_store(conn, SG_FLAGS_BATCH, ctx->topic,
-                                           chunk, k, false, &counts, err);
+                                           chunk, k, false, 0, &counts, err);
                         k = 0;
                 }
         }
         if (rc == 0 && k > 0)
                 rc = sg_flag_store(conn, SG_FLAGS_BATCH, ctx->topic, chunk, k,
-                                   false, &counts, err);
+                                   false, 0, &counts, err);
         free(chunk);
         return rc;
 }

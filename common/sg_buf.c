@@ -149,6 +149,16 @@ void sg_buf_array_str(sg_buf_t *b, const char *s)
         sg_buf_putc(b, '"');
 }
 
+void sg_buf_array_str_or_null(sg_buf_t *b, const char *s)
+{
+        if (s) {
+                sg_buf_array_str(b, s);
+                return;
+        }
+        sg_buf_array_sep(b);
+        sg_buf_append(b, "NULL", 4);
+}
+
 void sg_buf_array_end(sg_buf_t *b)
 {
         sg_buf_putc(b, '}');

@@ -37,6 +37,8 @@ void sg_buf_array_begin(sg_buf_t *b);
 void sg_buf_array_int(sg_buf_t *b, long long v);
 /* A quoted, escaped text element (never taken for NULL). */
 void sg_buf_array_str(sg_buf_t *b, const char *s);
+/* The same, or NULL (unquoted) when s is NULL. */
+void sg_buf_array_str_or_null(sg_buf_t *b, const char *s);
 void sg_buf_array_end(sg_buf_t *b);
 
 #endif

@@ -6,6 +6,7 @@
 
 #include <jansson.h>
 
+#include "sg_alert.h"
 #include "sg_buf.h"
 #include "sg_pg.h"
 #include "sg_time.h"
@@ -150,15 +151,55 @@ static int sg_flags_outbox(PGconn *conn, sg_buf_t *keys, sg_buf_t *payloads,
                              err);
 }
 
-/* The upsert, and the outbox rows of the flags whose change[i] is set. */
+/* The alert of a raised or escalated flag (text: its key, counts and
+ * summary). Ids, the rule, numbers: nothing else. */
+static void sg_flag_alert(const sg_flag_t *f, const char *change,
+                          sg_alert_t *a, char text[3][256])
+{
+        const char *sev = sg_severity_name(f->severity);
+
+        /* One alert per flag and severity reached: an escalation is its
+         * own, a flag raised again (after its state was lost) is not. */
+        snprintf(text[0], 256, "%s|%s", f->flag_id, sev);
+        snprintf(text[1], 256,
+                 "{\"flag_id\":\"%s\",\"change\":\"%s\","
+                 "\"event_count\":%lld,\"observed\":%.12g,"
+                 "\"threshold\":%.12g}",
+                 f->flag_id, change, f->event_count, f->observed,
+                 f->threshold);
+        snprintf(text[2], 256, "%s flag %s %s: %s %s (observed %.12g, "
+                 "threshold %.12g)",
+                 sev, sg_rule_name(f->rule), change,
+                 sg_subject_name(f->subject_type), f->subject_id, f->observed,
+                 f->threshold);
+        *a = (sg_alert_t){.source = "compliance",
+                          .kind = sg_rule_name(f->rule),
+                          .key = text[0],
+                          .severity = sev,
+                          .subject_type = sg_subject_name(f->subject_type),
+                          .subject_id = f->subject_id,
+                          .counts = text[1],
+                          .summary = text[2]};
+}
+
+/* The upsert, the outbox rows of the flags whose change[i] is set, and
+ * the alerts of those at alert_sev or above (0: none). */
 static int sg_flags_upsert(PGconn *conn, sg_flag_table_t table,
                            const char *topic, const sg_flag_t *flags, size_t n,
-                           const char *const *change, sg_pg_err_t *err)
+                           const char *const *change, int alert_sev,
+                           sg_pg_err_t *err)
 {
         sg_buf_t col[NCOLS], keys, payloads;
         const char *params[NCOLS + 1];
-        size_t nout = 0;
+        size_t nout = 0, nalerts = 0;
+        sg_alert_t *alerts = NULL;
+        char (*text)[3][256] = NULL;
         int rc = -1;
+
+        if (alert_sev > 0) {
+                alerts = sg_xcalloc(n, sizeof(*alerts));
+                text = sg_xcalloc(n, sizeof(*text));
+        }
 
         for (int i = 0; i < NCOLS; i++) {
                 sg_buf_init(&col[i]);
@@ -178,6 +219,9 @@ static int sg_flags_upsert(PGconn *conn, sg_flag_table_t table,
                         sg_buf_array_str(&payloads, json);
                         free(json);
                         nout++;
+                        if (alerts && (int)f->severity >= alert_sev)
+                                sg_flag_alert(f, change[i], &alerts[nalerts],
+                                              text[nalerts]), nalerts++;
                 }
                 sg_buf_array_str(&col[0], f->flag_id);
                 sg_buf_array_str(&col[1], sg_rule_name(f->rule));
@@ -211,8 +255,12 @@ static int sg_flags_upsert(PGconn *conn, sg_flag_table_t table,
                 goto out;
         if (nout && sg_flags_outbox(conn, &keys, &payloads, err) < 0)
                 goto out;
+        if (nalerts && sg_alerts_add(conn, alerts, nalerts, err) < 0)
+                goto out;
         rc = 0;
 out:
+        free(alerts);
+        free(text);
         for (int i = 0; i < NCOLS; i++)
                 sg_buf_fini(&col[i]);
         sg_buf_fini(&keys);
@@ -221,7 +269,7 @@ out:
 }
 
 int sg_flag_write(PGconn *conn, sg_flag_table_t table, const char *topic,
-                  const sg_flag_t *flags, size_t n, bool outbox,
+                  const sg_flag_t *flags, size_t n, bool outbox, int alert_sev,
                   sg_pg_err_t *err)
 {
         const char **change;
@@ -235,13 +283,14 @@ int sg_flag_write(PGconn *conn, sg_flag_table_t table, const char *topic,
                             : flags[i].change == SG_FLAG_ESCALATED
                                 ? "escalated"
                                 : NULL;
-        rc = sg_flags_upsert(conn, table, topic, flags, n, change, err);
+        rc = sg_flags_upsert(conn, table, topic, flags, n, change,
+                             outbox ? alert_sev : 0, err);
         free(change);
         return rc;
 }
 
 int sg_flag_store(PGconn *conn, sg_flag_table_t table, const char *topic,
-                  const sg_flag_t *flags, size_t n, bool outbox,
+                  const sg_flag_t *flags, size_t n, bool outbox, int alert_sev,
                   sg_flag_counts_t *counts, sg_pg_err_t *err)
 {
         const char **change;
@@ -272,7 +321,8 @@ int sg_flag_store(PGconn *conn, sg_flag_table_t table, const char *topic,
                 }
                 change[i] = outbox ? c : NULL;
         }
-        rc = sg_flags_upsert(conn, table, topic, flags, n, change, err);
+        rc = sg_flags_upsert(conn, table, topic, flags, n, change,
+                             outbox ? alert_sev : 0, err);
         free(change);
         free(known);
         return rc;

@@ -32,17 +32,21 @@ typedef struct sg_flag_counts {
 /* Stores the flags (topic: where their first events are). With outbox
  * set, raised and escalated flags are also inserted into the outbox
  * (channel SG_FLAG_CHANNEL, key = the subject id, payload = the flag as
- * JSON). Adds to counts. Returns 0, or -1 with err. */
+ * JSON), and those of severity alert_sev or above (an sg_severity_t; 0:
+ * none) into alerts (common/sg_alert.h: source compliance, kind the rule,
+ * one alert per flag and change). Adds to counts. Returns 0, or -1 with
+ * err. */
 int sg_flag_store(PGconn *conn, sg_flag_table_t table, const char *topic,
-                  const sg_flag_t *flags, size_t n, bool outbox,
+                  const sg_flag_t *flags, size_t n, bool outbox, int alert_sev,
                   sg_flag_counts_t *counts, sg_pg_err_t *err) SG_MUST_CHECK;
 
 /* Writes the flags as they are (no lookup): with outbox set, those whose
- * change is SG_FLAG_RAISED or SG_FLAG_ESCALATED also go to the outbox;
+ * change is SG_FLAG_RAISED or SG_FLAG_ESCALATED also go to the outbox
+ * (and to alerts, from alert_sev on, as above);
  * sg-compliance knows what each entry is (rules.h, split mode). Returns 0,
  * or -1 with err. */
 int sg_flag_write(PGconn *conn, sg_flag_table_t table, const char *topic,
-                  const sg_flag_t *flags, size_t n, bool outbox,
+                  const sg_flag_t *flags, size_t n, bool outbox, int alert_sev,
                   sg_pg_err_t *err) SG_MUST_CHECK;
 
 /* The JSON message of a flag (published on compliance_flags): its fields

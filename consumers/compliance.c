@@ -53,7 +53,11 @@ typedef struct sg_cpl_conf {
         const char *flags_topic;
         bool no_publish;
         long long snapshot_s;
+        int alert_sev; /* sg_severity_t; 0: no alerts */
 } sg_cpl_conf_t;
+
+static const char *const sg_cpl_alert_choices[] = {"off", "low", "medium",
+                                                   "high", NULL};
 
 typedef struct sg_cev {
         sg_event_t ev; /* metadata freed: the rules do not read it */
@@ -149,6 +153,14 @@ static void sg_cpl_conf_init(void *conf, sg_opt_t *opts)
                     "flags'\nextensions) at least this often while events "
                     "flow; a restart\nreplays at most this much of the "
                     "partition"};
+        c->alert_sev = SG_SEV_HIGH;
+        opts[i++] = (sg_opt_t){
+            .name = "alert-severity", .kind = SG_OPT_CHOICE,
+            .dest = &c->alert_sev, .arg = "LEVEL",
+            .choices = sg_cpl_alert_choices,
+            .help = "a new or escalated flag of this severity or above "
+                    "is also an\nalert (sg-alert delivers it): low, medium, "
+                    "high or off"};
         opts[i] = (sg_opt_t)SG_OPT_END;
 }
 
@@ -794,7 +806,7 @@ static int sg_cpl_close(sg_compliance_t *c, PGconn *conn, sg_pg_err_t *err)
         c->batch.windows_closed += n;
         if (sg_cpl_baselines_store(conn, base.v, base.n, err) < 0 ||
             sg_flag_store(conn, SG_FLAGS_STREAM, c->topic, out.v, out.n, true,
-                          &c->batch.flags, err) < 0)
+                          c->conf->alert_sev, &c->batch.flags, err) < 0)
                 goto out;
         ret = 0;
 out:
@@ -823,7 +835,7 @@ static int sg_cpl_snapshot(sg_compliance_t *c, PGconn *conn, int32_t part,
 
         (void)sg_rules_prune(c->rules, part);
         pend = sg_rules_pending(c->rules, part, &n);
-        if (sg_flag_write(conn, SG_FLAGS_STREAM, c->topic, pend, n, false,
+        if (sg_flag_write(conn, SG_FLAGS_STREAM, c->topic, pend, n, false, 0,
                           err) < 0)
                 return -1;
         sg_buf_init(&dump);
@@ -977,7 +989,7 @@ static int sg_cpl_flush(void *stage, PGconn *conn, sg_pg_err_t *err)
         }
         c->batch.flags.extended = sg_rules_extensions(c->rules);
         if (sg_flag_write(conn, SG_FLAGS_STREAM, c->topic, flags, nflags, true,
-                          err) < 0 ||
+                          c->conf->alert_sev, err) < 0 ||
             sg_cpl_write_parts(c, conn, err) < 0)
                 return -1;
         t[2] = sg_time_mono_ms();

@@ -53,6 +53,7 @@ flag_set() {
 reset_state() {
   psql_q "TRUNCATE compliance_flags, compliance_daily, compliance_late, compliance_partitions,
                    compliance_snapshots, compliance_windows, compliance_baselines;
+          DELETE FROM alerts WHERE source = 'compliance';
           DELETE FROM outbox WHERE channel = 'compliance_flag';
           DELETE FROM stream_offsets WHERE consumer_group = 'sg-compliance'" >/dev/null
 }
@@ -94,6 +95,26 @@ assert_eq "$(psql_q "SELECT flag_id || E'\t' || severity FROM compliance_flags O
   "$(sort "$T/last-severity.txt")" "published severities"
 pass "new and escalated flags published ($(wc -l <"$T/published.txt") messages)"
 
+# Alerts (default --alert-severity high): one per flag that reached high,
+# in the flag's transaction; none for the others.
+alert_set() {
+  psql_q "SELECT alert_id || E'\t' || kind || E'\t' || severity || E'\t' || subject_id || E'\t' ||
+                 (counts->>'flag_id') FROM alerts WHERE source = 'compliance' ORDER BY 1"
+}
+nhigh=$(psql_q "SELECT count(*) FROM compliance_flags WHERE severity = 'high'")
+[ "$nhigh" -gt 0 ] || fail "the scenario raises no high flag"
+assert_eq "$nhigh" "$(psql_q "SELECT count(DISTINCT counts->>'flag_id') FROM alerts WHERE source = 'compliance'")" \
+  "flags with an alert = high flags"
+assert_eq 0 "$(psql_q "SELECT count(*) FROM alerts a LEFT JOIN compliance_flags f
+                        ON f.flag_id = (a.counts->>'flag_id')::uuid AND f.rule = a.kind
+                       AND f.subject_id = a.subject_id AND f.severity = 'high'
+                     WHERE a.source = 'compliance' AND (f.flag_id IS NULL OR a.severity <> 'high')")" \
+  "alerts that are not of a high flag"
+[ "$(psql_q "SELECT count(*) FROM alerts WHERE source = 'compliance' AND counts->>'change' = 'escalated'")" -ge 1 ] \
+  || fail "no alert for a flag escalated to high"
+alert_set >"$T/alerts1.txt"
+pass "alerts: one for each of the $nhigh high flags (raised or escalated), none below high"
+
 # Run 2: three SIGKILLs mid-run, small batches so that they land mid-run.
 reset_state
 bg cpl2 sg-compliance --idle-exit 3 "${SMALL[@]}" --no-publish; CPL=$LAST_PID
@@ -108,7 +129,9 @@ wait_pid "$CPL" 300 || fail "sg-compliance after the kills: exit status"
 assert_eq "$TOTAL" "$(committed)" "offsets after the kills"
 flag_set >"$T/run2.txt"
 diff "$T/run1.txt" "$T/run2.txt" >"$T/run2.diff" || { head -20 "$T/run2.diff" >&2; fail "flags after 3 SIGKILLs differ"; }
-pass "three SIGKILLs: the identical flag set"
+alert_set >"$T/alerts2.txt"
+diff "$T/alerts1.txt" "$T/alerts2.txt" >"$T/alerts2.diff" || { head -20 "$T/alerts2.diff" >&2; fail "alerts after 3 SIGKILLs differ"; }
+pass "three SIGKILLs: the identical flag set and the identical alerts"
 
 # Run 3: two instances, one joins late and the first leaves mid-run.
 reset_state
@@ -191,6 +214,7 @@ pass "SIGHUP: a bad file refused (old rules stay), a good one taken"
 emails=$(psql_q "SELECT count(*) FROM compliance_flags WHERE evidence::text LIKE '%@%' OR subject_id LIKE '%@%'")
 assert_eq 0 "$emails" "flags with an '@'"
 assert_eq 0 "$(psql_q "SELECT count(*) FROM outbox WHERE payload LIKE '%@%'")" "outbox payloads with an '@'"
+assert_eq 0 "$(psql_q "SELECT count(*) FROM alerts WHERE summary LIKE '%@%' OR counts::text LIKE '%@%' OR subject_id LIKE '%@%'")" "alerts with an '@'"
 if grep -l -F "$email" "$T"/cpl*.log "$T/published.txt" "$T/batch.log" 2>/dev/null; then
   fail "an e-mail in the logs"
 fi
