@@ -1,4 +1,5 @@
 #include "offsets.h"
+#include "sg_alert.h"
 #include "sg_buf.h"
 #include "sg_pg.h"
 
@@ -124,15 +125,41 @@ int sg_offsets_record_gap(PGconn *conn, const char *group, const char *topic,
         char s_part[16], s_from[24], s_to[24], s_lost[24];
         const char *params[8] = {group, topic,  s_part, reason,
                                  s_from, s_to, s_lost, cluster_id};
+        char key[512], counts[160], summary[512];
 
         snprintf(s_part, sizeof(s_part), "%" PRId32, partition);
         snprintf(s_from, sizeof(s_from), "%" PRId64, from);
         snprintf(s_to, sizeof(s_to), "%" PRId64, to);
         snprintf(s_lost, sizeof(s_lost), "%" PRId64, lost);
-        return sg_pg_command(conn,
-                             "INSERT INTO offset_gaps (consumer_group, topic, "
-                             "partition, reason, from_offset, to_offset, "
-                             "lost_events, cluster_id) "
-                             "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-                             8, params, "recording an offset gap", NULL, err);
+        if (sg_pg_command(conn,
+                          "INSERT INTO offset_gaps (consumer_group, topic, "
+                          "partition, reason, from_offset, to_offset, "
+                          "lost_events, cluster_id) "
+                          "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                          8, params, "recording an offset gap", NULL, err) < 0)
+                return -1;
+        /* The alert, in the same transaction: once per gap (its key names
+         * the gap; a gap recorded again after a crash adds nothing). */
+        snprintf(key, sizeof(key), "%s|%s|%s|%s|%s|%s", group, topic, s_part,
+                 reason, s_from, s_to);
+        snprintf(counts, sizeof(counts),
+                 "{\"partition\":%s,\"from_offset\":%s,\"to_offset\":%s,"
+                 "\"lost_events\":%s}",
+                 s_part, s_from, s_to, s_lost);
+        snprintf(summary, sizeof(summary),
+                 "consumer group %s skipped offsets %s to %s of %s "
+                 "partition %s (%s events lost, reason %s)",
+                 group, s_from, s_to, topic, s_part, s_lost, reason);
+        return sg_alert_add(conn,
+                            &(sg_alert_t){.source = "consumer",
+                                          .kind = "offset_gap",
+                                          .key = key,
+                                          .severity = "high",
+                                          .subject_type = "consumer_group",
+                                          .subject_id = group,
+                                          .counts = counts,
+                                          .summary = summary},
+                            err) < 0
+                   ? -1
+                   : 0;
 }

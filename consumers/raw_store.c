@@ -30,6 +30,7 @@ void sg_raw_store_fini(sg_raw_store_t *rs)
 {
         sg_buf_fini(&rs->rows);
         sg_buf_fini(&rs->rejects);
+        sg_dlw_fini(&rs->dlw);
 }
 
 static void sg_raw_store_opt_text(sg_buf_t *b, const char *s)
@@ -154,7 +155,10 @@ sg_reason_t sg_raw_store_add_msg(sg_raw_store_t *rs, const sg_msg_t *msg)
 
 static int sg_raw_store_add(void *stage, const sg_msg_t *msg)
 {
-        sg_raw_store_add_msg(stage, msg);
+        sg_raw_store_t *rs = stage;
+
+        sg_dlw_add(&rs->dlw, msg->partition, msg->offset,
+                   sg_raw_store_add_msg(rs, msg) != SG_REASON_OK);
         return 0;
 }
 
@@ -288,7 +292,7 @@ static int sg_raw_store_flush(void *stage, PGconn *conn, sg_pg_err_t *err)
                        "payload, payload_bytes) FROM STDIN",
                        rs->rejects.data, rs->rejects.len, err) < 0)
                 return -1;
-        return 0;
+        return sg_dlw_flush(&rs->dlw, conn, rs->group, rs->topic, err);
 }
 
 static void sg_raw_store_reset(sg_raw_store_t *rs)
@@ -310,25 +314,56 @@ static void sg_raw_store_committed(void *app)
         rs->rejected += rs->batch_rejects;
         for (int i = 0; i < SG_REASON__CNT; i++)
                 rs->by_reason[i] += rs->batch_by_reason[i];
+        sg_dlw_committed(&rs->dlw);
         sg_raw_store_reset(rs);
 }
 
 static void sg_raw_store_discard(void *app)
 {
-        sg_raw_store_reset(app);
+        sg_raw_store_t *rs = app;
+
+        sg_dlw_discard(&rs->dlw);
+        sg_raw_store_reset(rs);
 }
 
 static void sg_raw_store_progress(void *app, char *buf, size_t size)
 {
         sg_raw_store_t *rs = app;
 
-        snprintf(buf, size, " stored=%lld rejected=%lld duplicates=%lld",
-                 rs->stored, rs->rejected, rs->duplicates);
+        snprintf(buf, size,
+                 " stored=%lld rejected=%lld duplicates=%lld "
+                 "dead_letter_alerts=%lld",
+                 rs->stored, rs->rejected, rs->duplicates, rs->dlw.alerts);
+}
+
+static void sg_raw_store_conf_init(void *conf, sg_opt_t *opts)
+{
+        sg_raw_store_conf_t *c = conf;
+        int i = 0;
+
+        c->dl_window = 1000;
+        c->dl_pct = 5.0;
+        opts[i++] = (sg_opt_t){
+            .name = "dead-letter-window", .kind = SG_OPT_LLONG,
+            .dest = &c->dl_window, .arg = "N", .min = 0, .max = 100000000,
+            .help = "judge the dead-letter share per partition in windows of "
+                    "N\noffsets (0: never)"};
+        opts[i++] = (sg_opt_t){
+            .name = "dead-letter-alert-pct", .kind = SG_OPT_DOUBLE,
+            .dest = &c->dl_pct, .arg = "P", .dmin = 0, .dmax = 100,
+            .help = "a window with more than P % invalid messages is an "
+                    "alert\n(sg-alert delivers it)"};
+        opts[i] = (sg_opt_t)SG_OPT_END;
 }
 
 static int sg_raw_store_stage_init(void *stage, const sg_stage_env_t *env)
 {
-        sg_raw_store_init(stage, env->group, env->topic);
+        const sg_raw_store_conf_t *c = env->conf;
+        sg_raw_store_t *rs = stage;
+
+        sg_raw_store_init(rs, env->group, env->topic);
+        if (c)
+                sg_dlw_init(&rs->dlw, c->dl_window, c->dl_pct);
         return 0;
 }
 
@@ -354,4 +389,7 @@ const sg_stage_t sg_raw_store_stage = {
     .progress = sg_raw_store_progress,
     .feed = sg_raw_store_feed,
     .feed_abort = sg_raw_store_feed_abort,
+    .conf_size = sizeof(sg_raw_store_conf_t),
+    .conf_init = sg_raw_store_conf_init,
+    .opts_title = "Dead letters",
 };

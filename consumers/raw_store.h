@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "dead_letters.h"
 #include "sg_buf.h"
 #include "sg_event.h"
 #include "stage.h"
@@ -25,7 +26,14 @@ typedef struct sg_raw_store {
         long long stored, rejected, duplicates;
         long long by_reason[SG_REASON__CNT];
         char dlq[3 * SG_EVENT_MAX_VALUE + 1]; /* scratch for payloads */
+        sg_dlw_t dlw; /* the dead-letter share (off until the stage sets it) */
 } sg_raw_store_t;
+
+/* sg-raw-store's own options. */
+typedef struct sg_raw_store_conf {
+        long long dl_window; /* offsets per dead-letter window; 0: off */
+        double dl_pct;       /* alert above this share, percent */
+} sg_raw_store_conf_t;
 
 /* The consumer (stage.h): its binary is sg_consumer_main over this. */
 extern const sg_stage_t sg_raw_store_stage;

@@ -72,6 +72,8 @@ CREATE TABLE dead_letter_windows (
     window_start    bigint NOT NULL,   -- first offset of the window
     messages        bigint NOT NULL,
     invalid         bigint NOT NULL,
+    closed          boolean NOT NULL DEFAULT false, -- the consumer passed its
+                                       -- end: its share was judged
     PRIMARY KEY (consumer_group, topic, kafka_partition, window_start)
 );
 

@@ -21,10 +21,22 @@ assert_eq 1 "$rc" "exit status with --on-gap stop"
 grep -q "rerun with --on-gap continue" "$T/raw-stop.log" || fail "no hint on how to go on"
 assert_eq 0 "$(psql_q 'SELECT count(*) FROM events_raw')" "rows stored with --on-gap stop"
 [ "$(psql_q "SELECT count(*) FROM offset_gaps WHERE reason = 'out_of_range'")" -ge 1 ] || fail "gap not recorded"
-pass "gap recorded with --on-gap stop"
+gap_alerts_match() {
+  assert_eq "$(psql_q "SELECT string_agg(DISTINCT partition || '|' || from_offset || '|' || to_offset, ',')
+                         FROM offset_gaps")" \
+    "$(psql_q "SELECT string_agg((counts->>'partition') || '|' || (counts->>'from_offset') || '|' ||
+                                 (counts->>'to_offset'), ',' ORDER BY 1)
+                 FROM alerts WHERE source = 'consumer' AND kind = 'offset_gap'
+                  AND subject_id = 'sg-raw-store' AND severity = 'high'")" \
+    "$1"
+}
+gap_alerts_match "one alert per gap (--on-gap stop)"
+pass "gap recorded with --on-gap stop, and alerted"
 assert_eq 11000 "$(psql_q 'SELECT sum(next_offset) FROM stream_offsets')" "stored offsets left as they were"
 
 timeout 60 sg-raw-store --idle-exit 2 2>"$T/raw-continue.log" || fail "run with --on-gap continue"
 grep -q "events lost before they were read" "$T/raw-continue.log" || fail "gap not logged"
 assert_eq 1000 "$(psql_q 'SELECT count(*) FROM events_raw')" "events re-read from the oldest offset"
 assert_eq 1000 "$(psql_q 'SELECT sum(next_offset) FROM stream_offsets')" "stored offsets at the end of the log"
+# The same gaps found again by this run: recorded again, alerted once.
+gap_alerts_match "one alert per gap after the second run"

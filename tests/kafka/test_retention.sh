@@ -42,6 +42,9 @@ pass "gap logged: lost=$((LOW - 2000))"
 assert_eq "retention|2000|$LOW|$((LOW - 2000))" \
   "$(psql_q "SELECT reason || '|' || from_offset || '|' || to_offset || '|' || lost_events FROM offset_gaps")" \
   "offset_gaps row (reason, from, to, lost)"
+assert_eq "high|$((LOW - 2000))" \
+  "$(psql_q "SELECT severity || '|' || (counts->>'lost_events') FROM alerts WHERE source = 'consumer' AND kind = 'offset_gap'")" \
+  "the gap's alert (severity, lost events)"
 assert_eq "$END" "$(psql_q "SELECT next_offset FROM stream_offsets WHERE consumer_group = 'sg-raw-store'")" \
   "stored offset = the log's end"
 assert_eq $((2000 + END - LOW)) "$(psql_q 'SELECT count(*) FROM events_raw')" "events stored (before the gap, then from the log start)"
