@@ -1,4 +1,5 @@
 #include "erase.h"
+#include "sg_alert.h"
 #include "sg_buf.h"
 #include "sg_log.h"
 #include "sg_pg.h"
@@ -321,6 +322,99 @@ static int sg_erase_one_by_one(PGconn *conn, const long long *ids, int n,
         return 0;
 }
 
+/* An alert for each request of the batch that ended failed, in the
+ * batch's transaction. */
+static int sg_erase_alert_failed(PGconn *conn, const sg_erase_result_t *out,
+                                 sg_pg_err_t *err)
+{
+        for (int i = 0; i < out->n; i++) {
+                const sg_erase_outcome_t *oc = &out->v[i];
+                char id[24], summary[320];
+
+                if (oc->status != SG_ERASE_FAILED)
+                        continue;
+                snprintf(id, sizeof(id), "%lld", oc->request_id);
+                snprintf(summary, sizeof(summary),
+                         "privacy request %s failed: %s", id,
+                         oc->error[0] ? oc->error : "the request has no e-mail");
+                if (sg_alert_add(conn,
+                                 &(sg_alert_t){.source = "gdpr",
+                                               .kind = "request_failed",
+                                               .key = id,
+                                               .severity = "high",
+                                               .subject_type = "privacy_request",
+                                               .subject_id = id,
+                                               .summary = summary},
+                                 err) < 0)
+                        return -1;
+        }
+        return 0;
+}
+
+int sg_erase_overdue(PGconn *conn, double age_days, double limit_days,
+                     int *raised, sg_pg_err_t *err)
+{
+        char s_age[32];
+        const char *params[1] = {s_age};
+        PGresult *res;
+        sg_alert_t *a = NULL;
+        char (*text)[3][256] = NULL;
+        long long added = 0;
+        int n;
+
+        *raised = 0;
+        snprintf(s_age, sizeof(s_age), "%.6f", age_days);
+        if (sg_pg_begin(conn, err) < 0)
+                return -1;
+        res = sg_pg_query(conn,
+                          "SELECT id, extract(epoch FROM now() - requested_at) "
+                          "/ 86400 FROM privacy_requests "
+                          "WHERE status = 'pending' AND requested_at < now() - "
+                          "make_interval(secs => $1::double precision * 86400) "
+                          "ORDER BY id LIMIT 1000",
+                          1, params, 0, "reading overdue requests", err);
+        if (!res)
+                goto fail;
+        n = PQntuples(res);
+        if (n > 0) {
+                a = sg_xcalloc((size_t)n, sizeof(*a));
+                text = sg_xcalloc((size_t)n, sizeof(*text));
+        }
+        for (int i = 0; i < n; i++) {
+                const char *id = PQgetvalue(res, i, 0);
+                double age = strtod(PQgetvalue(res, i, 1), NULL);
+
+                snprintf(text[i][0], 256, "%s", id);
+                snprintf(text[i][1], 256,
+                         "{\"age_days\":%.1f,\"limit_days\":%.0f,"
+                         "\"days_left\":%.1f}",
+                         age, limit_days, limit_days - age);
+                snprintf(text[i][2], 256,
+                         "privacy request %s pending for %.1f days (legal "
+                         "limit %.0f days, %.1f left)",
+                         id, age, limit_days, limit_days - age);
+                a[i] = (sg_alert_t){.source = "gdpr",
+                                    .kind = "request_overdue",
+                                    .key = text[i][0],
+                                    .severity = "high",
+                                    .subject_type = "privacy_request",
+                                    .subject_id = text[i][0],
+                                    .counts = text[i][1],
+                                    .summary = text[i][2]};
+        }
+        added = n > 0 ? sg_alerts_add(conn, a, (size_t)n, err) : 0;
+        PQclear(res);
+        free(a);
+        free(text);
+        if (added < 0 || sg_pg_commit(conn, err) < 0)
+                goto fail;
+        *raised = (int)added;
+        return 0;
+fail:
+        sg_pg_rollback(conn);
+        return -1;
+}
+
 int sg_erase_batch(PGconn *conn, int batch_size, sg_erase_result_t *out,
                    sg_pg_err_t *err)
 {
@@ -388,6 +482,8 @@ int sg_erase_batch(PGconn *conn, int batch_size, sg_erase_result_t *out,
                     sg_erase_one_by_one(conn, ids, n, out, err) < 0)
                         goto out;
         }
+        if (sg_erase_alert_failed(conn, out, err) < 0)
+                goto out;
         rc = sg_pg_commit(conn, err);
         goto out_done;
 out:

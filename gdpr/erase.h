@@ -65,10 +65,20 @@ void sg_erase_result_fini(sg_erase_result_t *r);
  * and one erasure notice per user erased (outbox), replacing the
  * request's e-mail by its SHA-256. A request whose processing fails
  * unexpectedly is marked failed on its own (a savepoint per request)
- * without failing the others. Returns 0 (committed; out->claimed == 0:
- * nothing was pending), or -1 (rolled back) with err. */
+ * without failing the others; every request that ends failed is an alert
+ * (kind request_failed). Returns 0 (committed; out->claimed == 0: nothing
+ * was pending), or -1 (rolled back) with err. */
 int sg_erase_batch(PGconn *conn, int batch_size, sg_erase_result_t *out,
                    sg_pg_err_t *err) SG_MUST_CHECK;
+
+/* Alerts (common/sg_alert.h: source gdpr, kind request_overdue, once per
+ * request) for the requests pending for more than age_days; limit_days is
+ * the legal limit they are measured against. A request that ends failed
+ * is alerted by sg_erase_batch, in its transaction (kind request_failed).
+ * One transaction. *raised: the alerts new this time. Returns 0, or -1
+ * with err. */
+int sg_erase_overdue(PGconn *conn, double age_days, double limit_days,
+                     int *raised, sg_pg_err_t *err) SG_MUST_CHECK;
 
 /* Counts pending requests and unsent erasure notices. Returns 0, or -1
  * with err. */

@@ -33,6 +33,8 @@
 #define INFLIGHT_MAX 5000  /* no sweep while this many are in flight */
 #define DRAIN_MS 10000     /* notices in flight at exit: bounded wait */
 #define RETRY_PAUSE_MS 200 /* after a transient failure on a live link */
+#define OVERDUE_EVERY_MS 60000 /* how often pending requests' age is checked */
+#define LEGAL_LIMIT_DAYS 30.0  /* GDPR art. 12(3): one month */
 
 typedef struct gdpr_ctx {
         /* What to do */
@@ -43,6 +45,7 @@ typedef struct gdpr_ctx {
         bool once;
         bool no_notices;
         const char *erasure_topic;
+        double overdue_days; /* alert on requests pending this long; 0: off */
 
         /* What we have */
         sg_pg_session_t pg;
@@ -57,6 +60,7 @@ typedef struct gdpr_ctx {
         long long processed;
         long long batches;
         long long notifications;
+        long long overdue_alerts;
         double max_ms; /* slowest request since the last progress line */
         long long last_progress_ms;
         long long last_progress_processed;
@@ -100,6 +104,27 @@ static void log_outcome(const sg_erase_outcome_t *oc)
                 oc->request_id, sg_erase_status_name(oc->status),
                 oc->user_id[0] ? " user_id=" : "", oc->user_id,
                 oc->processing_ms);
+}
+
+/* Alerts for the requests pending too long (once per request). */
+static void check_overdue(gdpr_ctx_t *ctx)
+{
+        sg_pg_err_t err;
+        PGconn *conn;
+        int raised = 0;
+
+        if (ctx->overdue_days <= 0 || !(conn = db(ctx)))
+                return;
+        if (sg_erase_overdue(conn, ctx->overdue_days, LEGAL_LIMIT_DAYS, &raised,
+                             &err) < 0) {
+                db_error(ctx, "overdue check", &err);
+                return;
+        }
+        if (raised > 0)
+                sg_warn("privacy requests pending for more than %.1f days: "
+                        "alerts=%d",
+                        ctx->overdue_days, raised);
+        ctx->overdue_alerts += raised;
 }
 
 /* (Re)sends the outbox's notices that nobody holds. */
@@ -191,7 +216,8 @@ static void progress(gdpr_ctx_t *ctx, long long now, bool final)
         sg_info(
             "%s processed=%lld rate=%.1f/s anonymized=%lld "
             "already_anonymized=%lld not_found=%lld failed=%lld "
-            "batches=%lld notifications=%lld max_processing_ms=%.1f%s "
+            "batches=%lld notifications=%lld overdue_alerts=%lld "
+            "max_processing_ms=%.1f%s "
             "notices_sent=%lld notices_failed=%lld notices_in_flight=%d",
             final ? "final" : "progress", ctx->processed,
             secs > 0
@@ -200,7 +226,8 @@ static void progress(gdpr_ctx_t *ctx, long long now, bool final)
             ctx->by_status[SG_ERASE_ANONYMIZED],
             ctx->by_status[SG_ERASE_ALREADY_ANONYMIZED],
             ctx->by_status[SG_ERASE_NOT_FOUND], ctx->by_status[SG_ERASE_FAILED],
-            ctx->batches, ctx->notifications, ctx->max_ms, backlog,
+            ctx->batches, ctx->notifications, ctx->overdue_alerts, ctx->max_ms,
+            backlog,
             st ? st->delivered : 0LL, st ? st->failed : 0LL,
             ctx->ob ? sg_outbox_inflight(ctx->ob) : 0);
         ctx->last_progress_ms = now;
@@ -217,12 +244,17 @@ static void run(gdpr_ctx_t *ctx)
         long long now = sg_time_mono_ms();
         long long next_poll = now; /* startup sweep: right away */
         long long next_progress = now + ctx->progress_s * 1000LL;
+        long long next_overdue = now; /* before the first batch */
         bool work_due = true, sweep_due = false;
 
         while (!sg_stop_requested && !ctx->fatal) {
                 int r;
 
                 now = sg_time_mono_ms();
+                if (now >= next_overdue) {
+                        check_overdue(ctx);
+                        next_overdue = now + OVERDUE_EVERY_MS;
+                }
                 if (now >= next_poll) {
                         work_due = true;
                         sweep_due = true;
@@ -320,6 +352,7 @@ int main(int argc, char **argv)
         ctx.poll_interval_s = 2;
         ctx.progress_s = 10;
         ctx.erasure_topic = "privacy_erasures";
+        ctx.overdue_days = 25;
         const sg_opt_t opts[] = {
             {.name = "poll-interval", .kind = SG_OPT_DOUBLE,
              .dest = &ctx.poll_interval_s, .arg = "SECONDS", .dmin = 0.1,
@@ -338,6 +371,11 @@ int main(int argc, char **argv)
             {.name = "no-notices", .kind = SG_OPT_FLAG, .dest = &ctx.no_notices,
              .help = "do not publish notices: they stay pending in the"
                      "\noutbox for a later run"},
+            {.name = "overdue-after", .kind = SG_OPT_DOUBLE,
+             .dest = &ctx.overdue_days, .arg = "DAYS", .dmin = 0, .dmax = 30,
+             .help = "a request still pending after DAYS is an alert (the "
+                     "legal\nlimit is 30 days; checked every minute; 0: "
+                     "never)"},
             {.name = "progress-interval", .kind = SG_OPT_INT,
              .dest = &ctx.progress_s, .arg = "SECONDS", .min = 1, .max = 3600,
              .unit = "s", .help = "progress line period"},

@@ -184,6 +184,13 @@ id=$(request "   ")
 wait_processed "$id"
 assert_eq "failed|the request has no e-mail" "$(psql_q "SELECT status, error FROM privacy_requests WHERE id = $id")" \
   "blank e-mail"
+# alert_of ID KIND: "severity|subject|summary" of the request's alert(s).
+alert_of() {
+  psql_q "SELECT string_agg(severity || '|' || subject_type || ':' || subject_id || '|' || summary, ',')
+            FROM alerts WHERE source = 'gdpr' AND kind = '$2' AND subject_id = '$1'"
+}
+assert_eq "high|privacy_request:$id|privacy request $id failed: the request has no e-mail" \
+  "$(alert_of "$id" request_failed)" "the failed request's alert"
 
 # --- 3. one bad request does not fail its batch ---------------------------
 # A trigger of the owner's refuses to erase one user, quoting the e-mail in
@@ -207,6 +214,9 @@ assert_eq "failed|SQLSTATE P0001" "$(psql_q "SELECT status, error FROM privacy_r
 assert_eq "t|failed" "$(psql_q "SELECT r.email IS NULL, a.action FROM privacy_requests r
     JOIN gdpr_audit_log a ON a.request_id = r.id WHERE r.id = $bad")" "failed request: e-mail hashed, audit row"
 assert_eq "anonymized" "$(status "$ok")" "the other request of the same batch"
+assert_eq "high|privacy_request:$bad|privacy request $bad failed: SQLSTATE P0001" \
+  "$(alert_of "$bad" request_failed)" "the failing request's alert (no message text)"
+assert_eq "" "$(alert_of "$ok" request_failed)" "an alert for the request that succeeded"
 log_has gdpr "one by one" || fail "no log line about the batch being redone request by request"
 pass "batch redone request by request"
 psql_q "DROP TRIGGER sgit_refuse ON users_pii; DROP FUNCTION sgit_refuse()"
@@ -249,6 +259,25 @@ assert_eq 0 "$rc" "sg-gdpr --once exit status"
 assert_eq not_found "$(status "$id")" "request processed by --once"
 log_has gdpr-once "final processed=2 " || fail "--once summary"
 pass "--once processed both pending requests and said so"
+
+# Requests pending too long (--overdue-after, default 25 days, before the
+# 30-day legal limit): one alert each, checked before they are processed;
+# a younger one has none. Run twice: still one alert.
+late=$(psql -X -q -w -At -v ON_ERROR_STOP=1 "$PG_DSN" -c "INSERT INTO privacy_requests (email, requested_at)
+        VALUES ('late-nobody@example.test', now() - interval '26 days 12 hours') RETURNING id")
+young=$(psql -X -q -w -At -v ON_ERROR_STOP=1 "$PG_DSN" -c "INSERT INTO privacy_requests (email, requested_at)
+        VALUES ('young-nobody@example.test', now() - interval '10 days') RETURNING id")
+rc_of sg-gdpr --once 2>"$T/gdpr-overdue.log"; rc=$RC
+assert_eq 0 "$rc" "sg-gdpr --once (overdue requests) exit status"
+assert_eq "high|privacy_request:$late|privacy request $late pending for 26.5 days (legal limit 30 days, 3.5 left)" \
+  "$(alert_of "$late" request_overdue)" "the overdue request's alert"
+assert_eq "" "$(alert_of "$young" request_overdue)" "an alert for a 10-day-old request"
+assert_eq not_found "$(status "$late")" "the overdue request, processed"
+log_has gdpr-overdue "alerts=1" || fail "sg-gdpr did not log the overdue alert"
+psql_q "UPDATE privacy_requests SET status = 'pending' WHERE id = $late" >/dev/null
+rc_of sg-gdpr --once --no-notices 2>"$T/gdpr-overdue2.log"
+assert_eq 1 "$(psql_q "SELECT count(*) FROM alerts WHERE kind = 'request_overdue'")" "overdue alerts after a second check"
+pass "requests pending over 25 days are alerted once, younger ones not"
 
 id=$(request "and-still-nobody@example.test")
 sleep 1
