@@ -3,8 +3,9 @@
  * sql/007: a row on one side only is a difference), and shows how far each consumer
  * group has read so that lag can be told from a bug. With --compliance it
  * diffs sg-batch-compliance's flags against sg-compliance's instead (the
- * compliance_flags_compare view of sql/009). Reads only; exit 0 when
- * equal, 1 when they differ. */
+ * compliance_flags_compare view of sql/009). Reads only (with --alert,
+ * adds an alert when they differ); exit 0 when equal, 1 when they
+ * differ. */
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@
 #include <libpq-fe.h>
 
 #include "compare_render.h"
+#include "sg_alert.h"
 #include "sg_cli.h"
 #include "sg_defs.h"
 #include "sg_daterange.h"
@@ -225,6 +227,7 @@ typedef struct cmp_ctx {
         const char *raw_group;
         const char *stream_group;
         int max_rows;
+        bool alert;
 
         char range[64];
         PGresult *res_tables[NTABLES];
@@ -311,6 +314,35 @@ static void cmp_fill_table(cmp_ctx_t *ctx, int i)
 /* Reads everything and fills ctx->result; a job of sg_pg_run in one
  * REPEATABLE READ, READ ONLY transaction (one snapshot for all tables).
  * Returns 0, or -1 with err. */
+/* --alert: batch and streaming differ, so an alert, in the comparison's
+ * transaction. Its key is what was compared, the dates and the counts:
+ * the same comparison finding the same differences again adds nothing. */
+static int compare_alert(PGconn *conn, const char *what, const char *range,
+                         long long differences, const char *counts,
+                         sg_pg_err_t *err)
+{
+        char key[512], summary[320];
+
+        snprintf(key, sizeof(key), "%s|%s|%s", what, range, counts);
+        snprintf(summary, sizeof(summary),
+                 "batch and streaming %s differ for %s: %lld differences "
+                 "(sg-compare%s)",
+                 what, range, differences,
+                 strcmp(what, "metrics") == 0 ? "" : " --compliance");
+        return sg_alert_add(conn,
+                            &(sg_alert_t){.source = "compare",
+                                          .kind = "batch_stream_differ",
+                                          .key = key,
+                                          .severity = "high",
+                                          .subject_type = "date",
+                                          .subject_id = range,
+                                          .counts = counts,
+                                          .summary = summary},
+                            err) < 0
+                   ? -1
+                   : 0;
+}
+
 static int cmp_job(PGconn *conn, void *arg, sg_pg_err_t *err)
 {
         cmp_ctx_t *ctx = arg;
@@ -400,6 +432,17 @@ static int cmp_job(PGconn *conn, void *arg, sg_pg_err_t *err)
         r->stream_lost = cell_ll(res, 0, 3);
         r->duplicates = cell_ll(res, 0, 4);
         r->duplicates_in_range = cell_ll(res, 0, 5);
+        if (ctx->alert && sg_compare_differences(r) > 0) {
+                char counts[256];
+                snprintf(counts, sizeof(counts),
+                         "{\"differences\":%lld,\"unbatched_dates\":%lld,"
+                         "\"raw_gaps\":%lld,\"stream_gaps\":%lld}",
+                         sg_compare_differences(r), r->unbatched, r->raw_gaps,
+                         r->stream_gaps);
+                if (compare_alert(conn, "metrics", ctx->range,
+                                  sg_compare_differences(r), counts, err) < 0)
+                        goto out;
+        }
         rc = 0;
 out:
         PQclear(res);
@@ -415,6 +458,7 @@ out:
 typedef struct flags_ctx {
         const sg_daterange_t *dr;
         int max_rows;
+        bool alert;
         char range[64];
         PGresult *res;
         sg_compare_flag_t *rows;
@@ -527,17 +571,29 @@ static int flags_job(PGconn *conn, void *arg, sg_pg_err_t *err)
         }
         r->nrows = n;
         r->rows = ctx->rows;
+        if (ctx->alert && r->differences > 0) {
+                char counts[256];
+                snprintf(counts, sizeof(counts),
+                         "{\"differences\":%lld,\"batch_only\":%lld,"
+                         "\"streaming_only\":%lld,\"compared\":%lld}",
+                         r->differences, r->batch_only, r->streaming_only,
+                         r->compared);
+                if (compare_alert(conn, "compliance flags", ctx->range,
+                                  r->differences, counts, err) < 0)
+                        return -1;
+        }
         return 0;
 }
 
 /* sg-compare --compliance, after the command line. Returns the exit
  * status. */
 static int flags_main(const sg_cli_common_t *common, const sg_daterange_t *dr,
-                      int max_rows, int format, long long retry_s)
+                      int max_rows, int format, long long retry_s, bool alert)
 {
         flags_ctx_t ctx;
         sg_pg_job_t job = {.what = "comparison", .fn = flags_job, .arg = &ctx,
-                           .tx = SG_PG_TX_SNAPSHOT, .retry_s = retry_s};
+                           .tx = alert ? SG_PG_TX_REPEATABLE : SG_PG_TX_SNAPSHOT,
+                           .retry_s = retry_s};
         long long started = sg_time_mono_ms();
         char *out_text = NULL;
         int rc = 1;
@@ -545,6 +601,7 @@ static int flags_main(const sg_cli_common_t *common, const sg_daterange_t *dr,
         memset(&ctx, 0, sizeof(ctx));
         ctx.dr = dr;
         ctx.max_rows = max_rows;
+        ctx.alert = alert;
         sg_daterange_describe(dr, ctx.range, sizeof(ctx.range));
         if (sg_pg_run(common, PROG, &job) < 0)
                 goto out;
@@ -582,7 +639,7 @@ int main(int argc, char **argv)
                            .tx = SG_PG_TX_SNAPSHOT, .retry_s = 60};
         static const char *const formats[] = {"table", "markdown", "json",
                                               NULL};
-        bool compliance = false, max_rows_given = false;
+        bool compliance = false, max_rows_given = false, alert = false;
         bool raw_group_given = false, stream_group_given = false;
 
         memset(&ctx, 0, sizeof(ctx));
@@ -596,6 +653,11 @@ int main(int argc, char **argv)
                      "\ncompliance_flags (sg-compliance), every column but"
                      "\ndetected_at and updated_at; the dates select the flags"
                      "\nwhose window starts on them (default: every flag)"},
+            {.name = "alert", .kind = SG_OPT_FLAG, .dest = &alert,
+             .help = "when batch and streaming differ, also add an alert"
+                     "\n(sg-alert delivers it), in the comparison's "
+                     "transaction;\nthe same differences found again add "
+                     "none (needs sg_writer)"},
             {.name = "format", .kind = SG_OPT_CHOICE, .dest = &format,
              .arg = "FORMAT", .choices = formats,
              .help = "table, markdown or json"},
@@ -621,7 +683,8 @@ int main(int argc, char **argv)
                      "per partition. With --compliance, diffs the compliance "
                      "flags\ninstead (the compliance_flags_compare view): "
                      "every differing flag, a line\nper differing column, at "
-                     "most --max-rows flags, then how many more. Reads\nonly.",
+                     "most --max-rows flags, then how many more. Reads\nonly "
+                     "(but for the alert of --alert).",
             .tables = {date_opts, opts},
             .titles = {SG_DATERANGE_TITLE, "Output and options"},
             .epilog = "Exit status (both modes): 0 equal, 1 different (or the "
@@ -650,13 +713,16 @@ int main(int argc, char **argv)
                         dr.all = true;
                 return flags_main(&common, &dr,
                                   max_rows_given ? ctx.max_rows : 50, format,
-                                  job.retry_s);
+                                  job.retry_s, alert);
         }
         if (strcmp(ctx.raw_group, ctx.stream_group) == 0)
                 return sg_cli_usage_error(&cli, "--raw-group and --stream-group "
                                                 "are the same group");
         ctx.dr = &dr;
         ctx.topic = common.topic;
+        ctx.alert = alert;
+        if (alert)
+                job.tx = SG_PG_TX_REPEATABLE;
         sg_daterange_describe(&dr, ctx.range, sizeof(ctx.range));
         started = sg_time_mono_ms();
         if (sg_pg_run(&common, PROG, &job) < 0)

@@ -189,6 +189,19 @@ grep -Eq '^  2025-06-02  purchase +batch ' "$T/cmp.out" || { cat "$T/cmp.out" >&
 grep -Eq '^ +delta +\+5 +0\.00$' "$T/cmp.out" || fail "(a) delta not shown"
 grep -q "^verdict: DIFFERENT: 1 difference (daily 1, country_daily 0, content_daily 0)" "$T/cmp.out" || fail "(a) verdict"
 pass "(a) changed streaming total: named, delta +5"
+assert_eq 0 "$(psql_q "SELECT count(*) FROM alerts")" "alerts without --alert"
+# --alert: the difference is an alert, once; read-only users cannot add it.
+compare --all --alert
+assert_eq 1 "$CMP_RC" "sg-compare --alert exit status"
+assert_eq "compare|batch_stream_differ|high|date:all dates|1|batch and streaming metrics differ for all dates: 1 differences (sg-compare)" \
+  "$(psql_q "SELECT source || '|' || kind || '|' || severity || '|' || subject_type || ':' || subject_id || '|' ||
+                    (counts->>'differences') || '|' || summary FROM alerts")" "the difference's alert"
+compare --all --alert
+assert_eq 1 "$(psql_q "SELECT count(*) FROM alerts")" "alerts after the same comparison again"
+compare --all --alert --dsn "$ANALYTICS_DSN"
+assert_eq 1 "$CMP_RC" "sg-compare --alert as sg_analytics exit status"
+grep -q "permission denied\|42501" "$T/cmp.err" || { cat "$T/cmp.err" >&2; fail "sg-compare --alert as sg_analytics: no clear error"; }
+pass "--alert: one alert for the difference, none again for the same one"
 compare --all --format json
 assert_eq 1 "$CMP_RC" "sg-compare --format json exit status"
 jq -e . "$T/cmp.out" >/dev/null || fail "--format json is not valid JSON"
@@ -317,7 +330,9 @@ psql_q "UPDATE metrics_streaming_daily SET total_events = total_events + 1
 run_cron
 grep -q "exit 1" "$T/cron.mail" || { cat "$T/cron.mail" >&2; fail "a difference is not mailed"; }
 grep -Eq "^\\| $D \\| purchase +\\| differs +\\|" "$T/cron.mail" || fail "the mail does not name the row"
-pass "cron line: a difference prints the report, so cron mails it"
+assert_eq 1 "$(psql_q "SELECT count(*) FROM alerts WHERE kind = 'batch_stream_differ' AND subject_id = '$D'")" \
+  "the cron line's alert for $D"
+pass "cron line: a difference prints the report, so cron mails it, and is an alert"
 
 # --- unusual but valid events: the batch sums must still match ---------------
 # sg-batch-metrics aggregates per (date, country, type, content_id) first and
