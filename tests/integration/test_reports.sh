@@ -328,8 +328,11 @@ pass "flags may come before the report name"
 # D+1 00:00), compliance_daily and compliance_late rows of D and D-1,
 # alerts of D, D-1 and D+1 with deliveries in every state and fixed
 # cause_at/sent_at, users with e-mails in users_pii. The privacy requests
-# above are open at various ages at the end of D (90, 91, 94 overdue).
+# above are open at various ages at the end of D (90, 91, 94 overdue);
+# 95 is exactly 30 days old then: at the limit, not over it.
 psql_q "
+INSERT INTO privacy_requests (id, email, requested_at, status)
+VALUES (95, 'at.the.limit@example.com', '2025-12-17 00:00:00+00', 'pending');
 INSERT INTO users_pii (user_id, email, first_name, last_name, country)
 VALUES (md5('u0')::uuid, 'alice.flagged@example.com', 'Alice', 'Flagged', 'DE'),
        (md5('u1')::uuid, 'bob.flagged@example.org', 'Bob', 'Flagged', 'FR'),
