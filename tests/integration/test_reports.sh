@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# sg-report against fixed rows: both reports are compared with committed
+# sg-report against fixed rows: the reports are compared with committed
 # golden files (tests/integration/golden/, the "Generated at" line
-# stripped), the SVG is parsed as XML and its bars checked against the
-# hourly counts inserted, the GDPR audit holds no e-mail address although
-# pending requests have one, both work as the read-only analytics role,
-# a second run gives the same bytes, a day without data and an
-# unreachable database exit 1, bad flags exit 2.
+# stripped), the SVGs are parsed as XML and their bars checked against the
+# counts inserted, the GDPR audit and the compliance report hold no e-mail
+# address although pending requests and users_pii have them, all work as
+# the read-only analytics role, a second run gives the same bytes, a day
+# without events and an unreachable database exit 1, bad flags exit 2.
+# The compliance report's figures (high flags, p95 from cause to delivery,
+# dead deliveries by error, overdue requests, the top 10, the 7 days) are
+# also checked against SQL, independently of its golden file.
 #
 # After an intended change of a report, regenerate the golden files with
 #   SG_UPDATE_GOLDEN=1 ctest -R integration/test_reports
@@ -514,6 +517,7 @@ assert_eq 7 "$(grep -c 'data-total="0"' "$OUT/compliance_report_2025-06-01_flags
 pass "a day without data: exit 0, each section says so in one line"
 
 # Usage errors and an unreachable database.
+sg-report --help | grep -qF 'DIR/compliance_report_<date>.md' || fail "--help does not name the compliance report's file"
 rc_of sg-report compliance --date 2026-02-30 >/dev/null 2>&1; assert_eq 2 "$RC" "sg-report compliance --date 2026-02-30"
 rc_of sg-report compliance --date 2026-01 >/dev/null 2>&1; assert_eq 2 "$RC" "sg-report compliance --date 2026-01"
 PG_DSN="host=127.0.0.1 port=1 dbname=nowhere user=nobody" \
