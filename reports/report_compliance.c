@@ -271,7 +271,7 @@ static void sg_compliance_risk_section(const sg_compliance_report_t *r,
                       "`compliance_daily`:\nan event's level is the sum of "
                       "the weights of the rules it triggered\n"
                       "(docs/compliance.md). Most high-risk events first, "
-                      "ties by country code.\n\n",
+                      "ties by total, then\ncountry code.\n\n",
                       r->date);
 }
 
