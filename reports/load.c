@@ -170,6 +170,137 @@ static const char SQL_GDPR_BREACHES[] =
 
 #define SG_LOAD_MAX_BREACHES 20
 
+/* ---- compliance ----------------------------------------------------- */
+
+/* The flags of $1: the window starts on that UTC day (event time; see
+ * report_compliance.h for why not detected_at). */
+#define SQL_CR_FLAGS                                                           \
+        "WITH k AS (SELECT $1::date::timestamp AT TIME ZONE 'UTC' AS s,"       \
+        "                  ($1::date + 1)::timestamp AT TIME ZONE 'UTC'"       \
+        "                    AS e),"                                           \
+        "     f AS (SELECT c.* FROM compliance_flags c, k"                     \
+        "            WHERE c.window_start >= k.s"                              \
+        "              AND c.window_start < k.e) "
+
+#define SQL_CR_BY_SEV(col)                                                     \
+        "count(*) FILTER (WHERE " col " = 'low'),"                             \
+        "count(*) FILTER (WHERE " col " = 'medium'),"                          \
+        "count(*) FILTER (WHERE " col " = 'high')"
+
+static const char SQL_CR_FIGURES[] = SQL_CR_FLAGS
+    "SELECT (SELECT count(*) FROM"
+    "          (SELECT DISTINCT subject_type, subject_id FROM f) AS x),"
+    "       to_char(($1::date + 1)::timestamp, 'YYYY-MM-DD HH24:MI:SS')";
+
+static const char SQL_CR_RULES[] = SQL_CR_FLAGS
+    "SELECT rule, subject_type, " SQL_CR_BY_SEV("severity")
+    "  FROM f GROUP BY rule, subject_type"
+    " ORDER BY rule COLLATE \"C\", subject_type COLLATE \"C\"";
+
+/* A user flag's country is its first event's (the event that raised it),
+ * but for multi_country, whose point is several countries; a country
+ * flag's is its subject; a content flag has none. why says why a group
+ * has no country. */
+static const char SQL_CR_COUNTRIES[] = SQL_CR_FLAGS
+    ", a AS (SELECT f.severity,"
+    "          CASE WHEN f.subject_type = 'country' THEN f.subject_id"
+    "               WHEN f.subject_type = 'user'"
+    "                AND f.rule <> 'multi_country' THEN e.country"
+    "          END AS country,"
+    "          CASE WHEN f.subject_type = 'content' THEN 'content'"
+    "               WHEN f.subject_type = 'user'"
+    "                AND f.rule = 'multi_country' THEN 'several_countries'"
+    "               WHEN f.subject_type = 'user' AND e.country IS NULL"
+    "               THEN 'event_not_stored'"
+    "          END AS why"
+    "     FROM f LEFT JOIN events_raw e ON e.event_id = f.first_event_id) "
+    "SELECT country, why, " SQL_CR_BY_SEV("severity")
+    "  FROM a GROUP BY country, why"
+    " ORDER BY country IS NULL, count(*) DESC, country COLLATE \"C\","
+    "          why COLLATE \"C\"";
+
+/* $2: how many subjects. */
+static const char SQL_CR_TOP[] = SQL_CR_FLAGS
+    "SELECT subject_type, subject_id, count(*),"
+    "       count(*) FILTER (WHERE severity = 'high'),"
+    "       string_agg(DISTINCT rule COLLATE \"C\", ', '"
+    "                  ORDER BY rule COLLATE \"C\")"
+    "  FROM f GROUP BY subject_type, subject_id"
+    " ORDER BY count(*) DESC, count(*) FILTER (WHERE severity = 'high') DESC,"
+    "          subject_type COLLATE \"C\", subject_id COLLATE \"C\""
+    " LIMIT $2::int";
+
+static const char SQL_CR_RISK[] =
+    "SELECT country,"
+    "       coalesce(sum(events) FILTER (WHERE risk_level = 'low'), 0),"
+    "       coalesce(sum(events) FILTER (WHERE risk_level = 'medium'), 0),"
+    "       coalesce(sum(events) FILTER (WHERE risk_level = 'high'), 0)"
+    "  FROM compliance_daily WHERE event_date = $1::date"
+    " GROUP BY country"
+    " ORDER BY 4 DESC, sum(events) DESC, country COLLATE \"C\"";
+
+/* $2: the number of days, ending on $1; every day has a row. */
+static const char SQL_CR_TREND[] =
+    "WITH d AS (SELECT $1::date + i AS day"
+    "             FROM generate_series(1 - $2::int, 0) AS i) "
+    "SELECT to_char(d.day, 'YYYY-MM-DD'), " SQL_CR_BY_SEV("f.severity")
+    "  FROM d LEFT JOIN compliance_flags f"
+    "    ON f.window_start >= d.day::timestamp AT TIME ZONE 'UTC'"
+    "   AND f.window_start < (d.day + 1)::timestamp AT TIME ZONE 'UTC'"
+    " GROUP BY d.day ORDER BY d.day";
+
+static const char SQL_CR_LATE[] =
+    "SELECT kafka_partition, events FROM compliance_late"
+    " WHERE event_date = $1::date ORDER BY kafka_partition";
+
+/* The alerts created on $1. */
+#define SQL_CR_ALERTS                                                          \
+        "WITH k AS (SELECT $1::date::timestamp AT TIME ZONE 'UTC' AS s,"       \
+        "                  ($1::date + 1)::timestamp AT TIME ZONE 'UTC'"       \
+        "                    AS e),"                                           \
+        "     a AS (SELECT l.alert_id, l.cause_at, l.routed_at"                \
+        "             FROM alerts l, k"                                        \
+        "            WHERE l.created_at >= k.s AND l.created_at < k.e) "
+
+static const char SQL_CR_ALERT_FIGURES[] = SQL_CR_ALERTS
+    "SELECT count(*), count(*) FILTER (WHERE routed_at IS NULL) FROM a";
+
+static const char SQL_CR_SINKS[] = SQL_CR_ALERTS
+    "SELECT d.sink, count(*),"
+    "       count(*) FILTER (WHERE d.status = 'sent'),"
+    "       count(*) FILTER (WHERE d.attempts > 1),"
+    "       count(*) FILTER (WHERE d.status = 'dead'),"
+    "       count(*) FILTER (WHERE d.status = 'digested'),"
+    "       count(*) FILTER (WHERE d.status = 'pending')"
+    "  FROM a JOIN alert_deliveries d ON d.alert_id = a.alert_id"
+    " GROUP BY d.sink ORDER BY d.sink COLLATE \"C\"";
+
+static const char SQL_CR_ERRORS[] = SQL_CR_ALERTS
+    "SELECT d.last_error, count(*)"
+    "  FROM a JOIN alert_deliveries d ON d.alert_id = a.alert_id"
+    " WHERE d.status = 'dead'"
+    " GROUP BY d.last_error"
+    " ORDER BY count(*) DESC, d.last_error COLLATE \"C\" NULLS LAST";
+
+static const char SQL_CR_LATENCIES[] = SQL_CR_ALERTS
+    "SELECT extract(epoch FROM d.sent_at - a.cause_at)::float8"
+    "  FROM a JOIN alert_deliveries d ON d.alert_id = a.alert_id"
+    " WHERE d.status = 'sent' AND d.sent_at IS NOT NULL"
+    " ORDER BY 1, d.alert_id, d.sink COLLATE \"C\"";
+
+/* Requests open at the end of $1 (the GDPR audit's backlog); $2: the
+ * legal limit in days; $3: how many to list. */
+static const char SQL_CR_OPEN_FIGURES[] = SQL_GDPR_PENDING
+    "SELECT count(*), count(*) FILTER (WHERE breach) FROM p";
+
+static const char SQL_CR_OPEN[] =
+    SQL_GDPR_PENDING "SELECT id, to_char(requested_at AT TIME ZONE 'UTC',"
+                     "                   'YYYY-MM-DD HH24:MI:SS'),"
+                     "       age"
+                     "  FROM p ORDER BY requested_at, id LIMIT $3::int";
+
+#define SG_LOAD_MAX_OPEN 50
+
 /* ---- shared --------------------------------------------------------- */
 
 static long long sg_load_ll(const PGresult *res, int row, int col)
@@ -457,5 +588,207 @@ int sg_load_gdpr(PGconn *conn, const char *date, sg_load_gdpr_t *lg,
 out:
         if (rc < 0)
                 sg_load_gdpr_fini(lg);
+        return rc;
+}
+
+/* ---- compliance ----------------------------------------------------- */
+
+void sg_load_compliance_init(sg_load_compliance_t *lc)
+{
+        memset(lc, 0, sizeof(*lc));
+}
+
+void sg_load_compliance_fini(sg_load_compliance_t *lc)
+{
+        for (int i = 0; i < lc->nres; i++)
+                PQclear(lc->res[i]);
+        free(lc->rules);
+        free(lc->countries);
+        free(lc->top);
+        free(lc->risk);
+        free(lc->days);
+        free(lc->late);
+        free(lc->sinks);
+        free(lc->errors);
+        free(lc->latencies);
+        free(lc->open);
+        memset(lc, 0, sizeof(*lc));
+}
+
+static void sg_load_sev(const PGresult *res, int row, int col, long long *v)
+{
+        for (int s = 0; s < SG_COMPLIANCE_NSEV; s++)
+                v[s] = sg_load_ll(res, row, col + s);
+}
+
+int sg_load_compliance(PGconn *conn, const char *date,
+                       sg_load_compliance_t *lc, sg_pg_err_t *err)
+{
+        char top[16], days[16], sla[16], cap[16];
+        const char *p_date[1] = {date};
+        const char *p_top[2] = {date, top};
+        const char *p_days[2] = {date, days};
+        const char *p_backlog[2] = {date, sla};
+        const char *p_open[3] = {date, sla, cap};
+        sg_compliance_report_t *r = &lc->report;
+        PGresult *res;
+        int n, rc = -1;
+
+#define Q(sql, params, what)                                                   \
+        sg_load_query(conn, lc->res, &lc->nres, sql,                           \
+                      (int)(sizeof(params) / sizeof(params[0])), params, what, \
+                      err)
+
+        sg_load_compliance_fini(lc);
+        snprintf(top, sizeof(top), "%d", SG_COMPLIANCE_TOP);
+        snprintf(days, sizeof(days), "%d", SG_COMPLIANCE_TREND_DAYS);
+        snprintf(sla, sizeof(sla), "%d", SG_GDPR_REPORT_SLA_DAYS);
+        snprintf(cap, sizeof(cap), "%d", SG_LOAD_MAX_OPEN);
+        r->date = date;
+
+        if (!(res = Q(SQL_CR_FIGURES, p_date, "compliance_flags figures")))
+                goto out;
+        r->subjects = sg_load_ll(res, 0, 0);
+        r->reference = PQgetvalue(res, 0, 1);
+
+        if (!(res = Q(SQL_CR_RULES, p_date, "flags by rule")))
+                goto out;
+        n = PQntuples(res);
+        lc->rules = sg_load_calloc(n, sizeof(*lc->rules));
+        for (int i = 0; i < n; i++) {
+                lc->rules[i].rule = PQgetvalue(res, i, 0);
+                lc->rules[i].subject_type = PQgetvalue(res, i, 1);
+                sg_load_sev(res, i, 2, lc->rules[i].by_sev);
+        }
+        r->nrules = n;
+        r->rules = lc->rules;
+
+        if (!(res = Q(SQL_CR_COUNTRIES, p_date, "flags by country")))
+                goto out;
+        n = PQntuples(res);
+        lc->countries = sg_load_calloc(n, sizeof(*lc->countries));
+        for (int i = 0; i < n; i++) {
+                lc->countries[i].country = sg_load_str(res, i, 0);
+                lc->countries[i].why = PQgetisnull(res, i, 1)
+                                           ? "unknown"
+                                           : PQgetvalue(res, i, 1);
+                sg_load_sev(res, i, 2, lc->countries[i].by_sev);
+        }
+        r->ncountries = n;
+        r->countries = lc->countries;
+
+        if (!(res = Q(SQL_CR_TOP, p_top, "top subjects")))
+                goto out;
+        n = PQntuples(res);
+        lc->top = sg_load_calloc(n, sizeof(*lc->top));
+        for (int i = 0; i < n; i++) {
+                sg_compliance_subject_t *s = &lc->top[i];
+
+                s->subject_type = PQgetvalue(res, i, 0);
+                s->subject_id = PQgetvalue(res, i, 1);
+                s->flags = sg_load_ll(res, i, 2);
+                s->high = sg_load_ll(res, i, 3);
+                s->rules = PQgetvalue(res, i, 4);
+        }
+        r->ntop = n;
+        r->top = lc->top;
+
+        if (!(res = Q(SQL_CR_RISK, p_date, "compliance_daily")))
+                goto out;
+        n = PQntuples(res);
+        lc->risk = sg_load_calloc(n, sizeof(*lc->risk));
+        for (int i = 0; i < n; i++) {
+                lc->risk[i].country = PQgetvalue(res, i, 0);
+                sg_load_sev(res, i, 1, lc->risk[i].by_level);
+        }
+        r->nrisk = n;
+        r->risk = lc->risk;
+
+        if (!(res = Q(SQL_CR_TREND, p_days, "flags per day")))
+                goto out;
+        n = PQntuples(res);
+        lc->days = sg_load_calloc(n, sizeof(*lc->days));
+        for (int i = 0; i < n; i++) {
+                lc->days[i].date = PQgetvalue(res, i, 0);
+                sg_load_sev(res, i, 1, lc->days[i].by_sev);
+        }
+        r->ndays = n;
+        r->days = lc->days;
+
+        if (!(res = Q(SQL_CR_LATE, p_date, "compliance_late")))
+                goto out;
+        n = PQntuples(res);
+        lc->late = sg_load_calloc(n, sizeof(*lc->late));
+        for (int i = 0; i < n; i++) {
+                lc->late[i].partition = (int)sg_load_ll(res, i, 0);
+                lc->late[i].events = sg_load_ll(res, i, 1);
+        }
+        r->nlate = n;
+        r->late = lc->late;
+
+        if (!(res = Q(SQL_CR_ALERT_FIGURES, p_date, "alerts")))
+                goto out;
+        r->alerts = sg_load_ll(res, 0, 0);
+        r->unrouted = sg_load_ll(res, 0, 1);
+
+        if (!(res = Q(SQL_CR_SINKS, p_date, "alert deliveries by sink")))
+                goto out;
+        n = PQntuples(res);
+        lc->sinks = sg_load_calloc(n, sizeof(*lc->sinks));
+        for (int i = 0; i < n; i++) {
+                sg_compliance_sink_t *s = &lc->sinks[i];
+
+                s->sink = PQgetvalue(res, i, 0);
+                s->deliveries = sg_load_ll(res, i, 1);
+                s->sent = sg_load_ll(res, i, 2);
+                s->retried = sg_load_ll(res, i, 3);
+                s->dead = sg_load_ll(res, i, 4);
+                s->digested = sg_load_ll(res, i, 5);
+                s->pending = sg_load_ll(res, i, 6);
+        }
+        r->nsinks = n;
+        r->sinks = lc->sinks;
+
+        if (!(res = Q(SQL_CR_ERRORS, p_date, "dead deliveries")))
+                goto out;
+        n = PQntuples(res);
+        lc->errors = sg_load_calloc(n, sizeof(*lc->errors));
+        for (int i = 0; i < n; i++) {
+                lc->errors[i].error = sg_load_str(res, i, 0);
+                lc->errors[i].deliveries = sg_load_ll(res, i, 1);
+        }
+        r->nerrors = n;
+        r->errors = lc->errors;
+
+        if (!(res = Q(SQL_CR_LATENCIES, p_date, "delivery latencies")))
+                goto out;
+        n = PQntuples(res);
+        lc->latencies = sg_load_calloc(n, sizeof(*lc->latencies));
+        for (int i = 0; i < n; i++)
+                lc->latencies[i] = sg_load_double(res, i, 0);
+        r->nlatencies = (size_t)n;
+        r->latencies_s = lc->latencies;
+
+        if (!(res = Q(SQL_CR_OPEN_FIGURES, p_backlog, "open privacy requests")))
+                goto out;
+        r->open = sg_load_ll(res, 0, 0);
+        r->overdue = sg_load_ll(res, 0, 1);
+
+        if (!(res = Q(SQL_CR_OPEN, p_open, "open privacy requests")))
+                goto out;
+        n = PQntuples(res);
+        lc->open = sg_load_calloc(n, sizeof(*lc->open));
+        for (int i = 0; i < n; i++) {
+                lc->open[i].id = sg_load_ll(res, i, 0);
+                lc->open[i].requested_at = PQgetvalue(res, i, 1);
+                lc->open[i].age_s = sg_load_double(res, i, 2);
+        }
+        r->nopen = n;
+        r->open_requests = lc->open;
+#undef Q
+        rc = 0;
+out:
+        if (rc < 0)
+                sg_load_compliance_fini(lc);
         return rc;
 }

@@ -9,6 +9,7 @@
 #include "sg_pg.h"
 
 #include "chart.h"
+#include "report_compliance.h"
 #include "report_daily.h"
 #include "report_gdpr.h"
 
@@ -21,7 +22,7 @@
  * back in the same order. The structs point into the PGresults kept in
  * the context: they live until its _fini. */
 
-#define SG_LOAD_MAX_RES 12
+#define SG_LOAD_MAX_RES 16
 
 typedef struct sg_load_daily {
         PGresult *res[SG_LOAD_MAX_RES];
@@ -45,10 +46,28 @@ typedef struct sg_load_gdpr {
         sg_gdpr_report_t report; /* generated_at: caller */
 } sg_load_gdpr_t;
 
+typedef struct sg_load_compliance {
+        PGresult *res[SG_LOAD_MAX_RES];
+        int nres;
+        sg_compliance_rule_t *rules;
+        sg_compliance_country_t *countries;
+        sg_compliance_subject_t *top;
+        sg_compliance_risk_t *risk;
+        sg_compliance_day_t *days;
+        sg_compliance_late_t *late;
+        sg_compliance_sink_t *sinks;
+        sg_compliance_error_t *errors;
+        double *latencies;
+        sg_gdpr_pending_t *open;
+        sg_compliance_report_t report; /* chart_file, generated_at: caller */
+} sg_load_compliance_t;
+
 void sg_load_daily_init(sg_load_daily_t *ld);
 void sg_load_daily_fini(sg_load_daily_t *ld);
 void sg_load_gdpr_init(sg_load_gdpr_t *lg);
 void sg_load_gdpr_fini(sg_load_gdpr_t *lg);
+void sg_load_compliance_init(sg_load_compliance_t *lc);
+void sg_load_compliance_fini(sg_load_compliance_t *lc);
 
 /* Loads the daily report of date (YYYY-MM-DD) into ld->report (ld is
  * reset first). Returns 0, or -1 with err. */
@@ -58,5 +77,10 @@ int sg_load_daily(PGconn *conn, const char *date, sg_load_daily_t *ld,
 /* Loads the GDPR audit of date into lg->report; same contract. */
 int sg_load_gdpr(PGconn *conn, const char *date, sg_load_gdpr_t *lg,
                  sg_pg_err_t *err) SG_MUST_CHECK;
+
+/* Loads the compliance report of date into lc->report; same contract. */
+int sg_load_compliance(PGconn *conn, const char *date,
+                       sg_load_compliance_t *lc,
+                       sg_pg_err_t *err) SG_MUST_CHECK;
 
 #endif

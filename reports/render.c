@@ -130,3 +130,37 @@ char *sg_render_duration(double seconds, char *out, size_t size)
         snprintf(out, size, "%s %s", s, unit);
         return out;
 }
+
+void sg_render_row_kv(sg_md_table_t *t, const char *key, const char *value)
+{
+        sg_md_table_add_row(t);
+        sg_md_table_set(t, 0, key);
+        sg_md_table_set(t, 1, value);
+}
+
+void sg_render_cell_code(sg_md_table_t *t, int col, const char *s)
+{
+        sg_buf_t b;
+
+        sg_buf_init(&b);
+        sg_md_code(&b, s);
+        sg_md_table_set(t, col, b.data);
+        sg_buf_fini(&b);
+}
+
+void sg_render_cell_text(sg_md_table_t *t, int col, const char *s)
+{
+        sg_buf_t b;
+
+        sg_buf_init(&b);
+        sg_md_text(&b, s);
+        sg_md_table_set(t, col, b.data ? b.data : "");
+        sg_buf_fini(&b);
+}
+
+void sg_render_table_end(sg_md_table_t *t, sg_buf_t *out)
+{
+        sg_md_table_render(t, out);
+        sg_buf_puts(out, "\n");
+        sg_md_table_fini(t);
+}

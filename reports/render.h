@@ -4,6 +4,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "sg_buf.h"
+#include "sg_md.h"
+
 /* Numbers and durations written for people: thousands separators, a fixed
  * number of decimals, units. Pure and locale-independent (the separator
  * is always ',' and the decimal point always '.'), so a report is the same
@@ -37,5 +40,19 @@ char *sg_render_percent(long long num, long long den, int decimals, char *out,
  * durations (clock skew between writers) are written as they are;
  * NaN -> "n/a". */
 char *sg_render_duration(double seconds, char *out, size_t size);
+
+/* Table cells and rows every report writes the same way (sg_md tables). */
+
+/* Appends a row of two cells, key and value (both Markdown). */
+void sg_render_row_kv(sg_md_table_t *t, const char *key, const char *value);
+
+/* Sets a cell of the last row to s as a code span (identifiers). */
+void sg_render_cell_code(sg_md_table_t *t, int col, const char *s);
+
+/* Sets a cell of the last row to s escaped as inline Markdown text. */
+void sg_render_cell_text(sg_md_table_t *t, int col, const char *s);
+
+/* Appends t as Markdown and a blank line, then frees t's cells. */
+void sg_render_table_end(sg_md_table_t *t, sg_buf_t *out);
 
 #endif

@@ -57,41 +57,6 @@ static char *sg_daily_signed_decimal(const char *v, char *out, size_t size)
         return out;
 }
 
-/* Appends a Markdown code span to a cell's text. */
-static void sg_daily_code_cell(sg_md_table_t *t, int col, const char *s)
-{
-        sg_buf_t b;
-
-        sg_buf_init(&b);
-        sg_md_code(&b, s);
-        sg_md_table_set(t, col, b.data);
-        sg_buf_fini(&b);
-}
-
-static void sg_daily_text_cell(sg_md_table_t *t, int col, const char *s)
-{
-        sg_buf_t b;
-
-        sg_buf_init(&b);
-        sg_md_text(&b, s);
-        sg_md_table_set(t, col, b.data ? b.data : "");
-        sg_buf_fini(&b);
-}
-
-static void sg_daily_kv(sg_md_table_t *t, const char *key, const char *value)
-{
-        sg_md_table_add_row(t);
-        sg_md_table_set(t, 0, key);
-        sg_md_table_set(t, 1, value);
-}
-
-static void sg_daily_table_out(sg_md_table_t *t, sg_buf_t *out)
-{
-        sg_md_table_render(t, out);
-        sg_buf_puts(out, "\n");
-        sg_md_table_fini(t);
-}
-
 static void sg_daily_kpis(const sg_daily_report_t *r, sg_buf_t *out)
 {
         static const char *const head[2] = {"KPI", "Value"};
@@ -100,24 +65,24 @@ static void sg_daily_kpis(const sg_daily_report_t *r, sg_buf_t *out)
 
         sg_buf_puts(out, "## KPI summary\n\n");
         sg_md_table_init(&t, 2, head, sg_daily_lr);
-        sg_daily_kv(&t, "Total events", sg_render_int(r->events, a, NUM));
-        sg_daily_kv(&t, "Active users (distinct users with an event)",
+        sg_render_row_kv(&t, "Total events", sg_render_int(r->events, a, NUM));
+        sg_render_row_kv(&t, "Active users (distinct users with an event)",
                     sg_render_int(r->active_users, a, NUM));
-        sg_daily_kv(&t, "Purchases", sg_render_int(r->purchases, a, NUM));
-        sg_daily_kv(&t, "Revenue (sum of amounts, all currencies)",
+        sg_render_row_kv(&t, "Purchases", sg_render_int(r->purchases, a, NUM));
+        sg_render_row_kv(&t, "Revenue (sum of amounts, all currencies)",
                     sg_render_decimal(r->revenue, a, NUM));
-        sg_daily_kv(&t, "Average order value (all currencies)",
+        sg_render_row_kv(&t, "Average order value (all currencies)",
                     r->aov ? sg_render_decimal(r->aov, a, NUM)
                            : "n/a (no purchases)");
         snprintf(v, sizeof(v), "%s (%s of %s)",
                  sg_render_percent(r->purchasers, r->page_viewers, 1, a, NUM),
                  sg_render_int(r->purchasers, b, NUM),
                  sg_render_int(r->page_viewers, c, NUM));
-        sg_daily_kv(&t,
+        sg_render_row_kv(&t,
                     "Conversion (users with a purchase / users with a "
                     "page view)",
                     v);
-        sg_daily_table_out(&t, out);
+        sg_render_table_end(&t, out);
         sg_buf_puts(out,
                     "Amounts are summed as stored, without currency "
                     "conversion (StreamGuard keeps no\nexchange rates): the "
@@ -145,12 +110,12 @@ static void sg_daily_currencies(const sg_daily_report_t *r, sg_buf_t *out)
                 const sg_daily_currency_t *cu = &r->currencies[i];
 
                 sg_md_table_add_row(&t);
-                sg_daily_text_cell(&t, 0, cu->currency);
+                sg_render_cell_text(&t, 0, cu->currency);
                 sg_md_table_set(&t, 1, sg_render_int(cu->purchases, a, NUM));
                 sg_md_table_set(&t, 2, sg_render_decimal(cu->revenue, a, NUM));
                 sg_md_table_set(&t, 3, sg_render_decimal(cu->aov, a, NUM));
         }
-        sg_daily_table_out(&t, out);
+        sg_render_table_end(&t, out);
 }
 
 static void sg_daily_types(const sg_daily_report_t *r, sg_buf_t *out)
@@ -166,14 +131,14 @@ static void sg_daily_types(const sg_daily_report_t *r, sg_buf_t *out)
         sg_md_table_init(&t, 3, head, al);
         for (int i = 0; i < r->ntypes; i++) {
                 sg_md_table_add_row(&t);
-                sg_daily_code_cell(&t, 0, r->types[i].event_type);
+                sg_render_cell_code(&t, 0, r->types[i].event_type);
                 sg_md_table_set(&t, 1,
                                 sg_render_int(r->types[i].events, a, NUM));
                 sg_md_table_set(&t, 2,
                                 sg_render_percent(r->types[i].events, r->events,
                                                   1, a, NUM));
         }
-        sg_daily_table_out(&t, out);
+        sg_render_table_end(&t, out);
 }
 
 static void sg_daily_countries(const sg_daily_report_t *r, sg_buf_t *out)
@@ -197,12 +162,12 @@ static void sg_daily_countries(const sg_daily_report_t *r, sg_buf_t *out)
 
                 sg_md_table_add_row(&t);
                 sg_md_table_setf(&t, 0, "%d", i + 1);
-                sg_daily_text_cell(&t, 1, co->country);
+                sg_render_cell_text(&t, 1, co->country);
                 sg_md_table_set(&t, 2, sg_render_int(co->purchases, a, NUM));
                 sg_md_table_set(&t, 3, sg_render_decimal(co->revenue, a, NUM));
-                sg_daily_text_cell(&t, 4, co->currencies);
+                sg_render_cell_text(&t, 4, co->currencies);
         }
-        sg_daily_table_out(&t, out);
+        sg_render_table_end(&t, out);
         sg_buf_puts(out, "At most 5 countries, ranked by the sum of amounts "
                          "(no currency conversion),\nties by country "
                          "code.\n\n");
@@ -217,17 +182,17 @@ static void sg_daily_playback(const sg_daily_report_t *r, sg_buf_t *out)
 
         sg_buf_puts(out, "### Playback health\n\n");
         sg_md_table_init(&t, 2, head, sg_daily_lr);
-        sg_daily_kv(&t, "Plays", sg_render_int(r->plays, a, NUM));
-        sg_daily_kv(&t, "Playback errors",
+        sg_render_row_kv(&t, "Plays", sg_render_int(r->plays, a, NUM));
+        sg_render_row_kv(&t, "Playback errors",
                     sg_render_int(r->playback_errors, a, NUM));
-        sg_daily_kv(&t, "Playback error rate (errors / (plays + errors))",
+        sg_render_row_kv(&t, "Playback error rate (errors / (plays + errors))",
                     sg_render_percent(r->playback_errors,
                                       r->plays + r->playback_errors, 2, a,
                                       NUM));
         snprintf(
             b, sizeof(b), "%s h",
             sg_render_double((double)r->watch_seconds / 3600.0, 1, a, NUM));
-        sg_daily_kv(&t, "Watch hours (watch time of `stop` events)", b);
+        sg_render_row_kv(&t, "Watch hours (watch time of `stop` events)", b);
         sg_buf_init(&v);
         if (r->worst_content) {
                 sg_md_code(&v, r->worst_content);
@@ -237,9 +202,9 @@ static void sg_daily_playback(const sg_daily_report_t *r, sg_buf_t *out)
         } else {
                 sg_buf_puts(&v, "none (no playback errors)");
         }
-        sg_daily_kv(&t, "Content with the most playback errors", v.data);
+        sg_render_row_kv(&t, "Content with the most playback errors", v.data);
         sg_buf_fini(&v);
-        sg_daily_table_out(&t, out);
+        sg_render_table_end(&t, out);
         if (r->worst_content)
                 sg_buf_puts(out, "Ties for the most errors are broken by "
                                  "content id.\n\n");
@@ -334,7 +299,7 @@ static void sg_daily_compare_section(const sg_daily_report_t *r, sg_buf_t *out)
                 const char *status;
 
                 sg_md_table_add_row(&t);
-                sg_daily_code_cell(&t, 0, c->event_type);
+                sg_render_cell_code(&t, 0, c->event_type);
                 if (c->in_batch) {
                         sg_md_table_set(&t, 1,
                                         sg_render_int(c->batch_events, a, NUM));
@@ -374,7 +339,7 @@ static void sg_daily_compare_section(const sg_daily_report_t *r, sg_buf_t *out)
                         status = c->differs ? "**differs**" : "match";
                 sg_md_table_set(&t, 7, status);
         }
-        sg_daily_table_out(&t, out);
+        sg_render_table_end(&t, out);
         sg_buf_printf(out,
                       "From `metrics_batch_daily` and "
                       "`metrics_streaming_daily` (a full outer join\non the "

@@ -15,30 +15,6 @@ const char *const sg_gdpr_report_statuses[SG_GDPR_REPORT_NSTATUS] = {
 
 static const sg_md_align_t sg_gdpr_lr[2] = {SG_MD_LEFT, SG_MD_RIGHT};
 
-static void sg_gdpr_kv(sg_md_table_t *t, const char *key, const char *value)
-{
-        sg_md_table_add_row(t);
-        sg_md_table_set(t, 0, key);
-        sg_md_table_set(t, 1, value);
-}
-
-static void sg_gdpr_table_out(sg_md_table_t *t, sg_buf_t *out)
-{
-        sg_md_table_render(t, out);
-        sg_buf_puts(out, "\n");
-        sg_md_table_fini(t);
-}
-
-static void sg_gdpr_code_cell(sg_md_table_t *t, int col, const char *s)
-{
-        sg_buf_t b;
-
-        sg_buf_init(&b);
-        sg_md_code(&b, s);
-        sg_md_table_set(t, col, b.data);
-        sg_buf_fini(&b);
-}
-
 /* The latencies' summary (st->n == 0 when there are none). Sorting a
  * copy keeps the input const and the result independent of its order. */
 static void sg_gdpr_latency_stats(const sg_gdpr_report_t *r, sg_stats_t *st)
@@ -84,12 +60,12 @@ static void sg_gdpr_day(const sg_gdpr_report_t *r, sg_buf_t *out)
                 return;
         }
         sg_md_table_init(&t, 2, head_fig, sg_gdpr_lr);
-        sg_gdpr_kv(&t, "Requests", sg_render_int(r->requests, a, NUM));
-        sg_gdpr_kv(&t, "Users anonymised for them",
+        sg_render_row_kv(&t, "Requests", sg_render_int(r->requests, a, NUM));
+        sg_render_row_kv(&t, "Users anonymised for them",
                    sg_render_int(r->anonymised_users, a, NUM));
-        sg_gdpr_kv(&t, "Processed requests without an audit-log row",
+        sg_render_row_kv(&t, "Processed requests without an audit-log row",
                    sg_render_int(r->unaudited, a, NUM));
-        sg_gdpr_table_out(&t, out);
+        sg_render_table_end(&t, out);
         if (r->unaudited > 0)
                 sg_buf_puts(out, "**Attention:** every processed request "
                                  "should have a row in `gdpr_audit_log`.\n\n");
@@ -98,13 +74,13 @@ static void sg_gdpr_day(const sg_gdpr_report_t *r, sg_buf_t *out)
         sg_md_table_init(&t, 3, head_st, al_st);
         for (int i = 0; i < SG_GDPR_REPORT_NSTATUS; i++) {
                 sg_md_table_add_row(&t);
-                sg_gdpr_code_cell(&t, 0, sg_gdpr_report_statuses[i]);
+                sg_render_cell_code(&t, 0, sg_gdpr_report_statuses[i]);
                 sg_md_table_set(&t, 1, sg_render_int(r->by_status[i], a, NUM));
                 sg_md_table_set(
                     &t, 2,
                     sg_render_percent(r->by_status[i], r->requests, 1, a, NUM));
         }
-        sg_gdpr_table_out(&t, out);
+        sg_render_table_end(&t, out);
         sg_buf_puts(out, "A request processed after the reference time "
                          "counts as `pending` here.\n\n");
 
@@ -121,12 +97,12 @@ static void sg_gdpr_day(const sg_gdpr_report_t *r, sg_buf_t *out)
                               sg_render_int((long long)st.n, a, NUM),
                               st.n == 1 ? "" : "s");
                 sg_md_table_init(&t, 2, head_lat, sg_gdpr_lr);
-                sg_gdpr_kv(&t, "Mean", sg_render_duration(st.mean, a, NUM));
-                sg_gdpr_kv(&t, "p50 (median)",
+                sg_render_row_kv(&t, "Mean", sg_render_duration(st.mean, a, NUM));
+                sg_render_row_kv(&t, "p50 (median)",
                            sg_render_duration(st.p50, a, NUM));
-                sg_gdpr_kv(&t, "p95", sg_render_duration(st.p95, a, NUM));
-                sg_gdpr_kv(&t, "Max", sg_render_duration(st.max, a, NUM));
-                sg_gdpr_table_out(&t, out);
+                sg_render_row_kv(&t, "p95", sg_render_duration(st.p95, a, NUM));
+                sg_render_row_kv(&t, "Max", sg_render_duration(st.max, a, NUM));
+                sg_render_table_end(&t, out);
         }
 
         sg_buf_printf(out, "### The %d most recent requests\n\n", r->nrecent);
@@ -137,13 +113,13 @@ static void sg_gdpr_day(const sg_gdpr_report_t *r, sg_buf_t *out)
                 sg_md_table_add_row(&t);
                 sg_md_table_setf(&t, 0, "#%lld", q->id);
                 sg_md_table_set(&t, 1, q->requested_at);
-                sg_gdpr_code_cell(&t, 2, q->status);
+                sg_render_cell_code(&t, 2, q->status);
                 sg_md_table_set(&t, 3,
                                 q->processed
                                     ? sg_render_duration(q->latency_s, a, NUM)
                                     : "not processed");
         }
-        sg_gdpr_table_out(&t, out);
+        sg_render_table_end(&t, out);
 }
 
 static void sg_gdpr_backlog(const sg_gdpr_report_t *r, sg_buf_t *out)
@@ -158,21 +134,21 @@ static void sg_gdpr_backlog(const sg_gdpr_report_t *r, sg_buf_t *out)
 
         sg_buf_printf(out, "## Backlog at %s UTC\n\n", r->reference);
         sg_md_table_init(&t, 2, head_fig, sg_gdpr_lr);
-        sg_gdpr_kv(&t, "Pending requests (any request date)",
+        sg_render_row_kv(&t, "Pending requests (any request date)",
                    sg_render_int(r->pending, a, NUM));
         if (r->has_oldest) {
                 snprintf(v, sizeof(v), "#%lld (requested %s UTC)", r->oldest.id,
                          r->oldest.requested_at);
-                sg_gdpr_kv(&t, "Oldest pending request", v);
-                sg_gdpr_kv(&t, "Age of the oldest pending request",
+                sg_render_row_kv(&t, "Oldest pending request", v);
+                sg_render_row_kv(&t, "Age of the oldest pending request",
                            sg_render_duration(r->oldest.age_s, b, NUM));
         } else {
-                sg_gdpr_kv(&t, "Oldest pending request", "none");
+                sg_render_row_kv(&t, "Oldest pending request", "none");
         }
         snprintf(k, sizeof(k), "SLA breaches (pending longer than %d days)",
                  SG_GDPR_REPORT_SLA_DAYS);
-        sg_gdpr_kv(&t, k, sg_render_int(r->sla_breaches, a, NUM));
-        sg_gdpr_table_out(&t, out);
+        sg_render_row_kv(&t, k, sg_render_int(r->sla_breaches, a, NUM));
+        sg_render_table_end(&t, out);
         if (r->sla_breaches == 0) {
                 sg_buf_printf(out,
                               "No request had been pending longer than the "

@@ -1,7 +1,9 @@
 /* sg-report: the reports business and privacy people read, run from cron
  * and kept as files. `daily` writes the business report of a date (KPIs,
  * batch vs streaming, an SVG chart of events per hour), `gdpr-audit` the
- * privacy-request audit. Reads only. Thin main: flags, connection with a
+ * privacy-request audit, `compliance` the compliance report of a day
+ * (flags, risk levels, late events, alert delivery, open privacy
+ * requests, an SVG chart of 7 days of flags). Reads only. Thin main: flags, connection with a
  * bounded retry, then load (load.c), render (report_*.c) and write. */
 
 #include <errno.h>
@@ -15,9 +17,11 @@
 #include <libpq-fe.h>
 
 #include "load.h"
+#include "report_compliance.h"
 #include "report_daily.h"
 #include "report_gdpr.h"
 #include "sg_buf.h"
+#include "sg_defs.h"
 #include "sg_cli.h"
 #include "sg_daterange.h"
 #include "sg_log.h"
@@ -30,6 +34,7 @@
 typedef enum report_kind {
         REPORT_DAILY = 0,
         REPORT_GDPR,
+        REPORT_COMPLIANCE,
 } report_kind_t;
 
 /* One run: what to report and where the figures are. */
@@ -40,6 +45,7 @@ typedef struct report_ctx {
         char generated_at[32];
         sg_load_daily_t daily;
         sg_load_gdpr_t gdpr;
+        sg_load_compliance_t compliance;
 } report_ctx_t;
 
 /* mkdir -p. Returns 0, or -1 with errno set. */
@@ -99,9 +105,15 @@ static int load_job(PGconn *conn, void *arg, sg_pg_err_t *err)
 {
         report_ctx_t *ctx = arg;
 
-        if (ctx->kind == REPORT_DAILY)
+        switch (ctx->kind) {
+        case REPORT_DAILY:
                 return sg_load_daily(conn, ctx->date, &ctx->daily, err);
-        return sg_load_gdpr(conn, ctx->date, &ctx->gdpr, err);
+        case REPORT_GDPR:
+                return sg_load_gdpr(conn, ctx->date, &ctx->gdpr, err);
+        case REPORT_COMPLIANCE:
+                break;
+        }
+        return sg_load_compliance(conn, ctx->date, &ctx->compliance, err);
 }
 
 /* Renders and writes the daily report. Returns 0 (written, with data),
@@ -194,9 +206,62 @@ out:
         return rc;
 }
 
+/* Renders and writes the compliance report and its 7-day chart. Returns
+ * 0 or -1. A day without flags is a normal day: every section says what
+ * it found, and the chart shows zeros. */
+static int run_compliance(report_ctx_t *ctx)
+{
+        sg_compliance_report_t *r = &ctx->compliance.report;
+        char md_name[128], svg_name[128], title[96];
+        sg_buf_t md, svg, sum;
+        sg_chart_t *chart;
+        int rc = -1;
+
+        sg_buf_init(&md);
+        sg_buf_init(&svg);
+        sg_buf_init(&sum);
+        chart = sg_xmalloc(sizeof(*chart));
+        snprintf(md_name, sizeof(md_name), "compliance_report_%s.md",
+                 ctx->date);
+        snprintf(svg_name, sizeof(svg_name),
+                 "compliance_report_%s_flags_7d.svg", ctx->date);
+        snprintf(title, sizeof(title),
+                 "Compliance flags by severity, %d days to %s (UTC)",
+                 SG_COMPLIANCE_TREND_DAYS, ctx->date);
+        r->generated_at = ctx->generated_at;
+        r->chart_file = svg_name;
+
+        if (sg_compliance_report_chart(r, title, chart) < 0) {
+                sg_error("cannot chart %d days", r->ndays);
+                goto out;
+        }
+        sg_chart_render_svg(chart, &svg);
+        if (write_file(ctx->output_dir, svg_name, &svg) < 0)
+                goto out;
+        sg_compliance_report_render(r, &md);
+        if (write_file(ctx->output_dir, md_name, &md) < 0)
+                goto out;
+        sg_compliance_report_summary(r, &sum);
+        printf("%sWrote %s/%s\nWrote %s/%s\n", sum.data, ctx->output_dir,
+               md_name, ctx->output_dir, svg_name);
+        if (fflush(stdout) != 0)
+                sg_warn("cannot write the summary to stdout");
+        sg_info("wrote compliance report date=%s subjects=%lld alerts=%lld "
+                "open_requests=%lld overdue=%lld",
+                ctx->date, r->subjects, r->alerts, r->open, r->overdue);
+        rc = 0;
+out:
+        free(chart);
+        sg_buf_fini(&md);
+        sg_buf_fini(&svg);
+        sg_buf_fini(&sum);
+        return rc;
+}
+
 int main(int argc, char **argv)
 {
-        static const char *const kinds[] = {"daily", "gdpr-audit", NULL};
+        static const char *const kinds[] = {"daily", "gdpr-audit", "compliance",
+                                            NULL};
         sg_cli_common_t common;
         sg_daterange_args_t dargs;
         sg_daterange_t dr;
@@ -213,6 +278,7 @@ int main(int argc, char **argv)
         memset(&ctx, 0, sizeof(ctx));
         sg_load_daily_init(&ctx.daily);
         sg_load_gdpr_init(&ctx.gdpr);
+        sg_load_compliance_init(&ctx.compliance);
         ctx.output_dir = DEFAULT_OUTPUT_DIR;
         sg_daterange_args_init(&dargs);
         const sg_opt_t opts[] = {
@@ -226,7 +292,8 @@ int main(int argc, char **argv)
         };
         const sg_cli_t cli = {
             .prog = PROG,
-            .synopsis = "daily|gdpr-audit [--date YYYY-MM-DD] [--output-dir DIR]",
+            .synopsis = "daily|gdpr-audit|compliance [--date YYYY-MM-DD] "
+                        "[--output-dir DIR]",
             .about = "Writes a report as Markdown, for people who do not read "
                      "SQL, and prints a\nshort summary on stdout.\n"
                      "  daily        business KPIs, revenue, playback health, "
@@ -239,14 +306,25 @@ int main(int argc, char **argv)
                      "times, the backlog and\n"
                      "               SLA breaches (pending > 30 days), ids "
                      "only: DIR/gdpr_audit_<date>.md\n"
+                     "  compliance   the flags of the day (by window start) "
+                     "by rule, severity and\n"
+                     "               country, the top 10 subjects, risk "
+                     "levels, late events, alert\n"
+                     "               delivery, open privacy requests against "
+                     "the 30-day limit, ids\n"
+                     "               only, and a chart of 7 days of flags: "
+                     "DIR/compliance_report_<date>.md\n"
+                     "               and DIR/compliance_report_<date>_flags_7d"
+                     ".svg\n"
                      "Reads only: runs as sg_analytics too (default user "
                      "sg_writer). Two runs on the\nsame database give the same "
                      "bytes but for the \"Generated at\" line.",
             .tables = {opts},
             .epilog = "Exit status: 0 written (a day without privacy requests "
-                      "included); 1 daily\nfound no events for the date (the "
-                      "report is written and says so), the\ndatabase "
-                      "unreachable or another failure; 2 usage error.",
+                      "or flags included);\n1 daily found no events for the "
+                      "date (the report is written and says so),\nthe "
+                      "database unreachable or another failure; 2 usage "
+                      "error.",
             .min_args = 1,
             .max_args = 1,
         };
@@ -261,8 +339,9 @@ int main(int argc, char **argv)
         while (kinds[ctx.kind] && strcmp(argv[first], kinds[ctx.kind]) != 0)
                 ctx.kind++;
         if (!kinds[ctx.kind])
-                return sg_cli_usage_error(&cli, "unknown report '%s' (daily or "
-                                                "gdpr-audit)",
+                return sg_cli_usage_error(&cli,
+                                          "unknown report '%s' (daily, "
+                                          "gdpr-audit or compliance)",
                                           argv[first]);
         if (sg_daterange_resolve(&dargs, now, &dr, err, sizeof(err)) < 0)
                 return sg_cli_usage_error(&cli, "%s", err);
@@ -278,10 +357,22 @@ int main(int argc, char **argv)
                          ctx.output_dir, strerror(errno));
                 goto out;
         }
-        r = ctx.kind == REPORT_DAILY ? run_daily(&ctx) : run_gdpr(&ctx);
+        switch (ctx.kind) {
+        case REPORT_DAILY:
+                r = run_daily(&ctx);
+                break;
+        case REPORT_GDPR:
+                r = run_gdpr(&ctx);
+                break;
+        case REPORT_COMPLIANCE:
+        default:
+                r = run_compliance(&ctx);
+                break;
+        }
         rc = r == 0 ? 0 : 1;
 out:
         sg_load_daily_fini(&ctx.daily);
         sg_load_gdpr_fini(&ctx.gdpr);
+        sg_load_compliance_fini(&ctx.compliance);
         return rc;
 }

@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# sg-report against fixed rows: both reports are compared with committed
+# sg-report against fixed rows: the reports are compared with committed
 # golden files (tests/integration/golden/, the "Generated at" line
-# stripped), the SVG is parsed as XML and its bars checked against the
-# hourly counts inserted, the GDPR audit holds no e-mail address although
-# pending requests have one, both work as the read-only analytics role,
-# a second run gives the same bytes, a day without data and an
-# unreachable database exit 1, bad flags exit 2.
+# stripped), the SVGs are parsed as XML and their bars checked against the
+# counts inserted, the GDPR audit and the compliance report hold no e-mail
+# address although pending requests and users_pii have them, all work as
+# the read-only analytics role, a second run gives the same bytes, a day
+# without events and an unreachable database exit 1, bad flags exit 2.
+# The compliance report's figures (high flags, p95 from cause to delivery,
+# dead deliveries by error, overdue requests, the top 10, the 7 days) are
+# also checked against SQL, independently of its golden file.
 #
 # After an intended change of a report, regenerate the golden files with
 #   SG_UPDATE_GOLDEN=1 ctest -R integration/test_reports
@@ -321,6 +324,209 @@ rc_of sg-report gdpr-audit --retry-for -1 >/dev/null 2>&1; assert_eq 2 "$RC" "sg
 rc_of sg-report gdpr-audit --output-dir '' >/dev/null 2>&1; assert_eq 2 "$RC" "sg-report gdpr-audit --output-dir ''"
 sg-report --date "$DATE" --output-dir "$T/order" daily >/dev/null 2>&1 || fail "flags before the report name"
 pass "flags may come before the report name"
+
+# ---- the compliance report ---------------------------------------------
+# Flags of several rules and severities over 8 days (window_start decides
+# the day: one flag of D-1 detected on D, one at D 23:59:59.999, one at
+# D+1 00:00), compliance_daily and compliance_late rows of D and D-1,
+# alerts of D, D-1 and D+1 with deliveries in every state and fixed
+# cause_at/sent_at, users with e-mails in users_pii. The privacy requests
+# above are open at various ages at the end of D (90, 91, 94 overdue);
+# 95 is exactly 30 days old then: at the limit, not over it.
+psql_q "
+INSERT INTO privacy_requests (id, email, requested_at, status)
+VALUES (95, 'at.the.limit@example.com', '2025-12-17 00:00:00+00', 'pending');
+INSERT INTO users_pii (user_id, email, first_name, last_name, country)
+VALUES (md5('u0')::uuid, 'alice.flagged@example.com', 'Alice', 'Flagged', 'DE'),
+       (md5('u1')::uuid, 'bob.flagged@example.org', 'Bob', 'Flagged', 'FR'),
+       (md5('u2')::uuid, 'carol.flagged@example.net', 'Carol', 'Flagged', 'GB');
+INSERT INTO compliance_flags (flag_id, rule, rule_version, severity, subject_type, subject_id,
+                              window_start, window_end, first_event_id, first_event_at,
+                              event_count, observed, threshold, evidence, detected_at, updated_at)
+SELECT md5(f.rule || f.subject || f.ws)::uuid, f.rule, 'fixture', f.sev, f.stype,
+       CASE WHEN f.stype = 'user' THEN md5(f.subject)::text ELSE f.subject END,
+       f.ws::timestamptz, f.ws::timestamptz + interval '1 hour',
+       f.ev, CASE WHEN f.ev IS NOT NULL THEN f.ws::timestamptz END,
+       1, 1, 0, '{}', coalesce(f.det, f.ws)::timestamptz, coalesce(f.det, f.ws)::timestamptz
+  FROM (VALUES
+   -- D: 7 high, 4 medium, 8 low on 13 subjects
+   ('eu_no_consent', 'high', 'user', 'u0', '$DATE 00:00:00+00', md5('ev-1-1')::uuid, NULL),
+   ('eu_no_consent', 'high', 'user', 'u1', '$DATE 09:00:00+00', md5('ev-4-2')::uuid, NULL),
+   ('do_not_track', 'high', 'user', 'u0', '$DATE 08:00:00+00', md5('ev-3-1')::uuid, NULL),
+   ('large_purchase', 'medium', 'user', 'u1', '$DATE 11:00:00+00', md5('ev-7-1')::uuid, NULL),
+   ('large_purchase', 'high', 'user', 'u2', '$DATE 13:00:00+00', md5('ev-9-1')::uuid, NULL),
+   ('purchase_burst', 'high', 'user', 'u2', '$DATE 23:59:59.999+00', md5('ev-9-2')::uuid, '2026-01-16 00:00:05+00'),
+   ('multi_country', 'medium', 'user', 'u0', '$DATE 08:30:00+00', md5('ev-3-2')::uuid, NULL),
+   ('multi_country', 'high', 'user', 'u3', '$DATE 09:10:00+00', md5('ev-4-3')::uuid, NULL),
+   ('high_frequency', 'low', 'user', 'u0', '$DATE 12:00:00+00', md5('not-stored')::uuid, NULL),
+   ('high_frequency', 'low', 'user', 'u1', '$DATE 01:00:00+00', md5('ev-2-1')::uuid, NULL),
+   ('high_frequency', 'low', 'user', 'x1', '$DATE 14:00:00+00', NULL, NULL),
+   ('high_frequency', 'low', 'user', 'x2', '$DATE 14:00:00+00', NULL, NULL),
+   ('high_frequency', 'low', 'user', 'x3', '$DATE 14:00:00+00', NULL, NULL),
+   ('high_frequency', 'low', 'user', 'x4', '$DATE 14:00:00+00', NULL, NULL),
+   ('high_frequency', 'low', 'user', 'x5', '$DATE 14:00:00+00', NULL, NULL),
+   ('high_frequency', 'low', 'user', 'x6', '$DATE 14:00:00+00', NULL, NULL),
+   ('content_error_rate', 'high', 'content', 'c-002', '$DATE 19:00:00+00', NULL, NULL),
+   ('traffic_anomaly', 'medium', 'country', 'DE', '$DATE 10:00:00+00', NULL, NULL),
+   ('traffic_anomaly', 'medium', 'country', 'FR', '$DATE 10:05:00+00', NULL, NULL),
+   -- the days around it
+   ('eu_no_consent', 'high', 'user', 'u0', '2026-01-08 00:00:00+00', NULL, NULL),
+   ('eu_no_consent', 'high', 'user', 'u1', '2026-01-08 00:00:00+00', NULL, NULL),
+   ('high_frequency', 'low', 'user', 'u0', '2026-01-09 10:00:00+00', NULL, NULL),
+   ('multi_network', 'medium', 'user', 'u0', '2026-01-11 10:00:00+00', NULL, NULL),
+   ('multi_network', 'medium', 'user', 'u1', '2026-01-11 10:00:00+00', NULL, NULL),
+   ('do_not_track', 'high', 'user', 'u1', '2026-01-11 00:00:00+00', NULL, NULL),
+   ('eu_no_consent', 'high', 'user', 'u2', '2026-01-13 00:00:00+00', NULL, NULL),
+   ('multi_country', 'medium', 'user', 'u2', '2026-01-14 23:30:00+00', NULL, '$DATE 00:10:00+00'),
+   ('do_not_track', 'high', 'user', 'u0', '2026-01-16 00:00:00+00', NULL, NULL)
+  ) AS f(rule, sev, stype, subject, ws, ev, det);
+INSERT INTO compliance_daily (event_date, country, risk_level, events)
+VALUES ('$DATE', 'DE', 'low', 50), ('$DATE', 'DE', 'medium', 10), ('$DATE', 'DE', 'high', 5),
+       ('$DATE', 'FR', 'low', 20), ('$DATE', 'FR', 'medium', 2), ('$DATE', 'FR', 'high', 5),
+       ('$DATE', 'US', 'low', 30), ('$DATE', 'GB', 'high', 1),
+       ('2026-01-14', 'DE', 'high', 99);
+INSERT INTO compliance_late (event_date, kafka_partition, events)
+VALUES ('$DATE', 0, 3), ('$DATE', 2, 1), ('$DATE', -1, 2), ('2026-01-14', 0, 9);
+INSERT INTO alerts (alert_id, source, kind, severity, subject_type, subject_id, summary,
+                    cause_at, created_at, routed_at)
+SELECT md5('alert-' || a.n)::uuid, 'compliance', 'eu_no_consent', 'high', 'user',
+       md5('u0')::text, 'alert ' || a.n, a.cause::timestamptz,
+       a.cause::timestamptz + interval '0.1 s',
+       CASE WHEN a.routed THEN a.cause::timestamptz + interval '0.2 s' END
+  FROM (VALUES (1, '$DATE 10:00:00+00', true), (2, '$DATE 11:00:00+00', true),
+               (3, '$DATE 12:00:00+00', true), (4, '$DATE 13:00:00+00', true),
+               (5, '$DATE 14:00:00+00', true), (6, '$DATE 15:00:00+00', false),
+               (7, '2026-01-14 12:00:00+00', true), (8, '2026-01-16 00:00:00+00', true))
+       AS a(n, cause, routed);
+INSERT INTO alert_deliveries (alert_id, sink, status, attempts, last_error, digest_id,
+                              created_at, sent_at)
+SELECT md5('alert-' || d.n)::uuid, d.sink, d.status, d.attempts, d.err,
+       CASE WHEN d.status = 'digested' THEN md5('digest')::uuid END,
+       a.created_at, a.cause_at + make_interval(secs => d.after)
+  FROM (VALUES (1, 'ops', 'sent', 1, NULL, 2.0), (1, 'pager', 'sent', 3, 'timeout', 40.0),
+               (2, 'ops', 'sent', 1, NULL, 0.5), (2, 'pager', 'dead', 5, 'http_503', NULL),
+               (3, 'ops', 'dead', 4, 'timeout', NULL), (3, 'pager', 'dead', 2, 'http_503', NULL),
+               (4, 'ops', 'digested', 0, NULL, NULL), (4, 'pager', 'pending', 2, 'connect', NULL),
+               (5, 'ops', 'sent', 2, 'http_500', 12.0), (5, 'pager', 'sent', 1, NULL, 5.0),
+               (5, 'slack', 'dead', 1, NULL, NULL),
+               (7, 'ops', 'sent', 1, NULL, 1000.0), (8, 'ops', 'dead', 9, 'http_404', NULL))
+       AS d(n, sink, status, attempts, err, after)
+  JOIN alerts a ON a.alert_id = md5('alert-' || d.n)::uuid;
+"
+pass "compliance fixture inserted"
+
+sg-report compliance --date "$DATE" --output-dir "$OUT" >"$T/comp.out" 2>"$T/comp.log" \
+  || { cat "$T/comp.log" >&2; fail "sg-report compliance exit status"; }
+cat "$T/comp.out" >&2
+CM=$OUT/compliance_report_$DATE.md
+CS=$OUT/compliance_report_${DATE}_flags_7d.svg
+for f in "$CM" "$CS"; do [ -s "$f" ] || fail "$f not written"; done
+assert_eq 1 "$(grep -c '^Generated at ' "$CM")" "Generated-at lines in the compliance report"
+grep -q "^Compliance report $DATE: 19 flags (7 high) on 13 subjects" "$T/comp.out" \
+  || fail "console summary of compliance"
+golden_check "$CM"
+golden_check "$CS"
+
+# Figures against the SQL, independently of the golden files.
+KD="window_start >= '$DATE 00:00:00+00' AND window_start < '$DATE 00:00:00+00'::timestamptz + interval '1 day'"
+high=$(psql_q "SELECT count(*) FROM compliance_flags WHERE severity = 'high' AND $KD")
+total=$(psql_q "SELECT count(*) FROM compliance_flags WHERE $KD")
+grep -qE "^\| \*\*All rules\*\* +\| +\| +[0-9]+ \| +[0-9]+ \| +$high \| +$total \|$" "$CM" \
+  || fail "all rules row: $high high of $total flags"
+pass "high flags of $DATE: $high of $total, as in compliance_flags"
+p95=$(psql_q "SELECT to_char(percentile_cont(0.95) WITHIN GROUP (ORDER BY extract(epoch FROM d.sent_at - a.cause_at)), 'FM990.00')
+                FROM alerts a JOIN alert_deliveries d USING (alert_id)
+               WHERE a.created_at >= '$DATE' AND a.created_at < '$DATE'::date + 1 AND d.status = 'sent'")
+grep -qE "^\| p95 +\| +$p95 s \|$" "$CM" || fail "p95 cause-to-delivery $p95 s"
+pass "p95 cause to delivery = $p95 s, as percentile_cont over alert_deliveries"
+dead503=$(psql_q "SELECT count(*) FROM alerts a JOIN alert_deliveries d USING (alert_id)
+                   WHERE a.created_at::date = '$DATE' AND d.status = 'dead' AND d.last_error = 'http_503'")
+grep -qE "^\| \`http_503\` +\| +$dead503 \|$" "$CM" || fail "dead deliveries with http_503: $dead503"
+overdue=$(psql_q "SELECT count(*) FROM privacy_requests
+                   WHERE requested_at < '2026-01-16+00'::timestamptz - interval '30 days'
+                     AND (processed_at IS NULL OR processed_at >= '2026-01-16+00')")
+assert_eq "$overdue" "$(grep -c '| \*\*overdue\*\* |$' "$CM")" "overdue requests listed"
+assert_eq 10 "$(sed -n '/^## Top 10 subjects/,/^## /p' "$CM" | grep -cE '^\| +[0-9]+ \|')" "rows of the top 10"
+grep -qE "^\| +1 \| user +\| \`$(psql_q "SELECT md5('u0')")\` +\| +4 \| +2 \|" "$CM" || fail "u0 first with 4 flags, 2 high"
+grep -q '2026-01-08' "$CM" "$CS" && fail "D-7 in the 7-day trend"
+grep -qE '^\| 2026-01-10 +\| +0 \| +0 \| +0 \| +0 \|$' "$CM" || fail "a day without flags shows 0"
+pass "dead by error, overdue requests, top 10, 7 days with zeros"
+
+# The SVG: well-formed, one total per day D-6..D equal to the SQL counts.
+psql_q "SELECT to_char(d, 'YYYY-MM-DD') || ' ' || s.severity || ' ' || count(f.flag_id)
+          FROM generate_series(date '$DATE' - 6, date '$DATE', interval '1 day') AS d
+          CROSS JOIN (VALUES ('low'), ('medium'), ('high')) AS s(severity)
+          LEFT JOIN compliance_flags f ON f.severity = s.severity
+               AND f.window_start >= d AT TIME ZONE 'UTC' AND f.window_start < (d + interval '1 day') AT TIME ZONE 'UTC'
+         GROUP BY d, s.severity" >"$T/trend.txt"
+python3 - "$CS" "$T/trend.txt" <<'PY' || fail "compliance SVG check"
+import sys, xml.etree.ElementTree as E
+ns = '{http://www.w3.org/2000/svg}'
+root = E.parse(sys.argv[1]).getroot()
+text = open(sys.argv[1], encoding='utf-8').read()
+for bad in ('<script', 'href', '<image', '<foreignObject', 'url('):
+    assert bad not in text, bad
+want, totals = {}, {}
+for line in open(sys.argv[2]):
+    day, sev, n = line.split()
+    want[(day, sev)] = int(n)
+    totals[day] = totals.get(day, 0) + int(n)
+got = {(b.get('data-day'), b.get('data-severity')): int(b.get('data-count'))
+       for b in root.find(".//%sg[@class='bars']" % ns).findall(ns + 'rect')}
+assert got == {k: v for k, v in want.items() if v}, (got, want)
+t = {x.get('data-day'): int(x.get('data-total')) for x in root.find(".//%sg[@class='totals']" % ns)}
+assert t == totals and len(t) == 7, (t, totals)
+print('compliance svg ok: %d days, %d bars' % (len(t), len(got)))
+PY
+pass "the 7-day SVG parses and its bars and totals match compliance_flags"
+
+# No personal data: not one e-mail of users_pii, no '@' at all.
+assert_eq 3 "$(psql_q "SELECT count(*) FROM users_pii WHERE email LIKE '%@%'")" "users with an e-mail"
+psql_q "SELECT email FROM users_pii UNION ALL SELECT email FROM privacy_requests WHERE email IS NOT NULL" >"$T/emails.txt"
+assert_eq 0 "$(grep -cFf "$T/emails.txt" "$CM" "$CS" "$T/comp.out" "$T/comp.log" | awk -F: '{s += $2} END {print s}')" \
+  "e-mail addresses in the compliance report, its chart, summary or log"
+assert_eq 0 "$(cat "$CM" "$CS" | grep -c '@' || true)" "'@' in the compliance report and chart"
+
+# As sg_analytics, and a second run: the same bytes.
+sg-report compliance --date "$DATE" --output-dir "$T/analytics" --dsn "$ANALYTICS_DSN" >/dev/null 2>"$T/an-comp.log" \
+  || { cat "$T/an-comp.log" >&2; fail "sg-report compliance as sg_analytics"; }
+diff <(strip_generated "$CM") <(strip_generated "$T/analytics/$(basename "$CM")") >/dev/null \
+  || fail "compliance report differs as sg_analytics"
+cmp -s "$CS" "$T/analytics/$(basename "$CS")" || fail "compliance SVG differs as sg_analytics"
+mkdir -p "$T/cfirst"; cp "$CM" "$CS" "$T/cfirst/"
+sleep 1.1
+sg-report compliance --date "$DATE" --output-dir "$OUT" >/dev/null 2>>"$T/comp.log" || fail "second compliance run"
+assert_eq 2 "$(diff "$T/cfirst/$(basename "$CM")" "$CM" | grep -c '^[<>]' || true)" \
+  "lines changed between two compliance runs (the Generated-at line only)"
+cmp -s "$T/cfirst/$(basename "$CS")" "$CS" || fail "compliance SVG differs between runs"
+pass "sg_analytics and a second run give the same compliance report"
+
+# A day without anything: exit 0, every empty section in one line, no table
+# but for none; the chart still shows 7 days of 0.
+rc_of sg-report compliance --date 2025-06-01 --output-dir "$OUT" >/dev/null 2>"$T/cempty.log"
+assert_eq 0 "$RC" "sg-report compliance exit status for a day without data"
+E=$OUT/compliance_report_2025-06-01.md
+assert_eq 0 "$(grep -c '^|' "$E" || true)" "table lines in the empty compliance report"
+for line in 'No flag has a window starting on 2025-06-01.' 'No subject has a flag on 2025-06-01.' \
+            '`compliance_daily` has no row for 2025-06-01.' 'No flag has a window starting in these 7 days.' \
+            '`compliance_late` counts no late event for 2025-06-01.' 'No alert was created on 2025-06-01.' \
+            'No privacy request was open at the end of the day.'; do
+  grep -qxF "$line" "$E" || fail "the empty report lacks: $line"
+done
+assert_eq 7 "$(grep -c 'data-total="0"' "$OUT/compliance_report_2025-06-01_flags_7d.svg")" "zero totals in the empty chart"
+pass "a day without data: exit 0, each section says so in one line"
+
+# Usage errors and an unreachable database.
+sg-report --help | grep -qF 'DIR/compliance_report_<date>.md' || fail "--help does not name the compliance report's file"
+rc_of sg-report compliance --date 2026-02-30 >/dev/null 2>&1; assert_eq 2 "$RC" "sg-report compliance --date 2026-02-30"
+rc_of sg-report compliance --date 2026-01 >/dev/null 2>&1; assert_eq 2 "$RC" "sg-report compliance --date 2026-01"
+PG_DSN="host=127.0.0.1 port=1 dbname=nowhere user=nobody" \
+  rc_of sg-report compliance --retry-for 2 --date "$DATE" --output-dir "$T/cnodb" >/dev/null 2>"$T/cnodb.err"
+assert_eq 1 "$RC" "sg-report compliance exit status with the database unreachable"
+assert_eq 1 "$(wc -l <"$T/cnodb.err")" "stderr lines of compliance with the database unreachable"
+grep -q 'PostgreSQL unreachable, gave up after attempts=[0-9]* in [0-9]* s' "$T/cnodb.err" || fail "unclear message"
+[ ! -e "$T/cnodb" ] || fail "compliance output written without a database"
+pass "compliance: bad dates exit 2, an unreachable database exits 1 with one line"
 
 # ---- the README's cron lines, as written --------------------------------
 # One event and one privacy request yesterday (UTC), the default date;

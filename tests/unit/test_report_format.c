@@ -249,7 +249,7 @@ Test(report_format, chart_series_keep_the_contract_order)
         cr_assert_str_eq(c.series[2].name, "aaa");
         cr_assert_str_eq(c.series[3].name, "zzz");
         cr_assert_eq(c.series[0].counts[2], 7);
-        cr_assert_eq(sg_chart_hour_total(&c, 1), 3);
+        cr_assert_eq(sg_chart_slot_total(&c, 1), 3);
         cr_assert_eq(sg_chart_add(&c, "play", 24, 1), -1);
         cr_assert_eq(sg_chart_add(&c, "play", -1, 1), -1);
         cr_assert_eq(sg_chart_add(&c, "play", 0, -1), -1);
