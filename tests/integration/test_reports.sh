@@ -541,7 +541,7 @@ VALUES (md5('yesterday')::uuid, md5('y0')::uuid, 'page_view', '$Y 12:00:00+00', 
 INSERT INTO privacy_requests (email_sha256, requested_at, processed_at, status)
 VALUES (repeat('7', 64), '$Y 12:00:00+00', '$Y 12:00:01+00', 'not_found');"
 grep -E '^[0-9]+ [0-9]+ \* \* \* +sg-report ' "$SG_SRC/README.md" >"$T/cron.txt"
-assert_eq 2 "$(wc -l <"$T/cron.txt")" "sg-report cron lines in the README"
+assert_eq 3 "$(wc -l <"$T/cron.txt")" "sg-report cron lines in the README"
 while read -r _ _ _ _ _ cmd; do
   cmd=${cmd//\/var\/lib\/streamguard\/reports/$T/cron}
   rc_of env -i PATH="$SG_BIN:/usr/bin:/bin" HOME="$HOME" PG_DSN="$PG_DSN" SG_LOG_LEVEL=warn \
@@ -551,7 +551,8 @@ while read -r _ _ _ _ _ cmd; do
   assert_eq 0 "$rc" "exit status of: $cmd"
   assert_eq 0 "$(wc -c <"$T/cron.out")" "bytes printed by: $cmd"
 done <"$T/cron.txt"
-for f in "business_report_$Y.md" "business_report_${Y}_events_per_hour.svg" "gdpr_audit_$Y.md"; do
+for f in "business_report_$Y.md" "business_report_${Y}_events_per_hour.svg" "gdpr_audit_$Y.md" \
+         "compliance_report_$Y.md" "compliance_report_${Y}_flags_7d.svg"; do
   [ -s "$T/cron/$f" ] || fail "cron line did not write $f"
 done
 pass "the README's cron lines write yesterday's reports and print nothing"
