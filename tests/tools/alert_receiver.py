@@ -165,6 +165,9 @@ def main():
     p.add_argument("--timeout-s", type=float, default=5.0)
     args = p.parse_args()
     state = State(args)
+    # A deep accept queue: sg-alert opens many connections at once, and an
+    # overflowing backlog turns into 1 s SYN retransmits (false timeouts).
+    ThreadingHTTPServer.request_queue_size = 256
     srv = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
     srv.daemon_threads = True
     srv.state = state
