@@ -447,7 +447,7 @@ static int sg_sinks_on_end(sg_conf_t *p, void *arg)
         if (sg_sinks_section_end(p, sp) < 0)
                 return -1;
         if (sp->t->n == 0)
-                return sg_conf_fail(p, p->line,
+                return sg_conf_fail(p, p->line ? p->line : 1,
                                     "no [sink NAME] section: nothing to "
                                     "deliver to");
         return 0;

@@ -59,6 +59,13 @@ assert_eq 0 "$RC" "sg-alert exit status after SIGTERM while waiting for the data
 pass "database outage at start: a line per attempt"
 
 db_create
+# A wrong password: exit 1 and one line, at once (no retry), daemon or --once.
+for mode in --once ""; do
+  PGPASSWORD=not-the-password-4711 SG_LOG_LEVEL=warn rc_of timeout 30 sg-alert $mode --sinks "$T/nodb.sinks" 2>"$T/perm.err"
+  assert_eq 1 "$RC" "sg-alert $mode exit status with a wrong password"
+  assert_eq 1 "$(wc -l <"$T/perm.err")" "sg-alert $mode: lines on stderr with a wrong password"
+  grep -q "refused user sg_writer" "$T/perm.err" || fail "the line does not say what was refused"
+done
 
 # receiver NAME PORT ARGS...: starts the receiver (log $T/NAME.jsonl) and
 # waits until it listens.
