@@ -386,58 +386,28 @@ static int sg_sinks_on_section(sg_conf_t *p, char *s, void *arg)
         return 0;
 }
 
-static int sg_sinks_lookup(const char *const *names, int n, const char *key)
-{
-        for (int i = 0; i < n; i++)
-                if (strcmp(key, names[i]) == 0)
-                        return i;
-        return -1;
-}
-
 static int sg_sinks_on_assign(sg_conf_t *p, const char *key, const char *v,
                               void *arg)
 {
         sg_sinks_parser_t *sp = arg;
-        char echo[SG_CONF_ECHO_MAX + 4];
-        int g = sg_sinks_lookup(sg_sinks_global_names, SG_SINKS__GLOBALS, key);
-        int k = sg_sinks_lookup(sg_sinks_key_names, SG_SINKS__KEYS, key);
+        char scope[SG_SINK_NAME_MAX + 8];
+        int i = sg_conf_key(p, sg_sinks_global_names, SG_SINKS__GLOBALS,
+                            sg_sinks_key_names, SG_SINKS__KEYS,
+                            sp->section >= 0, "sink's", key);
 
-        if (g < 0 && k < 0)
-                return sg_conf_fail(p, p->line, "unknown key '%s'",
-                                    sg_conf_echo(key, echo));
+        if (i < 0)
+                return -1;
         if (sp->section < 0) {
-                if (g < 0)
-                        return sg_conf_fail(p, p->line,
-                                            "'%s' is a sink's key: it goes in "
-                                            "a [sink NAME] section",
-                                            key);
-                if (sp->global_line[g])
-                        return sg_conf_fail(p, p->line,
-                                            "duplicate key '%s' (first at "
-                                            "line %zu)",
-                                            key, sp->global_line[g]);
-                if (!*v)
-                        return sg_conf_fail(p, p->line, "%s: empty value",
-                                            key);
-                sp->global_line[g] = p->line;
-                return sg_sinks_set_global(p, sp->t, (sg_sinks_global_t)g, v);
+                if (sg_conf_first(p, key, NULL, &sp->global_line[i], v) < 0)
+                        return -1;
+                return sg_sinks_set_global(p, sp->t, (sg_sinks_global_t)i, v);
         }
-        if (k < 0)
-                return sg_conf_fail(p, p->line,
-                                    "'%s' is a global setting: it goes before "
-                                    "the first section",
-                                    key);
-        if (sp->key_line[k])
-                return sg_conf_fail(p, p->line,
-                                    "duplicate key '%s' in [sink %s] (first at "
-                                    "line %zu)",
-                                    key, sp->t->sink[sp->section].name,
-                                    sp->key_line[k]);
-        if (!*v)
-                return sg_conf_fail(p, p->line, "%s: empty value", key);
-        sp->key_line[k] = p->line;
+        snprintf(scope, sizeof(scope), "[sink %s]",
+                 sp->t->sink[sp->section].name);
+        if (sg_conf_first(p, key, scope, &sp->key_line[i], v) < 0)
+                return -1;
         return sg_sinks_set_key(p, &sp->t->sink[sp->section],
-                                (sg_sinks_key_t)k, v);
+                                (sg_sinks_key_t)i, v);
 }
 
 static int sg_sinks_on_end(sg_conf_t *p, void *arg)

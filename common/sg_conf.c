@@ -49,6 +49,52 @@ int sg_conf_bad(const sg_conf_t *p, const char *key, const char *value,
                             sg_conf_echo(value, echo), what);
 }
 
+int sg_conf_lookup(const char *const *names, int n, const char *key)
+{
+        for (int i = 0; i < n; i++)
+                if (strcmp(key, names[i]) == 0)
+                        return i;
+        return -1;
+}
+
+int sg_conf_key(const sg_conf_t *p, const char *const *globals, int nglobals,
+                const char *const *keys, int nkeys, bool in_section,
+                const char *owner, const char *key)
+{
+        char echo[SG_CONF_ECHO_MAX + 4];
+        int g = sg_conf_lookup(globals, nglobals, key);
+        int k = sg_conf_lookup(keys, nkeys, key);
+
+        if (g < 0 && k < 0)
+                return sg_conf_fail(p, p->line, "unknown key '%s'",
+                                    sg_conf_echo(key, echo));
+        if (!in_section && g < 0)
+                return sg_conf_fail(p, p->line,
+                                    "'%s' is a %s key: it goes in a %s section",
+                                    key, owner, p->section_form);
+        if (in_section && k < 0)
+                return sg_conf_fail(p, p->line,
+                                    "'%s' is a global setting: it goes before "
+                                    "the first section",
+                                    key);
+        return in_section ? k : g;
+}
+
+int sg_conf_first(const sg_conf_t *p, const char *key, const char *scope,
+                  size_t *seen, const char *value)
+{
+        if (*seen)
+                return sg_conf_fail(p, p->line,
+                                    "duplicate key '%s'%s%s (first at line "
+                                    "%zu)",
+                                    key, scope ? " in " : "", scope ? scope : "",
+                                    *seen);
+        if (!*value)
+                return sg_conf_fail(p, p->line, "%s: empty value", key);
+        *seen = p->line;
+        return 0;
+}
+
 static bool sg_conf_space(char ch)
 {
         return ch == ' ' || ch == '\t' || ch == '\r' || ch == '\f' ||

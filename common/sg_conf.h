@@ -65,6 +65,25 @@ int sg_conf_fail(const sg_conf_t *p, size_t line, const char *fmt, ...)
 int sg_conf_bad(const sg_conf_t *p, const char *key, const char *value,
                 const char *what);
 
+/* The index of key in names[0..n), or -1. */
+int sg_conf_lookup(const char *const *names, int n, const char *key);
+
+/* Resolves key where it appears (in a section or among the globals):
+ * its index in keys (in a section) or globals (before the first), or -1
+ * after sg_conf_fail: "unknown key 'K'", "'K' is a <owner> key: it goes
+ * in a <section_form> section" (owner "rule's"), or "'K' is a global
+ * setting: it goes before the first section". */
+int sg_conf_key(const sg_conf_t *p, const char *const *globals, int nglobals,
+                const char *const *keys, int nkeys, bool in_section,
+                const char *owner, const char *key);
+
+/* A key's first and non-empty value in its scope (scope NULL: the
+ * globals, else "[name]"): records the line in *seen. Returns 0, or -1
+ * after sg_conf_fail ("duplicate key 'K'[ in SCOPE] (first at line N)",
+ * "K: empty value"). */
+int sg_conf_first(const sg_conf_t *p, const char *key, const char *scope,
+                  size_t *seen, const char *value);
+
 /* s as it may be quoted in a message: at most SG_CONF_ECHO_MAX bytes,
  * then "...", and '?' for a byte that is not printable ASCII. Returns
  * out. */

@@ -633,63 +633,32 @@ static int sg_rc_set_rule(sg_rc_parser_t *p, sg_rules_conf_t *t, int rule,
         return -1;
 }
 
-static int sg_rc_lookup(const char *const *names, int n, const char *key)
-{
-        for (int i = 0; i < n; i++)
-                if (strcmp(key, names[i]) == 0)
-                        return i;
-        return -1;
-}
-
 /* "key = value", in the globals or the current section. */
 static int sg_rc_assign(sg_conf_t *conf, const char *key, const char *v,
                         void *arg)
 {
         sg_rc_parser_t *p = arg;
-        sg_rules_conf_t *t = p->t;
-        char echo[SG_CONF_ECHO_MAX + 4];
-        int g, k;
+        char scope[64];
+        int i;
 
         p->conf = conf;
-        g = sg_rc_lookup(sg_rc_global_names, SG_RC__GLOBALS, key);
-        k = sg_rc_lookup(sg_rc_key_names, SG_RC__KEYS, key);
-        if (g < 0 && k < 0)
-                return sg_conf_fail(p->conf, p->conf->line, "unknown key '%s'",
-                                  sg_conf_echo(key, echo));
+        i = sg_conf_key(conf, sg_rc_global_names, SG_RC__GLOBALS,
+                        sg_rc_key_names, SG_RC__KEYS, p->section >= 0,
+                        "rule's", key);
+        if (i < 0)
+                return -1;
         if (p->section < 0) {
-                if (g < 0)
-                        return sg_conf_fail(p->conf, p->conf->line,
-                                          "'%s' is a rule's key: it goes in "
-                                          "a [rule_name] section",
-                                          key);
-                if (p->global_line[g])
-                        return sg_conf_fail(p->conf, p->conf->line,
-                                          "duplicate key '%s' (first at line "
-                                          "%zu)",
-                                          key, p->global_line[g]);
-                if (!*v)
-                        return sg_conf_fail(p->conf, p->conf->line, "%s: empty value", key);
-                p->global_line[g] = p->conf->line;
-                return sg_rc_set_global(p, t, (sg_rc_global_t)g, v);
+                if (sg_conf_first(conf, key, NULL, &p->global_line[i], v) < 0)
+                        return -1;
+                return sg_rc_set_global(p, p->t, (sg_rc_global_t)i, v);
         }
-        if (k < 0)
-                return sg_conf_fail(p->conf, p->conf->line,
-                                  "'%s' is a global setting: it goes before "
-                                  "the first section",
-                                  key);
-        if (!(sg_rc_uses[p->section] & SG_RC_BIT(k)))
-                return sg_conf_fail(p->conf, p->conf->line, "[%s] does not use '%s'",
-                                  sg_rule_names[p->section], key);
-        if (p->key_line[p->section][k])
-                return sg_conf_fail(p->conf, p->conf->line,
-                                  "duplicate key '%s' in [%s] (first at line "
-                                  "%zu)",
-                                  key, sg_rule_names[p->section],
-                                  p->key_line[p->section][k]);
-        if (!*v)
-                return sg_conf_fail(p->conf, p->conf->line, "%s: empty value", key);
-        p->key_line[p->section][k] = p->conf->line;
-        return sg_rc_set_rule(p, t, p->section, (sg_rc_key_t)k, v);
+        if (!(sg_rc_uses[p->section] & SG_RC_BIT(i)))
+                return sg_conf_fail(conf, conf->line, "[%s] does not use '%s'",
+                                    sg_rule_names[p->section], key);
+        snprintf(scope, sizeof(scope), "[%s]", sg_rule_names[p->section]);
+        if (sg_conf_first(conf, key, scope, &p->key_line[p->section][i], v) < 0)
+                return -1;
+        return sg_rc_set_rule(p, p->t, p->section, (sg_rc_key_t)i, v);
 }
 
 /* The last section ends here (the globals, in a file without sections;
