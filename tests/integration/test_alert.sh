@@ -27,7 +27,7 @@ for args in "--bogus" "--batch-size 0" "--drain-timeout x" "--progress-interval 
 done
 
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-P1=$(free_port); P2=$(free_port); DEAD_PORT=$(free_port)
+P1=$(free_port); P2=$(free_port); P3=$(free_port); DEAD_PORT=$(free_port)
 
 # A missing secret variable: one line naming it, exit 1.
 cat >"$T/unset.sinks" <<CONF
@@ -204,8 +204,14 @@ rate_per_minute = 5
 url = http://127.0.0.1:$DEAD_PORT/down
 secret_env = SG_ALERT_IT_SECRET
 sources = compare
+[sink slowdown]
+url = http://127.0.0.1:$P3/slowdown
+secret_env = SG_ALERT_IT_SECRET
+sources = compliance
 CONF
 receiver recv2 "$P2" --status-for-kind forbidden=403 --status-for-kind test=403
+# Retry-After well above the backoff (0.5-1 s here), in both forms.
+receiver recv3 "$P3" --plan "429:3,503:d3"
 rc_of sg-alert test --sink forbid --sinks "$T/b.sinks" >"$T/test-403.out" 2>>"$T/test-403.err"
 assert_eq 1 "$RC" "sg-alert test exit status (403)"
 grep -Eq "^sink forbid: HTTP 403 in [0-9]+ ms" "$T/test-403.out" || fail "sg-alert test printed: $(cat "$T/test-403.out")"
@@ -225,7 +231,9 @@ psql_q "INSERT INTO alerts (alert_id, source, kind, severity, summary)
           FROM generate_series(1, 20) i;
         INSERT INTO alerts (alert_id, source, kind, severity, summary, created_at)
         VALUES ('00000000-0000-4000-8000-0000000000a1', 'compare', 'batch_stream_differ', 'high', 'too old', now() - interval '40 seconds'),
-               ('00000000-0000-4000-8000-0000000000a2', 'compare', 'batch_stream_differ', 'high', 'ageing', now() - interval '26 seconds')"
+               ('00000000-0000-4000-8000-0000000000a2', 'compare', 'batch_stream_differ', 'high', 'ageing', now() - interval '26 seconds');
+        INSERT INTO alerts (alert_id, source, kind, severity, summary)
+        SELECT gen_random_uuid(), 'compliance', 'purchase_burst', 'high', 'user u-' || i FROM generate_series(1, 2) i"
 forbid_dead() { [ "$(psql_q "SELECT count(*) FROM alert_deliveries WHERE sink = 'forbid' AND status = 'dead' AND last_error = 'http_403' AND http_status = 403 AND attempts = 1")" = 5 ]; }
 wait_until 20 forbid_dead || fail "403: $(psql_q "SELECT status, last_error, attempts FROM alert_deliveries WHERE sink = 'forbid'")"
 pass "a sink answering 403: rows dead at once, last_error http_403"
@@ -253,6 +261,13 @@ assert_eq "connect" "$(psql_q "SELECT last_error FROM alert_deliveries WHERE ale
   "a failing alert past max_age: dead with its last error"
 [ "$(psql_q "SELECT attempts FROM alert_deliveries WHERE alert_id = '00000000-0000-4000-8000-0000000000a2'")" -ge 2 ] \
   || fail "the failing alert was not retried before max_age"
+slowdown_sent() { [ "$(psql_q "SELECT count(*) FROM alert_deliveries WHERE sink = 'slowdown' AND status = 'sent'")" = 2 ]; }
+wait_until 20 slowdown_sent || fail "the slowed-down sink did not get its alerts"
+ra=$(jq -s '[.[] | select(.retry_at != null)] as $asks | [.[] | select(.status == 200)] as $ok
+  | [ $asks[] as $a | {asked: $a.retry_at, next: ([$ok[] | select(.key == $a.key)][0].time)} ]' "$T/recv3.jsonl")
+assert_eq 2 "$(jq 'length' <<<"$ra")" "Retry-After answers of the slowed-down sink"
+assert_eq 0 "$(jq '[.[] | select(.next == null or .next < .asked)] | length' <<<"$ra")" \
+  "retries before Retry-After (3 s; the backoff alone would be 0.5-1 s)"
 # SIGHUP: a bad file is refused (FILE:LINE) and the old sinks stay.
 printf '[sink broken]\nurl = ftp://example.com/\n' >"$T/live.sinks"
 kill -HUP "$ALERT"
