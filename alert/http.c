@@ -39,18 +39,7 @@ static void sg_http_errf(char *errstr, size_t errstr_size, const char *what,
 
 sg_http_t *sg_http_new(char *errstr, size_t errstr_size)
 {
-        static int global_ok; /* curl_global_init once per process */
-        sg_http_t *h;
-
-        if (!global_ok) {
-                if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-                        sg_http_errf(errstr, errstr_size, "libcurl",
-                                     "global init failed");
-                        return NULL;
-                }
-                global_ok = 1;
-        }
-        h = sg_xcalloc(1, sizeof(*h));
+        sg_http_t *h = sg_xcalloc(1, sizeof(*h));
         h->multi = curl_multi_init();
         if (!h->multi) {
                 sg_http_errf(errstr, errstr_size, "libcurl",

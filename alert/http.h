@@ -41,7 +41,8 @@ typedef struct sg_http_result {
 
 typedef void (*sg_http_done_fn)(const sg_http_result_t *res, void *arg);
 
-/* Returns a new transfer set, or NULL with errstr. */
+/* Returns a new transfer set, or NULL with errstr. The process has
+ * called curl_global_init (main(), before any thread). */
 sg_http_t *sg_http_new(char *errstr, size_t errstr_size);
 
 /* Starts a POST (signed now: X-StreamGuard-Timestamp is the current

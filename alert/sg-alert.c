@@ -313,6 +313,12 @@ static void on_done(const sg_http_result_t *res, void *arg)
         free(f);
 }
 
+/* A column's value, NULL for SQL NULL. */
+static const char *col(const PGresult *res, int row, int c)
+{
+        return PQgetisnull(res, row, c) ? NULL : PQgetvalue(res, row, c);
+}
+
 /* Starts the transfers of one claimed result's rows. A row whose body
  * cannot be made is dead at once (its alert is malformed: counts not a
  * JSON object). */
@@ -326,18 +332,16 @@ static void start_rows(alert_ctx_t *ctx, int si, PGresult *res)
                 sg_http_req_t req;
                 char errstr[256];
 
-#define COL(c) (PQgetisnull(res, i, (c)) ? NULL : PQgetvalue(res, i, (c)))
-                a.alert_id = COL(SG_STORE_ALERT_ID);
-                a.source = COL(SG_STORE_SOURCE);
-                a.kind = COL(SG_STORE_KIND);
-                a.severity = COL(SG_STORE_SEVERITY);
-                a.subject_type = COL(SG_STORE_SUBJECT_TYPE);
-                a.subject_id = COL(SG_STORE_SUBJECT_ID);
-                a.counts = COL(SG_STORE_COUNTS);
-                a.summary = COL(SG_STORE_SUMMARY);
-                a.created_at = COL(SG_STORE_CREATED_AT);
-                a.cause_at = COL(SG_STORE_CAUSE_AT);
-#undef COL
+                a.alert_id = col(res, i, SG_STORE_ALERT_ID);
+                a.source = col(res, i, SG_STORE_SOURCE);
+                a.kind = col(res, i, SG_STORE_KIND);
+                a.severity = col(res, i, SG_STORE_SEVERITY);
+                a.subject_type = col(res, i, SG_STORE_SUBJECT_TYPE);
+                a.subject_id = col(res, i, SG_STORE_SUBJECT_ID);
+                a.counts = col(res, i, SG_STORE_COUNTS);
+                a.summary = col(res, i, SG_STORE_SUMMARY);
+                a.created_at = col(res, i, SG_STORE_CREATED_AT);
+                a.cause_at = col(res, i, SG_STORE_CAUSE_AT);
                 snprintf(f->oc.alert_id, sizeof(f->oc.alert_id), "%s",
                          a.alert_id);
                 snprintf(f->oc.sink, sizeof(f->oc.sink), "%s", k->name);
@@ -744,17 +748,23 @@ int main(int argc, char **argv)
         if (first < argc && ctx.once)
                 return sg_cli_usage_error(&cli, "--once does not go with test");
         sg_signal_install_reload();
+        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+                fprintf(stderr, "%s: libcurl: global init failed\n", PROG);
+                return 1;
+        }
         sg_rand_init(&ctx.rnd, (uint64_t)sg_time_wall_us() ^ (uint64_t)getpid(),
                      (uint64_t)getpid());
         ctx.conf = conf_load(ctx.sinks_path, test_name, errstr, sizeof(errstr));
         if (!ctx.conf) {
                 fprintf(stderr, "%s: %s\n", PROG, errstr);
+                curl_global_cleanup();
                 return 1;
         }
         ctx.http = sg_http_new(errstr, sizeof(errstr));
         if (!ctx.http) {
                 fprintf(stderr, "%s: %s\n", PROG, errstr);
                 conf_destroy(ctx.conf);
+                curl_global_cleanup();
                 return 1;
         }
         if (test_name) {

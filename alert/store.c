@@ -10,8 +10,8 @@
 
 #define SG_STORE_FOLD_MAX 10000 /* rows folded into one digest at most */
 
-/* "now() + $n ms", the one way a duration travels: milliseconds. */
-#define SG_STORE_MS(n) "($" #n "::bigint * interval '1 millisecond')"
+/* Durations travel as milliseconds: "$n::bigint * interval '1
+ * millisecond'". */
 
 static const char *const sg_store_route_sql =
     "WITH a AS ("
@@ -103,7 +103,7 @@ static const char *const sg_store_claim_sql =
     "   FOR UPDATE OF d SKIP LOCKED),"
     " u AS ("
     "  UPDATE alert_deliveries d"
-    "     SET leased_until = now() + " SG_STORE_MS(4) ","
+    "     SET leased_until = now() + $4::bigint * interval '1 millisecond',"
     "         attempts = d.attempts + 1"
     "    FROM c WHERE d.alert_id = c.alert_id AND d.sink = $1"
     "  RETURNING d.alert_id, d.attempts, d.last_error)"
@@ -240,7 +240,7 @@ int sg_store_claim(PGconn *conn, const sg_sinks_t *s, const sg_sink_t *k,
             " WHERE a.alert_id = d.alert_id AND d.sink = $1"
             "   AND d.status = 'pending'"
             "   AND (d.leased_until IS NULL OR d.leased_until <= now())"
-            "   AND a.created_at <= now() - " SG_STORE_MS(2);
+            "   AND a.created_at <= now() - $2::bigint * interval '1 millisecond'";
         static const char *const used_sql =
             "SELECT count(*) FROM alert_deliveries d JOIN alerts a"
             " USING (alert_id)"
@@ -304,8 +304,9 @@ fail:
 
 static const char *const sg_store_record_sql =
     "UPDATE alert_deliveries d"
-    "   SET status = CASE WHEN u.status = 'pending' AND a.created_at + "
-    SG_STORE_MS(8) " < now() + u.delay_ms * interval '1 millisecond'"
+    "   SET status = CASE WHEN u.status = 'pending'"
+    "                      AND a.created_at + $8::bigint * interval '1 millisecond'"
+    "                          < now() + u.delay_ms * interval '1 millisecond'"
     "                     THEN 'dead' ELSE u.status END,"
     "       next_attempt_at = CASE WHEN u.status = 'pending'"
     "            THEN now() + u.delay_ms * interval '1 millisecond'"
