@@ -137,6 +137,11 @@ lost:
         return SG_LISTEN_RECONNECTED;
 }
 
+int sg_listen_socket(const sg_listen_t *l)
+{
+        return l && l->pg.conn ? PQsocket(l->pg.conn) : -1;
+}
+
 bool sg_listen_failed(const sg_listen_t *l)
 {
         return l && l->fatal;

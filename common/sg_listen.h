@@ -33,6 +33,11 @@ sg_listen_t *sg_listen_open(const sg_cli_common_t *c, const char *appname,
  * good (sg_listen_failed). */
 int sg_listen_wait(sg_listen_t *l, int timeout_ms) SG_MUST_CHECK;
 
+/* The connection's socket, for a caller that waits on several things at
+ * once (sg-alert: its HTTP transfers and this channel) and then calls
+ * sg_listen_wait(l, 0); -1 if there is none. */
+int sg_listen_socket(const sg_listen_t *l);
+
 /* True after a permanent failure (a wrong password, say). */
 bool sg_listen_failed(const sg_listen_t *l);
 

@@ -1,8 +1,8 @@
 #include "rules_conf.h"
 
+#include "sg_conf.h"
 #include "sg_defs.h"
 
-#include <errno.h>
 #include <float.h>
 #include <limits.h>
 #include <locale.h>
@@ -12,7 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SG_RC_ECHO_MAX 32 /* bytes of a bad key or value quoted back */
 #define SG_RC_CANON_MAX 512
 #define SG_RC_US_PER_S 1000000LL
 #define SG_RC_WINDOW_MAX_US (24LL * 3600 * SG_RC_US_PER_S)
@@ -348,60 +347,12 @@ long long sg_rules_conf_user_window_us(const sg_rules_conf_t *c)
 
 /* --------------------------------------------------------------- values */
 
-/* The value parsers are strict (the whole value, no sign where none is
- * allowed, no exponent, no hex) and locale-free. Each returns 0, or -1
- * with *out untouched. */
+/* The value parsers are strict and locale-free (common/sg_conf.h has the
+ * format's own); each returns 0, or -1 with *out untouched. */
 
 static bool sg_rc_digit(char ch)
 {
         return ch >= '0' && ch <= '9';
-}
-
-/* An integer from min to max: digits, with a '-' only so that "-1" is a
- * range error like any other. */
-static int sg_rc_integer(const char *s, long long min, long long max,
-                         long long *out)
-{
-        char *end;
-        long long v;
-
-        if (!(sg_rc_digit(s[0]) || (s[0] == '-' && sg_rc_digit(s[1]))))
-                return -1;
-        errno = 0;
-        v = strtoll(s, &end, 10);
-        if (errno || *end || v < min || v > max)
-                return -1;
-        *out = v;
-        return 0;
-}
-
-/* "<digits><unit>", unit ms, s, m or h, in microseconds. */
-static int sg_rc_duration(const char *s, long long *out)
-{
-        static const struct {
-                const char *unit;
-                long long us;
-        } units[] = {{"ms", 1000}, {"s", SG_RC_US_PER_S},
-                     {"m", 60 * SG_RC_US_PER_S}, {"h", 3600 * SG_RC_US_PER_S}};
-        long long n = 0;
-        const char *p = s;
-
-        if (!sg_rc_digit(*p))
-                return -1;
-        for (; sg_rc_digit(*p); p++) {
-                if (n > (LLONG_MAX - 9) / 10)
-                        return -1;
-                n = n * 10 + (*p - '0');
-        }
-        for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
-                if (strcmp(p, units[i].unit) != 0)
-                        continue;
-                if (n > LLONG_MAX / units[i].us)
-                        return -1;
-                *out = n * units[i].us;
-                return 0;
-        }
-        return -1;
 }
 
 /* An amount, "500", "500.5" or "500.00", in cents: above 0, at most 1e12
@@ -437,115 +388,17 @@ static int sg_rc_amount(const char *s, long long *out)
         return 0;
 }
 
-/* A non-negative decimal, "4", "0.20", by hand (strtod follows
- * LC_NUMERIC). The digits as an integer m below 2^53 and k decimals,
- * k <= 22, make m and 10^k exact doubles, so m / 10^k is the correctly
- * rounded value: the same double strtod gives. */
-static int sg_rc_decimal(const char *s, double *out)
-{
-        static const double pow10[] = {
-            1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
-            1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
-            1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
-        };
-        const unsigned long long max = 1ULL << 53;
-        unsigned long long m = 0;
-        const char *p = s;
-        int k = 0;
-
-        if (!sg_rc_digit(*p))
-                return -1;
-        for (; sg_rc_digit(*p); p++) {
-                m = m * 10 + (unsigned)(*p - '0');
-                if (m > max)
-                        return -1;
-        }
-        if (*p == '.') {
-                p++;
-                if (!sg_rc_digit(*p))
-                        return -1;
-                for (; sg_rc_digit(*p); p++, k++) {
-                        m = m * 10 + (unsigned)(*p - '0');
-                        if (m > max || k >= 22)
-                                return -1;
-                }
-        }
-        if (*p)
-                return -1;
-        *out = (double)m / pow10[k];
-        return 0;
-}
-
 /* ---------------------------------------------------------------- parser */
 
+/* The rules file's meaning, over sg_conf's lines. */
 typedef struct sg_rc_parser {
-        const char *name;
-        char *errstr;
-        size_t errstr_size;
-        size_t line;
+        sg_conf_t *conf; /* the position, for messages */
+        sg_rules_conf_t *t;
         int section; /* the rule of the current section; -1: the globals */
         size_t section_line[SG_RULE__CNT];
         size_t key_line[SG_RULE__CNT][SG_RC__KEYS];
         size_t global_line[SG_RC__GLOBALS];
 } sg_rc_parser_t;
-
-static int sg_rc_fail(const sg_rc_parser_t *p, size_t line, const char *fmt,
-                      ...) __attribute__((format(printf, 3, 4)));
-
-/* "<name>:<line>: <what>" into errstr. Returns -1. */
-static int sg_rc_fail(const sg_rc_parser_t *p, size_t line, const char *fmt,
-                      ...)
-{
-        va_list ap;
-        int n;
-
-        if (!p->errstr || !p->errstr_size)
-                return -1;
-        n = snprintf(p->errstr, p->errstr_size, "%s:%zu: ",
-                     p->name ? p->name : "(rules)", line);
-        if (n < 0 || (size_t)n >= p->errstr_size)
-                return -1;
-        va_start(ap, fmt);
-        vsnprintf(p->errstr + n, p->errstr_size - (size_t)n, fmt, ap);
-        va_end(ap);
-        return -1;
-}
-
-/* s as it may be quoted in a message: at most SG_RC_ECHO_MAX bytes, then
- * "...", and '?' for any byte that is not printable ASCII (a terminal
- * shows the message). */
-static const char *sg_rc_echo(const char *s, char out[SG_RC_ECHO_MAX + 4])
-{
-        size_t i;
-
-        for (i = 0; s[i] && i < SG_RC_ECHO_MAX; i++)
-                out[i] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?';
-        if (s[i]) {
-                memcpy(out + i, "...", 3);
-                i += 3;
-        }
-        out[i] = '\0';
-        return out;
-}
-
-static bool sg_rc_space(char ch)
-{
-        return ch == ' ' || ch == '\t' || ch == '\r' || ch == '\f' ||
-               ch == '\v';
-}
-
-/* Trims s in place, returns its first non-space byte. */
-static char *sg_rc_trim(char *s)
-{
-        size_t n;
-
-        while (sg_rc_space(*s))
-                s++;
-        n = strlen(s);
-        while (n > 0 && sg_rc_space(s[n - 1]))
-                s[--n] = '\0';
-        return s;
-}
 
 /* The checks between keys, when a section (or the globals, rule -1)
  * ends: reported at the later of the two keys' lines. Only a section
@@ -561,8 +414,8 @@ static int sg_rc_section_end(const sg_rc_parser_t *p, const sg_rules_conf_t *t,
                 lh = p->global_line[SG_RC_LEVEL_HIGH];
                 lt = p->global_line[SG_RC_LEVEL_MEDIUM];
                 if ((lh || lt) && t->level_medium > t->level_high)
-                        return sg_rc_fail(
-                            p, lh > lt ? lh : lt,
+                        return sg_conf_fail(
+                            p->conf, lh > lt ? lh : lt,
                             "level_medium (%d) must not be above level_high "
                             "(%d)",
                             t->level_medium, t->level_high);
@@ -577,54 +430,46 @@ static int sg_rc_section_end(const sg_rc_parser_t *p, const sg_rules_conf_t *t,
             r->high_threshold > r->threshold)
                 return 0;
         if (rule == SG_RULE_LARGE_PURCHASE)
-                return sg_rc_fail(p, lh > lt ? lh : lt,
+                return sg_conf_fail(p->conf, lh > lt ? lh : lt,
                                   "[%s] high_threshold (%lld.%02lld) must be "
                                   "above threshold (%lld.%02lld)",
                                   sg_rule_names[rule], r->high_threshold / 100,
                                   r->high_threshold % 100, r->threshold / 100,
                                   r->threshold % 100);
-        return sg_rc_fail(p, lh > lt ? lh : lt,
+        return sg_conf_fail(p->conf, lh > lt ? lh : lt,
                           "[%s] high_threshold (%lld) must be above threshold "
                           "(%lld; high_threshold 0 means none)",
                           sg_rule_names[rule], r->high_threshold, r->threshold);
 }
 
 /* "[name]": ends the current section, starts the rule's. */
-static int sg_rc_section(sg_rc_parser_t *p, const sg_rules_conf_t *t, char *s)
+static int sg_rc_section(sg_conf_t *conf, char *s, void *arg)
 {
-        char echo[SG_RC_ECHO_MAX + 4];
-        size_t n = strlen(s);
+        sg_rc_parser_t *p = arg;
+        char echo[SG_CONF_ECHO_MAX + 4];
         int rule;
 
-        if (n < 2 || s[n - 1] != ']')
-                return sg_rc_fail(p, p->line,
-                                  "malformed section header '%s' (expected "
-                                  "[rule_name])",
-                                  sg_rc_echo(s, echo));
-        s[n - 1] = '\0';
-        s = sg_rc_trim(s + 1);
+        p->conf = conf;
         rule = sg_rule_from_name(s);
         if (rule < 0)
-                return sg_rc_fail(p, p->line, "unknown section [%s]",
-                                  sg_rc_echo(s, echo));
+                return sg_conf_fail(conf, conf->line, "unknown section [%s]",
+                                    sg_conf_echo(s, echo));
         if (p->section_line[rule])
-                return sg_rc_fail(p, p->line,
-                                  "duplicate section [%s] (first at line %zu)",
-                                  s, p->section_line[rule]);
-        if (sg_rc_section_end(p, t, p->section) < 0)
+                return sg_conf_fail(conf, conf->line,
+                                    "duplicate section [%s] (first at line "
+                                    "%zu)",
+                                    s, p->section_line[rule]);
+        if (sg_rc_section_end(p, p->t, p->section) < 0)
                 return -1;
         p->section = rule;
-        p->section_line[rule] = p->line;
+        p->section_line[rule] = conf->line;
         return 0;
 }
 
 static int sg_rc_bad(const sg_rc_parser_t *p, const char *key, const char *v,
                      const char *what)
 {
-        char echo[SG_RC_ECHO_MAX + 4];
-
-        return sg_rc_fail(p, p->line, "%s: '%s' %s", key, sg_rc_echo(v, echo),
-                          what);
+        return sg_conf_bad(p->conf, key, v, what);
 }
 
 static int sg_rc_set_global(sg_rc_parser_t *p, sg_rules_conf_t *t,
@@ -635,7 +480,7 @@ static int sg_rc_set_global(sg_rc_parser_t *p, sg_rules_conf_t *t,
 
         switch (g) {
         case SG_RC_LATENESS:
-                if (sg_rc_duration(v, &n) < 0)
+                if (sg_conf_duration(v, &n) < 0)
                         return sg_rc_bad(p, key, v,
                                          "is not a duration (an integer and "
                                          "ms, s, m or h)");
@@ -645,14 +490,14 @@ static int sg_rc_set_global(sg_rc_parser_t *p, sg_rules_conf_t *t,
                 t->lateness_us = n;
                 return 0;
         case SG_RC_PLAYBACK_ERROR_WEIGHT:
-                if (sg_rc_integer(v, 0, 100, &n) < 0)
+                if (sg_conf_integer(v, 0, 100, &n) < 0)
                         return sg_rc_bad(p, key, v,
                                          "is not an integer from 0 to 100");
                 t->playback_error_weight = (int)n;
                 return 0;
         case SG_RC_LEVEL_HIGH:
         case SG_RC_LEVEL_MEDIUM:
-                if (sg_rc_integer(v, 1, 1000, &n) < 0)
+                if (sg_conf_integer(v, 1, 1000, &n) < 0)
                         return sg_rc_bad(p, key, v,
                                          "is not an integer from 1 to 1000");
                 if (g == SG_RC_LEVEL_HIGH)
@@ -661,7 +506,7 @@ static int sg_rc_set_global(sg_rc_parser_t *p, sg_rules_conf_t *t,
                         t->level_medium = (int)n;
                 return 0;
         case SG_RC_MAX_USER_EVENTS:
-                if (sg_rc_integer(v, 16, 65536, &n) < 0)
+                if (sg_conf_integer(v, 16, 65536, &n) < 0)
                         return sg_rc_bad(p, key, v,
                                          "is not an integer from 16 to 65536");
                 t->max_user_events = (int)n;
@@ -680,7 +525,7 @@ static int sg_rc_set_decimal(const sg_rc_parser_t *p, const char *key,
         char what[64];
         double d;
 
-        if (sg_rc_decimal(v, &d) < 0 || (lo_open ? d <= lo : d < lo) ||
+        if (sg_conf_decimal(v, &d) < 0 || (lo_open ? d <= lo : d < lo) ||
             (hi_open ? d >= hi : d > hi)) {
                 snprintf(what, sizeof(what), "is not a decimal %s", range);
                 return sg_rc_bad(p, key, v, what);
@@ -695,7 +540,7 @@ static int sg_rc_set_count(const sg_rc_parser_t *p, const char *key,
 {
         char what[64];
 
-        if (sg_rc_integer(v, min, max, dest) < 0) {
+        if (sg_conf_integer(v, min, max, dest) < 0) {
                 snprintf(what, sizeof(what),
                          "is not an integer from %lld to %lld", min, max);
                 return sg_rc_bad(p, key, v, what);
@@ -745,7 +590,7 @@ static int sg_rc_set_rule(sg_rc_parser_t *p, sg_rules_conf_t *t, int rule,
                 r->weight = (int)n;
                 return 0;
         case SG_RC_WINDOW:
-                if (sg_rc_duration(v, &n) < 0)
+                if (sg_conf_duration(v, &n) < 0)
                         return sg_rc_bad(p, key, v,
                                          "is not a duration (an integer and "
                                          "ms, s, m or h)");
@@ -788,172 +633,80 @@ static int sg_rc_set_rule(sg_rc_parser_t *p, sg_rules_conf_t *t, int rule,
         return -1;
 }
 
-static int sg_rc_lookup(const char *const *names, int n, const char *key)
-{
-        for (int i = 0; i < n; i++)
-                if (strcmp(key, names[i]) == 0)
-                        return i;
-        return -1;
-}
-
 /* "key = value", in the globals or the current section. */
-static int sg_rc_assign(sg_rc_parser_t *p, sg_rules_conf_t *t, char *s)
+static int sg_rc_assign(sg_conf_t *conf, const char *key, const char *v,
+                        void *arg)
 {
-        char echo[SG_RC_ECHO_MAX + 4];
-        char *eq = strchr(s, '='), *key, *v;
-        int g, k;
+        sg_rc_parser_t *p = arg;
+        char scope[64];
+        int i;
 
-        if (!eq)
-                return sg_rc_fail(p, p->line,
-                                  "missing '=' in '%s' (expected key = value "
-                                  "or [rule_name])",
-                                  sg_rc_echo(s, echo));
-        *eq = '\0';
-        key = sg_rc_trim(s);
-        v = sg_rc_trim(eq + 1);
-        if (!*key)
-                return sg_rc_fail(p, p->line, "missing key before '='");
-        g = sg_rc_lookup(sg_rc_global_names, SG_RC__GLOBALS, key);
-        k = sg_rc_lookup(sg_rc_key_names, SG_RC__KEYS, key);
-        if (g < 0 && k < 0)
-                return sg_rc_fail(p, p->line, "unknown key '%s'",
-                                  sg_rc_echo(key, echo));
+        p->conf = conf;
+        i = sg_conf_key(conf, sg_rc_global_names, SG_RC__GLOBALS,
+                        sg_rc_key_names, SG_RC__KEYS, p->section >= 0,
+                        "rule's", key);
+        if (i < 0)
+                return -1;
         if (p->section < 0) {
-                if (g < 0)
-                        return sg_rc_fail(p, p->line,
-                                          "'%s' is a rule's key: it goes in "
-                                          "a [rule_name] section",
-                                          key);
-                if (p->global_line[g])
-                        return sg_rc_fail(p, p->line,
-                                          "duplicate key '%s' (first at line "
-                                          "%zu)",
-                                          key, p->global_line[g]);
-                if (!*v)
-                        return sg_rc_fail(p, p->line, "%s: empty value", key);
-                p->global_line[g] = p->line;
-                return sg_rc_set_global(p, t, (sg_rc_global_t)g, v);
+                if (sg_conf_first(conf, key, NULL, &p->global_line[i], v) < 0)
+                        return -1;
+                return sg_rc_set_global(p, p->t, (sg_rc_global_t)i, v);
         }
-        if (k < 0)
-                return sg_rc_fail(p, p->line,
-                                  "'%s' is a global setting: it goes before "
-                                  "the first section",
-                                  key);
-        if (!(sg_rc_uses[p->section] & SG_RC_BIT(k)))
-                return sg_rc_fail(p, p->line, "[%s] does not use '%s'",
-                                  sg_rule_names[p->section], key);
-        if (p->key_line[p->section][k])
-                return sg_rc_fail(p, p->line,
-                                  "duplicate key '%s' in [%s] (first at line "
-                                  "%zu)",
-                                  key, sg_rule_names[p->section],
-                                  p->key_line[p->section][k]);
-        if (!*v)
-                return sg_rc_fail(p, p->line, "%s: empty value", key);
-        p->key_line[p->section][k] = p->line;
-        return sg_rc_set_rule(p, t, p->section, (sg_rc_key_t)k, v);
+        if (!(sg_rc_uses[p->section] & SG_RC_BIT(i)))
+                return sg_conf_fail(conf, conf->line, "[%s] does not use '%s'",
+                                    sg_rule_names[p->section], key);
+        snprintf(scope, sizeof(scope), "[%s]", sg_rule_names[p->section]);
+        if (sg_conf_first(conf, key, scope, &p->key_line[p->section][i], v) < 0)
+                return -1;
+        return sg_rc_set_rule(p, p->t, p->section, (sg_rc_key_t)i, v);
 }
+
+/* The last section ends here (the globals, in a file without sections;
+ * otherwise the first section header ended them). */
+static int sg_rc_end(sg_conf_t *conf, void *arg)
+{
+        sg_rc_parser_t *p = arg;
+
+        p->conf = conf;
+        return sg_rc_section_end(p, p->t, p->section);
+}
+
+static const sg_conf_ops_t sg_rc_ops = {
+    .section = sg_rc_section,
+    .assign = sg_rc_assign,
+    .end = sg_rc_end,
+};
 
 int sg_rules_conf_parse(sg_rules_conf_t *c, const char *name, const char *text,
                         size_t len, char *errstr, size_t errstr_size)
 {
-        sg_rc_parser_t p;
         sg_rules_conf_t t = *c; /* c changes only when all of text is good */
-        char buf[SG_RULES_CONF_MAX_LINE + 1];
-        size_t pos = 0;
+        sg_rc_parser_t p;
 
         memset(&p, 0, sizeof(p));
-        p.name = name;
-        p.errstr = errstr;
-        p.errstr_size = errstr_size;
+        p.t = &t;
         p.section = -1;
-        while (pos < len) {
-                const char *ln = text + pos;
-                const char *nl = memchr(ln, '\n', len - pos);
-                size_t n = nl ? (size_t)(nl - ln) : len - pos;
-                char *s, *hash;
-
-                pos += n + (nl ? 1 : 0);
-                p.line++;
-                if (n > SG_RULES_CONF_MAX_LINE)
-                        return sg_rc_fail(&p, p.line,
-                                          "line longer than %d bytes",
-                                          SG_RULES_CONF_MAX_LINE);
-                if (memchr(ln, '\0', n))
-                        return sg_rc_fail(&p, p.line, "a NUL byte in the line");
-                memcpy(buf, ln, n);
-                buf[n] = '\0';
-                /* No value holds a '#': it always starts a comment. */
-                hash = strchr(buf, '#');
-                if (hash)
-                        *hash = '\0';
-                s = sg_rc_trim(buf);
-                if (!*s)
-                        continue;
-                if (*s == '[') {
-                        if (sg_rc_section(&p, &t, s) < 0)
-                                return -1;
-                } else if (sg_rc_assign(&p, &t, s) < 0) {
-                        return -1;
-                }
-        }
-        /* The last section ends here (the globals, in a file without
-         * sections; otherwise the first section header ended them). */
-        if (sg_rc_section_end(&p, &t, p.section) < 0)
+        if (sg_conf_parse(name ? name : "(rules)", "[rule_name]", text, len,
+                          &sg_rc_ops, &p, errstr, errstr_size) < 0)
                 return -1;
         sg_rules_conf_version(&t);
         *c = t;
         return 0;
 }
 
-static void sg_rc_errf(char *errstr, size_t errstr_size, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void sg_rc_errf(char *errstr, size_t errstr_size, const char *fmt, ...)
-{
-        va_list ap;
-
-        if (!errstr || !errstr_size)
-                return;
-        va_start(ap, fmt);
-        vsnprintf(errstr, errstr_size, fmt, ap);
-        va_end(ap);
-}
-
 int sg_rules_conf_load(sg_rules_conf_t *c, const char *path, char *errstr,
                        size_t errstr_size)
 {
-        char *buf = NULL;
-        size_t n = 0, got;
-        FILE *fp;
-        int rc = -1;
+        sg_rules_conf_t t = *c;
+        sg_rc_parser_t p;
 
-        fp = fopen(path, "rb");
-        if (!fp) {
-                sg_rc_errf(errstr, errstr_size, "%s: %s", path,
-                           strerror(errno));
+        memset(&p, 0, sizeof(p));
+        p.t = &t;
+        p.section = -1;
+        if (sg_conf_load(path, "[rule_name]", &sg_rc_ops, &p, errstr,
+                         errstr_size) < 0)
                 return -1;
-        }
-        /* One byte more than allowed tells a file that is too large. */
-        buf = sg_xmalloc(SG_RULES_CONF_MAX_FILE + 1);
-        errno = 0;
-        while (n <= SG_RULES_CONF_MAX_FILE &&
-               (got = fread(buf + n, 1, SG_RULES_CONF_MAX_FILE + 1 - n,
-                            fp)) > 0)
-                n += got;
-        if (ferror(fp)) {
-                sg_rc_errf(errstr, errstr_size, "%s: %s", path,
-                           errno ? strerror(errno) : "read error");
-                goto out;
-        }
-        if (n > SG_RULES_CONF_MAX_FILE) {
-                sg_rc_errf(errstr, errstr_size, "%s: larger than 1 MiB",
-                           path);
-                goto out;
-        }
-        rc = sg_rules_conf_parse(c, path, buf, n, errstr, errstr_size);
-out:
-        free(buf);
-        fclose(fp);
-        return rc;
+        sg_rules_conf_version(&t);
+        *c = t;
+        return 0;
 }

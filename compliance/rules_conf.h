@@ -9,9 +9,12 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-/* The rules file's bounds: a longer line, a larger file is refused. */
-#define SG_RULES_CONF_MAX_LINE 1024
-#define SG_RULES_CONF_MAX_FILE (1024 * 1024)
+#include "sg_conf.h"
+
+/* The rules file's bounds (common/sg_conf.h, the format's parser): a
+ * longer line, a larger file is refused. */
+#define SG_RULES_CONF_MAX_LINE SG_CONF_MAX_LINE
+#define SG_RULES_CONF_MAX_FILE SG_CONF_MAX_FILE
 
 typedef enum sg_rule_id {
         SG_RULE_EU_NO_CONSENT = 0,
