@@ -38,7 +38,6 @@
 #define WAIT_MAX_MS 100     /* longest block, so signals are seen promptly */
 #define POLL_MS 1000        /* look for due retries this often */
 #define CLAIM_MAX 200       /* rows leased per sink per claim */
-#define RETRY_PAUSE_MS 200  /* after a transient failure on a live link */
 #define SECRET_MAX 4096
 
 /* One leased row, in flight. */
@@ -196,16 +195,7 @@ static PGconn *db_now(alert_ctx_t *ctx)
 
 static void db_error(alert_ctx_t *ctx, const char *what, const sg_pg_err_t *err)
 {
-        if (!err->transient) {
-                sg_error("%s failed: %s", what, err->msg);
-                ctx->fatal = true;
-                return;
-        }
-        sg_warn("%s failed, will retry reason=\"%s\"", what, err->msg);
-        if (!db_now(ctx))
-                sg_pg_session_drop(&ctx->pg);
-        else
-                (void)sg_sleep_ms(RETRY_PAUSE_MS);
+        ctx->fatal |= sg_pg_session_failure(&ctx->pg, what, err);
 }
 
 /* Records the outcomes waiting (one statement). They stay queued when
@@ -776,15 +766,9 @@ int main(int argc, char **argv)
         }
 
         sg_pg_session_init(&ctx.pg, &common, "sg_writer", PROG);
-        if (db(&ctx) && !ctx.once)
-                ctx.listen = sg_listen_open(&common, PROG, CHANNEL);
-        if (!ctx.pg.conn || (!ctx.once && !ctx.listen)) {
-                if (!ctx.fatal && !sg_stop_requested)
-                        ctx.fatal = true; /* LISTEN failed for good: said */
-                else if (!ctx.fatal)
-                        sg_info("stopped before the database was reachable");
+        if (sg_listen_start(&ctx.pg, &common, CHANNEL, ctx.once, &ctx.listen,
+                            &ctx.fatal) < 0)
                 goto out;
-        }
         sg_info("started mode=%s sinks=%d path=%s max_in_flight=%d "
                 "timeout_ms=%lld lease_ms=%lld max_age_ms=%lld",
                 ctx.once ? "once" : "daemon", ctx.conf->sinks.n,

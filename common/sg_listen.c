@@ -155,3 +155,22 @@ void sg_listen_close(sg_listen_t *l)
         free(l->channel);
         free(l);
 }
+
+int sg_listen_start(sg_pg_session_t *s, const sg_cli_common_t *c,
+                    const char *channel, bool once, sg_listen_t **listen,
+                    bool *fatal)
+{
+        bool up = sg_pg_session_conn(s) != NULL;
+
+        *listen = NULL;
+        *fatal |= s->failed;
+        if (up && !once)
+                *listen = sg_listen_open(c, s->appname, channel);
+        if (s->conn && (once || *listen))
+                return 0;
+        if (!*fatal && !sg_stop_requested)
+                *fatal = true; /* LISTEN failed for good: said */
+        else if (!*fatal)
+                sg_info("stopped before the database was reachable");
+        return -1;
+}

@@ -13,6 +13,7 @@
 
 #include "sg_cli.h"
 #include "sg_defs.h"
+#include "sg_pg.h"
 
 /* sg_listen_wait(): the connection was lost and is back, LISTENing again. */
 #define SG_LISTEN_RECONNECTED (-2)
@@ -25,6 +26,15 @@ typedef struct sg_listen sg_listen_t;
  * line). The caller closes the result with sg_listen_close(). */
 sg_listen_t *sg_listen_open(const sg_cli_common_t *c, const char *appname,
                             const char *channel);
+
+/* A LISTENing daemon's start: the session's first connection (waiting out
+ * an outage) and, unless once, its LISTEN on channel (*listen; NULL with
+ * once). Returns 0, or -1 when it cannot run: *fatal set when that is a
+ * failure (said in one line), not when a stop was requested meanwhile
+ * (said too). */
+int sg_listen_start(sg_pg_session_t *s, const sg_cli_common_t *c,
+                    const char *channel, bool once, sg_listen_t **listen,
+                    bool *fatal) SG_MUST_CHECK;
 
 /* Waits up to timeout_ms (0: just check) for notifications and consumes
  * all that have arrived. Returns how many arrived (0 on timeout),

@@ -242,6 +242,23 @@ void sg_pg_session_close(sg_pg_session_t *s)
                 sg_pg_session_drop(s);
 }
 
+#define SG_PG_RETRY_PAUSE_MS 200 /* after a transient failure on a live link */
+
+bool sg_pg_session_failure(sg_pg_session_t *s, const char *what,
+                           const sg_pg_err_t *err)
+{
+        if (!err->transient) {
+                sg_error("%s failed: %s", what, err->msg);
+                return true;
+        }
+        sg_warn("%s failed, will retry reason=\"%s\"", what, err->msg);
+        if (!s->conn || PQstatus(s->conn) != CONNECTION_OK)
+                sg_pg_session_drop(s);
+        else
+                (void)sg_sleep_ms(SG_PG_RETRY_PAUSE_MS);
+        return false;
+}
+
 /* "what" of a bare statement: its first two words. */
 static void sg_pg_what(const char *sql, char *out, size_t size)
 {

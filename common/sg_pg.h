@@ -100,6 +100,13 @@ void sg_pg_session_drop(sg_pg_session_t *s);
 /* Closes the connection. NULL-safe. */
 void sg_pg_session_close(sg_pg_session_t *s);
 
+/* A daemon's statement failed (what: "request batch"). Permanent: one
+ * error line, returns true (the daemon stops). Transient: one warning;
+ * a broken connection is dropped (the next sg_pg_session_conn waits the
+ * outage out), a live one gets a short pause; returns false. */
+bool sg_pg_session_failure(sg_pg_session_t *s, const char *what,
+                           const sg_pg_err_t *err);
+
 /* Runs a statement that returns no rows (PGRES_COMMAND_OK). Returns 0, or
  * -1 with err (what: the statement's first words). */
 int sg_pg_exec(PGconn *conn, const char *sql, sg_pg_err_t *err) SG_MUST_CHECK;

@@ -32,7 +32,6 @@
 #define SWEEP_LIMIT 500    /* outbox rows leased per sweep */
 #define INFLIGHT_MAX 5000  /* no sweep while this many are in flight */
 #define DRAIN_MS 10000     /* notices in flight at exit: bounded wait */
-#define RETRY_PAUSE_MS 200 /* after a transient failure on a live link */
 #define OVERDUE_EVERY_MS 60000 /* how often pending requests' age is checked */
 #define LEGAL_LIMIT_DAYS 30.0  /* GDPR art. 12(3): one month */
 
@@ -76,20 +75,11 @@ static PGconn *db(gdpr_ctx_t *ctx)
         return conn;
 }
 
-/* A statement failed. Transient: drop a broken connection (db()
- * reconnects) and carry on. Anything else is fatal. */
+/* A statement failed: transient, carry on (sg_pg_session_failure);
+ * anything else is fatal. */
 static void db_error(gdpr_ctx_t *ctx, const char *what, const sg_pg_err_t *err)
 {
-        if (!err->transient) {
-                sg_error("%s failed: %s", what, err->msg);
-                ctx->fatal = true;
-                return;
-        }
-        sg_warn("%s failed, will retry reason=\"%s\"", what, err->msg);
-        if (!ctx->pg.conn || PQstatus(ctx->pg.conn) != CONNECTION_OK)
-                sg_pg_session_drop(&ctx->pg);
-        else
-                (void)sg_sleep_ms(RETRY_PAUSE_MS);
+        ctx->fatal |= sg_pg_session_failure(&ctx->pg, what, err);
 }
 
 static void log_outcome(const sg_erase_outcome_t *oc)
@@ -410,15 +400,9 @@ int main(int argc, char **argv)
         sg_erase_result_init(&ctx.res);
 
         setup_notices(&ctx);
-        if (db(&ctx) && !ctx.once)
-                ctx.listen = sg_listen_open(&common, PROG, CHANNEL);
-        if (!ctx.pg.conn || (!ctx.once && !ctx.listen)) {
-                if (!ctx.fatal && !sg_stop_requested)
-                        ctx.fatal = true; /* LISTEN failed for good: said */
-                else if (!ctx.fatal)
-                        sg_info("stopped before the database was reachable");
+        if (sg_listen_start(&ctx.pg, &common, CHANNEL, ctx.once, &ctx.listen,
+                            &ctx.fatal) < 0)
                 goto out;
-        }
         sg_info("started mode=%s batch_size=%d poll_interval_ms=%d "
                 "notices=%s%s%s",
                 ctx.once ? "once" : "daemon", ctx.batch_size,

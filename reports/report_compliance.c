@@ -368,25 +368,6 @@ static void sg_compliance_sink_cells(sg_md_table_t *t,
         sg_md_table_set(t, 6, sg_render_int(s->pending, a, NUM));
 }
 
-/* The latencies' summary (st->n == 0 when there are none), from a
- * sorted copy. */
-static void sg_compliance_latency_stats(const sg_compliance_report_t *r,
-                                        sg_stats_t *st)
-{
-        double *v = NULL;
-
-        memset(st, 0, sizeof(*st));
-        if (r->nlatencies > 0) {
-                v = sg_xmalloc(r->nlatencies * sizeof(*v));
-                memcpy(v, r->latencies_s, r->nlatencies * sizeof(*v));
-                sg_stats_sort(v, r->nlatencies);
-        }
-        /* Sorted just above: cannot fail. */
-        if (sg_stats_summary(v, r->nlatencies, st) < 0)
-                abort();
-        free(v);
-}
-
 static void sg_compliance_alerts_section(const sg_compliance_report_t *r,
                                          sg_buf_t *out)
 {
@@ -460,7 +441,7 @@ static void sg_compliance_alerts_section(const sg_compliance_report_t *r,
         }
 
         sg_buf_puts(out, "### Time from cause to delivery\n\n");
-        sg_compliance_latency_stats(r, &st);
+        sg_stats_of(r->latencies_s, r->nlatencies, &st);
         if (st.n == 0) {
                 sg_buf_puts(out, "No delivery of these alerts has been "
                                  "sent.\n\n");

@@ -15,24 +15,6 @@ const char *const sg_gdpr_report_statuses[SG_GDPR_REPORT_NSTATUS] = {
 
 static const sg_md_align_t sg_gdpr_lr[2] = {SG_MD_LEFT, SG_MD_RIGHT};
 
-/* The latencies' summary (st->n == 0 when there are none). Sorting a
- * copy keeps the input const and the result independent of its order. */
-static void sg_gdpr_latency_stats(const sg_gdpr_report_t *r, sg_stats_t *st)
-{
-        double *v = NULL;
-
-        memset(st, 0, sizeof(*st));
-        if (r->nlatencies > 0) {
-                v = sg_xmalloc(r->nlatencies * sizeof(*v));
-                memcpy(v, r->latencies_s, r->nlatencies * sizeof(*v));
-                sg_stats_sort(v, r->nlatencies);
-        }
-        /* Sorted just above: cannot fail. */
-        if (sg_stats_summary(v, r->nlatencies, st) < 0)
-                abort();
-        free(v);
-}
-
 static void sg_gdpr_day(const sg_gdpr_report_t *r, sg_buf_t *out)
 {
         static const char *const head_st[3] = {"Status", "Requests", "Share"};
@@ -85,7 +67,7 @@ static void sg_gdpr_day(const sg_gdpr_report_t *r, sg_buf_t *out)
                          "counts as `pending` here.\n\n");
 
         sg_buf_puts(out, "### Processing time\n\n");
-        sg_gdpr_latency_stats(r, &st);
+        sg_stats_of(r->latencies_s, r->nlatencies, &st);
         if (st.n == 0) {
                 sg_buf_puts(out, "None of these requests had been processed "
                                  "by the reference time.\n\n");
@@ -207,7 +189,7 @@ void sg_gdpr_report_summary(const sg_gdpr_report_t *r, sg_buf_t *out)
                               "on this date.\n",
                               r->date);
         } else {
-                sg_gdpr_latency_stats(r, &st);
+                sg_stats_of(r->latencies_s, r->nlatencies, &st);
                 sg_buf_printf(out,
                               "GDPR audit %s: %s requests, %s anonymised "
                               "users, p95 latency %s\n",

@@ -2,6 +2,9 @@
 
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
+
+#include "sg_defs.h"
 
 double sg_stats_percentile(const double *sorted, size_t n, double p)
 {
@@ -57,4 +60,20 @@ void sg_stats_sort(double *v, size_t n)
 {
         if (n > 1)
                 qsort(v, n, sizeof(*v), sg_stats_cmp);
+}
+
+void sg_stats_of(const double *v, size_t n, sg_stats_t *out)
+{
+        double *sorted = NULL;
+
+        memset(out, 0, sizeof(*out));
+        if (n > 0) {
+                sorted = sg_xmalloc(n * sizeof(*sorted));
+                memcpy(sorted, v, n * sizeof(*sorted));
+                sg_stats_sort(sorted, n);
+        }
+        /* Sorted just above: cannot fail. */
+        if (sg_stats_summary(sorted, n, out) < 0)
+                abort();
+        free(sorted);
 }

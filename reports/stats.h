@@ -25,6 +25,10 @@ double sg_stats_percentile(const double *sorted, size_t n, double p);
 int sg_stats_summary(const double *sorted, size_t n, sg_stats_t *out)
     __attribute__((warn_unused_result));
 
+/* The same from n values in any order (a sorted copy; the input is left
+ * as it is, and the result does not depend on its order). */
+void sg_stats_of(const double *v, size_t n, sg_stats_t *out);
+
 /* Sorts n doubles ascending in place (qsort with a total order). */
 void sg_stats_sort(double *v, size_t n);
 
