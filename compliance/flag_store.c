@@ -167,9 +167,9 @@ static void sg_flag_alert(const sg_flag_t *f, const char *change,
                  "\"threshold\":%.12g}",
                  f->flag_id, change, f->event_count, f->observed,
                  f->threshold);
-        snprintf(text[2], 256, "%s flag %s %s: %s %s (observed %.12g, "
+        snprintf(text[2], 256, "%s flag %s on %s %s (observed %.12g, "
                  "threshold %.12g)",
-                 sev, sg_rule_name(f->rule), change,
+                 sg_rule_name(f->rule), change,
                  sg_subject_name(f->subject_type), f->subject_id, f->observed,
                  f->threshold);
         *a = (sg_alert_t){.source = "compliance",

@@ -7,7 +7,9 @@
 #   -> a deletion request handled by sg-gdpr
 #   -> sg-compliance on the generator's compliance scenario (a known set of
 #      violations of every rule), its flags against the ground truth
-#   -> the daily KPI report and the GDPR audit report.
+#   -> sg-alert delivering the alerts those causes inserted to a local
+#      webhook receiver (signed; beyond the sink's rate, one digest)
+#   -> the daily KPI report, the GDPR audit and the compliance report.
 # Options: --events N (default 30000), --invalid-ratio F (default 0.01),
 # --embedded (run on sg-broker, librdkafka's in-memory mock cluster, instead;
 # also the fallback, said in one line, when Java or Maven cannot be installed).
@@ -101,10 +103,11 @@ sql -c "SELECT event_type, count(*) AS events, sum(amount) AS amount
           FROM events_raw GROUP BY 1 ORDER BY 2 DESC"
 sql -c "SELECT reason, count(*) AS rejected FROM events_rejected GROUP BY 1 ORDER BY 2 DESC"
 
+DEMO_T0=$(sql -At -c "SELECT now()") # this run's alerts are those after it
 step "Lambda: recompute the metrics from events_raw, diff them against the streaming ones"
 "$BIN/sg-batch-metrics" --all 2>"$RUN/batch.log"
 echo
-"$BIN/sg-compare" --all 2>"$RUN/compare.log" || sg_die "batch and streaming differ (above)"
+"$BIN/sg-compare" --all --alert 2>"$RUN/compare.log" || sg_die "batch and streaming differ (above)"
 
 step "a deletion request: one INSERT, handled by sg-gdpr"
 sg_bg gdpr "$BIN/sg-gdpr" --progress-interval 5; GDPR=$LAST_PID
@@ -147,9 +150,40 @@ echo "its rules' state, snapshotted per partition at exit (a restart restores it
 sg_psql_owner "${PGDATABASE:-streamguard}" -c "SELECT kafka_partition AS partition, next_offset, users,
           pg_size_pretty(length(state)::bigint) AS size FROM compliance_snapshots WHERE topic = '$CTOPIC' ORDER BY 1"
 
-step "reports: the daily KPI report for yesterday and today's GDPR audit"
+step "alerts: sg-alert delivers what the causes above inserted (here: the high flags) to a local webhook receiver, signed"
+# A loopback receiver that checks each request's HMAC signature
+# (tests/tools/alert_receiver.py) stands in for an on-call webhook; the
+# sink takes 5 alerts a minute, the rest arrive folded into one digest.
+SG_DEMO_ALERT_SECRET=$(openssl rand -hex 24)
+export SG_DEMO_ALERT_SECRET
+RPORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+rm -f "$RUN/receiver.port" "$RUN/receiver.jsonl"
+sg_bg receiver python3 "$ROOT/tests/tools/alert_receiver.py" --port "$RPORT" --port-file "$RUN/receiver.port" \
+  --secret-env SG_DEMO_ALERT_SECRET --log "$RUN/receiver.jsonl"; RECV=$LAST_PID
+sg_wait_until 20 test -s "$RUN/receiver.port" || sg_die "the demo's webhook receiver did not start (see $RUN/receiver.log)"
+cat >"$RUN/demo.sinks" <<SINKS
+[sink demo]
+url = http://127.0.0.1:$RPORT/hook
+secret_env = SG_DEMO_ALERT_SECRET
+min_severity = low
+rate_per_minute = 5
+SINKS
+"$BIN/sg-alert" --once --sinks "$RUN/demo.sinks" 2>"$RUN/alert.log" || sg_die "sg-alert failed (see $RUN/alert.log)"
+grep -h "final" "$RUN/alert.log" | sed 's/^/  /'
+sql -c "SELECT a.source, a.kind, a.severity, d.status, count(*) AS alerts
+          FROM alerts a JOIN alert_deliveries d USING (alert_id)
+         WHERE d.sink = 'demo' AND a.created_at >= '$DEMO_T0' GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4"
+echo "the receiver: $(jq -s 'length' "$RUN/receiver.jsonl") requests, $(jq -s 'map(select(.signature_valid)) | length' "$RUN/receiver.jsonl") with a valid signature; the text lines of three:"
+jq -r 'select(.status == 200) | .body | fromjson | .text' "$RUN/receiver.jsonl" | head -3 | sed 's/^/  /'
+echo "and the digest that carried the rest (beyond the sink's 5 a minute):"
+jq -r 'select(.status == 200) | .body | fromjson | select(.source == "digest") | .text' "$RUN/receiver.jsonl" | head -1 | sed 's/^/  /'
+sg_stop_pid "$RECV"
+
+step "reports: the daily KPI report for yesterday, today's GDPR audit and the compliance report of the scenario's day"
 "$BIN/sg-report" daily --output-dir "$ROOT/reports/output" 2>"$RUN/report.log" || true
 "$BIN/sg-report" gdpr-audit --date "$(date -u +%F)" --output-dir "$ROOT/reports/output" 2>>"$RUN/report.log" || true
+CDAY=$(sql -At -c "SELECT to_char(max(window_start) AT TIME ZONE 'UTC', 'YYYY-MM-DD') FROM compliance_flags")
+"$BIN/sg-report" compliance --date "$CDAY" --output-dir "$ROOT/reports/output" 2>>"$RUN/report.log" || true
 ls -1 "$ROOT/reports/output" | sed 's/^/  reports\/output\//'
 
 step "and the analytics role cannot read personal data:"
