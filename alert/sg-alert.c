@@ -38,6 +38,7 @@
 #define WAIT_MAX_MS 100     /* longest block, so signals are seen promptly */
 #define POLL_MS 1000        /* look for due retries this often */
 #define CLAIM_MAX 200       /* rows leased per sink per claim */
+#define ORPHANS_MS 60000    /* rows of removed sinks are looked at this often */
 #define SECRET_MAX 4096
 
 /* One leased row, in flight. */
@@ -80,6 +81,7 @@ typedef struct alert_ctx {
         long long routed, deliveries_made, sent, retried, dead, digested;
         long long digests, notifications;
         long long last_progress_ms;
+        long long next_orphans_ms;
 } alert_ctx_t;
 
 /* ------------------------------------------------------------ the config */
@@ -398,6 +400,20 @@ static bool work(alert_ctx_t *ctx, PGconn *conn)
                 ctx->deliveries_made += made;
                 if (r < ctx->route_batch || sg_stop_requested)
                         break;
+        }
+        if (sg_time_mono_ms() >= ctx->next_orphans_ms) {
+                long long n = sg_store_orphans(conn, s, &err);
+                if (n < 0) {
+                        db_error(ctx, "expiring the rows of removed sinks",
+                                 &err);
+                        return !ctx->fatal;
+                }
+                if (n > 0)
+                        sg_warn("deliveries dead: their sink is no longer in "
+                                "the sinks file rows=%lld",
+                                n);
+                ctx->dead += n;
+                ctx->next_orphans_ms = sg_time_mono_ms() + ORPHANS_MS;
         }
         for (int i = 0; i < s->n && !sg_stop_requested; i++) {
                 const sg_sink_t *k = &s->sink[i];

@@ -373,6 +373,36 @@ int sg_store_record(PGconn *conn, const sg_store_outcome_t *v, int n,
         return rc;
 }
 
+long long sg_store_orphans(PGconn *conn, const sg_sinks_t *s,
+                           sg_pg_err_t *err)
+{
+        sg_buf_t names;
+        char age[24];
+        const char *params[2];
+        long long n = 0;
+        int rc;
+
+        sg_buf_init(&names);
+        sg_buf_array_begin(&names);
+        for (int i = 0; i < s->n; i++)
+                sg_buf_array_str(&names, s->sink[i].name);
+        sg_buf_array_end(&names);
+        snprintf(age, sizeof(age), "%lld", s->max_age_ms);
+        params[0] = names.data;
+        params[1] = age;
+        rc = sg_pg_command(
+            conn,
+            "UPDATE alert_deliveries d SET status = 'dead',"
+            "       last_error = 'sink_removed', leased_until = NULL"
+            "  FROM alerts a"
+            " WHERE a.alert_id = d.alert_id AND d.status = 'pending'"
+            "   AND NOT (d.sink = ANY ($1::text[]))"
+            "   AND a.created_at + $2::bigint * interval '1 millisecond' < now()",
+            2, params, "expiring the rows of removed sinks", &n, err);
+        sg_buf_fini(&names);
+        return rc < 0 ? -1 : n;
+}
+
 int sg_store_backlog(PGconn *conn, long long *due, long long *leased,
                      sg_pg_err_t *err)
 {

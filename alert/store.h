@@ -82,6 +82,13 @@ int sg_store_record(PGconn *conn, const sg_store_outcome_t *v, int n,
                     long long max_age_ms, long long *aged,
                     sg_pg_err_t *err) SG_MUST_CHECK;
 
+/* The pending rows of sinks no longer in the file (s), once their alert
+ * is older than max_age: dead, last_error sink_removed (a sink removed
+ * for a while and put back within max_age finds its rows waiting).
+ * Returns how many, or -1 with err. */
+long long sg_store_orphans(PGconn *conn, const sg_sinks_t *s,
+                           sg_pg_err_t *err) SG_MUST_CHECK;
+
 /* Rows of configured sinks: pending and due now, and leased. Returns 0
  * or -1 with err. */
 int sg_store_backlog(PGconn *conn, long long *due, long long *leased,

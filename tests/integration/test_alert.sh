@@ -233,7 +233,13 @@ psql_q "INSERT INTO alerts (alert_id, source, kind, severity, summary)
         VALUES ('00000000-0000-4000-8000-0000000000a1', 'compare', 'batch_stream_differ', 'high', 'too old', now() - interval '40 seconds'),
                ('00000000-0000-4000-8000-0000000000a2', 'compare', 'batch_stream_differ', 'high', 'ageing', now() - interval '26 seconds');
         INSERT INTO alerts (alert_id, source, kind, severity, summary)
-        SELECT gen_random_uuid(), 'compliance', 'purchase_burst', 'high', 'user u-' || i FROM generate_series(1, 2) i"
+        SELECT gen_random_uuid(), 'compliance', 'purchase_burst', 'high', 'user u-' || i FROM generate_series(1, 2) i;
+        -- Rows of a sink no longer in the file: dead once past max_age.
+        INSERT INTO alerts (alert_id, source, kind, severity, summary, created_at, routed_at)
+        VALUES ('00000000-0000-4000-8000-0000000000b1', 'gdpr', 'request_failed', 'high', 'gone, old', now() - interval '40 seconds', now()),
+               ('00000000-0000-4000-8000-0000000000b2', 'gdpr', 'request_failed', 'high', 'gone, new', now(), now());
+        INSERT INTO alert_deliveries (alert_id, sink)
+        VALUES ('00000000-0000-4000-8000-0000000000b1', 'gone'), ('00000000-0000-4000-8000-0000000000b2', 'gone')"
 forbid_dead() { [ "$(psql_q "SELECT count(*) FROM alert_deliveries WHERE sink = 'forbid' AND status = 'dead' AND last_error = 'http_403' AND http_status = 403 AND attempts = 1")" = 5 ]; }
 wait_until 20 forbid_dead || fail "403: $(psql_q "SELECT status, last_error, attempts FROM alert_deliveries WHERE sink = 'forbid'")"
 pass "a sink answering 403: rows dead at once, last_error http_403"
@@ -261,6 +267,10 @@ assert_eq "connect" "$(psql_q "SELECT last_error FROM alert_deliveries WHERE ale
   "a failing alert past max_age: dead with its last error"
 [ "$(psql_q "SELECT attempts FROM alert_deliveries WHERE alert_id = '00000000-0000-4000-8000-0000000000a2'")" -ge 2 ] \
   || fail "the failing alert was not retried before max_age"
+assert_eq "dead|sink_removed pending|" \
+  "$(psql_q "SELECT string_agg(status || '|' || coalesce(last_error, ''), ' ' ORDER BY alert_id) FROM alert_deliveries WHERE sink = 'gone'")" \
+  "rows of a sink removed from the file: dead past max_age, pending before"
+grep -q "their sink is no longer in the sinks file rows=1" "$T/alert-b2.log" || fail "the removed sink's dead rows were not logged"
 slowdown_sent() { [ "$(psql_q "SELECT count(*) FROM alert_deliveries WHERE sink = 'slowdown' AND status = 'sent'")" = 2 ]; }
 wait_until 20 slowdown_sent || fail "the slowed-down sink did not get its alerts"
 ra=$(jq -s '[.[] | select(.retry_at != null)] as $asks | [.[] | select(.status == 200)] as $ok

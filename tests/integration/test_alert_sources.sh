@@ -72,3 +72,32 @@ assert_eq "sent $nalerts" "$(psql_q "SELECT status || ' ' || count(*) FROM alert
 kill -TERM "$ALERT"; wait_pid "$ALERT" 30 || fail "sg-alert exit status after SIGTERM"
 grep -q "$SG_ALERT_SRC_SECRET" "$T"/*.log && fail "the secret is in a log"
 pass "signed, no e-mail address, every delivery sent, the secret in no log"
+
+# TLS verification is always on: a sink serving a self-signed certificate
+# for 127.0.0.1 is refused, and taken once its ca_file names that
+# certificate.
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$T/tls.key" -out "$T/tls.crt" -days 1 \
+  -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 >"$T/openssl.log" 2>&1 || fail "openssl req"
+bg recv-tls python3 "$RECEIVER" --port 0 --port-file "$T/recv-tls.port" --secret-env SG_ALERT_SRC_SECRET \
+  --log "$T/recv-tls.jsonl" --tls-cert "$T/tls.crt" --tls-key "$T/tls.key"
+wait_until 20 test -s "$T/recv-tls.port" || fail "the TLS receiver did not start"
+TPORT=$(cat "$T/recv-tls.port")
+cat >"$T/tls.sinks" <<CONF
+connect_timeout = 2s
+timeout = 3s
+[sink noca]
+url = https://127.0.0.1:$TPORT/hook
+secret_env = SG_ALERT_SRC_SECRET
+[sink withca]
+url = https://127.0.0.1:$TPORT/hook
+secret_env = SG_ALERT_SRC_SECRET
+ca_file = $T/tls.crt
+CONF
+rc_of sg-alert test --sink noca --sinks "$T/tls.sinks" >"$T/tls-noca.out" 2>"$T/tls-noca.err"
+assert_eq 1 "$RC" "sg-alert test, a self-signed certificate without its CA: exit status"
+grep -Eq "^sink noca: tls failure after [0-9]+ ms" "$T/tls-noca.out" || fail "sg-alert test printed: $(cat "$T/tls-noca.out")"
+rc_of sg-alert test --sink withca --sinks "$T/tls.sinks" >"$T/tls-ca.out" 2>"$T/tls-ca.err"
+assert_eq 0 "$RC" "sg-alert test, the same certificate with ca_file: exit status"
+grep -Eq "^sink withca: HTTP 200 in [0-9]+ ms" "$T/tls-ca.out" || fail "sg-alert test printed: $(cat "$T/tls-ca.out")"
+assert_eq "1 true" "$(jq -rs '"\(length) \(.[0].signature_valid)"' "$T/recv-tls.jsonl")" "requests the TLS receiver answered, signature"
+pass "TLS: an unknown certificate refused, the same one taken with ca_file"

@@ -21,7 +21,7 @@ Faults, by request number (1-based, over the receiver's life):
                        gets STATUS (a permanent 4xx, say)
   --delay-ms MS        every answer waits MS first
 "The receiver goes away for a while": the test stops this process and
-starts it again on the same port.
+starts it again on the same port. --tls-cert/--tls-key serve HTTPS.
 """
 
 import argparse
@@ -30,6 +30,7 @@ import hashlib
 import hmac
 import json
 import os
+import ssl
 import sys
 import threading
 import time
@@ -163,6 +164,8 @@ def main():
     p.add_argument("--status-for-kind", action="append")
     p.add_argument("--delay-ms", type=int, default=0)
     p.add_argument("--timeout-s", type=float, default=5.0)
+    p.add_argument("--tls-cert", help="serve HTTPS with this certificate (PEM)")
+    p.add_argument("--tls-key", help="... and this private key (PEM)")
     args = p.parse_args()
     state = State(args)
     # A deep accept queue: sg-alert opens many connections at once, and an
@@ -171,6 +174,10 @@ def main():
     srv = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
     srv.daemon_threads = True
     srv.state = state
+    if args.tls_cert:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(args.tls_cert, args.tls_key)
+        srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
     if args.port_file:
         tmp = args.port_file + ".tmp"
         with open(tmp, "w") as f:
