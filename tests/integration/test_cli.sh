@@ -71,11 +71,14 @@ pass "database outage: $(grep -c 'postgres unavailable' "$T/nodb.err") retry lin
 # what is wrong (the password itself never appears), at once.
 seed_users 20
 generate --count 50 --seed 3
+export SG_CLI_ALERT_SECRET=cli-secret
+printf '[sink x]\nurl = http://127.0.0.1:9/x\nsecret_env = SG_CLI_ALERT_SECRET\n' >"$T/cli.sinks"
 declare -A ARGS=(
   [sg-seed-users]="--users 5" [sg-generate]="--count 5" [sg-raw-store]=""
   [sg-stream-metrics]="" [sg-gdpr]="--once" [sg-batch-metrics]="--all --retry-for 30"
   [sg-compare]="--all --retry-for 30" [sg-report]="daily --output-dir $T/r --retry-for 30"
-  [sg-migrate]="--status"
+  [sg-migrate]="--status" [sg-alert]="--once --sinks $T/cli.sinks"
+  [sg-compliance]="--idle-exit 1 --no-publish"
 )
 check_permanent() {  # check_permanent BIN WHAT [env...]
   local bin=$1 what=$2; shift 2
