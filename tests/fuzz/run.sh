@@ -14,7 +14,7 @@ clang -g -O1 -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
   -I"$SRC/common" "$SRC/tests/fuzz/fuzz_event.c" "$SRC/common/sg_event.c" \
   "$SRC/common/sg_mask.c" "$SRC/common/sg_uuid.c" "$SRC/common/sg_time.c" \
   "$SRC/common/sg_country.c" "$SRC/common/sg_defs.c" "$SRC/common/sg_log.c" \
-  "$SRC/common/sg_signal.c" $(pkg-config --cflags --libs jansson) -o "$OUT/fuzz_event"
+  "$SRC/common/sg_signal.c" $(pkg-config --cflags --libs jansson libcrypto) -o "$OUT/fuzz_event"
 cp -n "$SRC"/tests/fuzz/corpus/* "$OUT/work-corpus/" 2>/dev/null || true
 "$OUT/fuzz_event" -max_total_time="$SECONDS_TO_RUN" -timeout=10 -rss_limit_mb=2048 \
   -artifact_prefix="$OUT/crashes/" -print_final_stats=1 "$OUT/work-corpus" 2>"$OUT/fuzz.log" || {
