@@ -173,6 +173,7 @@ static void conf_reload(alert_ctx_t *ctx)
         conf_destroy(ctx->conf);
         ctx->conf = c;
         ctx->work_due = true;
+        ctx->next_orphans_ms = 0; /* a sink may have gone: look now */
         sg_info("sinks file reloaded path=%s sinks=%d", ctx->sinks_path,
                 c->sinks.n);
 }

@@ -218,6 +218,13 @@ grep -Eq "^sink forbid: HTTP 403 in [0-9]+ ms" "$T/test-403.out" || fail "sg-ale
 rc_of sg-alert test --sink down --sinks "$T/b.sinks" >"$T/test-down.out" 2>>"$T/test-down.err"
 assert_eq 1 "$RC" "sg-alert test exit status (nothing listening)"
 grep -Eq "^sink down: connect failure after [0-9]+ ms" "$T/test-down.out" || fail "sg-alert test printed: $(cat "$T/test-down.out")"
+# Rows of a sink no longer in the file (looked at when sg-alert starts,
+# reloads its file, and every minute): dead once past max_age.
+psql_q "INSERT INTO alerts (alert_id, source, kind, severity, summary, created_at, routed_at)
+        VALUES ('00000000-0000-4000-8000-0000000000b1', 'gdpr', 'request_failed', 'high', 'gone, old', now() - interval '40 seconds', now()),
+               ('00000000-0000-4000-8000-0000000000b2', 'gdpr', 'request_failed', 'high', 'gone, new', now(), now());
+        INSERT INTO alert_deliveries (alert_id, sink)
+        VALUES ('00000000-0000-4000-8000-0000000000b1', 'gone'), ('00000000-0000-4000-8000-0000000000b2', 'gone')"
 cp "$T/b.sinks" "$T/live.sinks"
 bg alert-b2 sg-alert --sinks "$T/live.sinks" --progress-interval 2
 ALERT=$LAST_PID
@@ -233,13 +240,7 @@ psql_q "INSERT INTO alerts (alert_id, source, kind, severity, summary)
         VALUES ('00000000-0000-4000-8000-0000000000a1', 'compare', 'batch_stream_differ', 'high', 'too old', now() - interval '40 seconds'),
                ('00000000-0000-4000-8000-0000000000a2', 'compare', 'batch_stream_differ', 'high', 'ageing', now() - interval '26 seconds');
         INSERT INTO alerts (alert_id, source, kind, severity, summary)
-        SELECT gen_random_uuid(), 'compliance', 'purchase_burst', 'high', 'user u-' || i FROM generate_series(1, 2) i;
-        -- Rows of a sink no longer in the file: dead once past max_age.
-        INSERT INTO alerts (alert_id, source, kind, severity, summary, created_at, routed_at)
-        VALUES ('00000000-0000-4000-8000-0000000000b1', 'gdpr', 'request_failed', 'high', 'gone, old', now() - interval '40 seconds', now()),
-               ('00000000-0000-4000-8000-0000000000b2', 'gdpr', 'request_failed', 'high', 'gone, new', now(), now());
-        INSERT INTO alert_deliveries (alert_id, sink)
-        VALUES ('00000000-0000-4000-8000-0000000000b1', 'gone'), ('00000000-0000-4000-8000-0000000000b2', 'gone')"
+        SELECT gen_random_uuid(), 'compliance', 'purchase_burst', 'high', 'user u-' || i FROM generate_series(1, 2) i"
 forbid_dead() { [ "$(psql_q "SELECT count(*) FROM alert_deliveries WHERE sink = 'forbid' AND status = 'dead' AND last_error = 'http_403' AND http_status = 403 AND attempts = 1")" = 5 ]; }
 wait_until 20 forbid_dead || fail "403: $(psql_q "SELECT status, last_error, attempts FROM alert_deliveries WHERE sink = 'forbid'")"
 pass "a sink answering 403: rows dead at once, last_error http_403"
