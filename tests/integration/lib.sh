@@ -29,7 +29,9 @@ SG_KAFKA_DIR=$T/kafka
 source "$SG_SRC/scripts/sg-lib.sh"
 sg_die() { fail "$*"; }
 PGHOST_TEST=${PGHOST:-localhost}
-if [ "$SG_TEST_BROKER" = kafka ]; then TEST_DB=sgk_${TEST_NAME#test_}; else TEST_DB=sgit_${TEST_NAME#test_}; fi
+# SG_TEST_DB_PREFIX keeps two suites on one PostgreSQL apart (their
+# databases are named after the test).
+if [ "$SG_TEST_BROKER" = kafka ]; then TEST_DB=${SG_TEST_DB_PREFIX:-}sgk_${TEST_NAME#test_}; else TEST_DB=${SG_TEST_DB_PREFIX:-}sgit_${TEST_NAME#test_}; fi
 OWNER_DSN="host=$PGHOST_TEST dbname=$TEST_DB user=sg_owner"
 export PG_DSN="host=$PGHOST_TEST dbname=$TEST_DB user=sg_writer"
 ANALYTICS_DSN="host=$PGHOST_TEST dbname=$TEST_DB user=sg_analytics"

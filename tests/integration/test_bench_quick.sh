@@ -18,7 +18,7 @@ BROKER_OPT=both
 if [ "${SG_TEST_KAFKA:-on}" = off ]; then BROKER_OPT=embedded; log "SG_TEST_KAFKA=off: sg-broker only"; fi
 ONLY=parse,raw-store,compliance,e2e,gdpr,batch,memory,peer
 "$SG_SRC/bench/run" --quick --broker "$BROKER_OPT" --only "$ONLY" --out "$out" --bin "$BENCH_BIN" \
-  --db sgit_bench_quick >"$T/bench.log" 2>&1 || { tail -30 "$T/bench.log" >&2; fail "bench/run --quick exited non-zero"; }
+  --db "${SG_TEST_DB_PREFIX:-}sgit_bench_quick" >"$T/bench.log" 2>&1 || { tail -30 "$T/bench.log" >&2; fail "bench/run --quick exited non-zero"; }
 took=$(( $(date +%s) - start ))
 log "bench/run --quick took ${took}s (not asserted)"
 [ -s "$out" ] || fail "no report at $out"
