@@ -1,4 +1,5 @@
 #include "erase.h"
+#include "export.h"
 #include "sg_alert.h"
 #include "sg_buf.h"
 #include "sg_log.h"
@@ -162,6 +163,7 @@ void sg_erase_result_reset(sg_erase_result_t *r)
         r->claimed = 0;
         r->erased = 0;
         r->fallback = false;
+        r->exports_deleted = 0;
 }
 
 void sg_erase_result_fini(sg_erase_result_t *r)
@@ -403,8 +405,8 @@ fail:
         return -1;
 }
 
-int sg_erase_batch(PGconn *conn, int batch_size, sg_erase_result_t *out,
-                   sg_pg_err_t *err)
+int sg_erase_batch(PGconn *conn, int batch_size, const char *export_dir,
+                   sg_erase_result_t *out, sg_pg_err_t *err)
 {
         char limit[16];
         const char *params[1] = {limit};
@@ -470,6 +472,13 @@ int sg_erase_batch(PGconn *conn, int batch_size, sg_erase_result_t *out,
                     sg_erase_one_by_one(conn, ids, n, out, err) < 0)
                         goto out;
         }
+        /* An export is a copy of the user's data: it goes with them. A
+         * rollback after this leaves the files deleted and the user not
+         * erased yet; the retry erases them. */
+        if (export_dir && out->erased > 0 &&
+            sg_export_purge(conn, export_dir, lit.data, &out->exports_deleted,
+                            err) < 0)
+                goto out;
         if (sg_erase_alert_failed(conn, out, err) < 0)
                 goto out;
         rc = sg_pg_commit(conn, err);

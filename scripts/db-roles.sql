@@ -20,6 +20,13 @@ SELECT format('CREATE ROLE sg_analytics LOGIN PASSWORD %L', :'analytics_pw')
 SELECT 'CREATE ROLE sg_auditor NOLOGIN'
  WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'sg_auditor') \gexec
 
+-- pgaudit (scripts/pg-audit.sh): its object audit skips what SECURITY
+-- DEFINER functions read for another role (pgaudit issue #157), so the
+-- calls of the daemons' role are logged instead (FUNCTION class: one line
+-- per call of pii_lookup and the other access functions). A placeholder
+-- where pgaudit is not loaded.
+ALTER ROLE sg_writer SET pgaudit.log = 'function';
+
 SELECT format('CREATE DATABASE %I OWNER sg_owner', :'dbname')
  WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = :'dbname') \gexec
 

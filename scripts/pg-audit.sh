@@ -56,11 +56,17 @@ trap 'rm -f "$want"' EXIT
   if [ "$has_pgaudit" -eq 1 ]; then
     # Object audit only: every statement that reads or writes a table on
     # which sg_auditor holds a privilege (users_pii), nested statements of
-    # functions included. No session logging, never the bound parameters.
+    # functions included, but not what SECURITY DEFINER functions read for
+    # another role (pgaudit issue #157): db-roles.sql has sg_writer's
+    # function calls logged instead (ALTER ROLE ... SET pgaudit.log).
     echo "pgaudit.role = 'sg_auditor'"
     echo "pgaudit.log = 'none'"
     echo "pgaudit.log_catalog = off"
     echo "pgaudit.log_parameter = off"
+    # No statement text: a statement with literal values (an INSERT typed
+    # in psql) would put personal data into the log. Object, command and
+    # role remain.
+    echo "pgaudit.log_statement = off"
     echo "pgaudit.log_level = 'log'"
   fi
 } >"$want"
