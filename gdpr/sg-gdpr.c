@@ -453,7 +453,12 @@ int main(int argc, char **argv)
                      "time in the same transaction, replaces the request's "
                      "e-mail by its\nSHA-256, and queues an erasure notice "
                      "(user_id, request_id, time; no PII) in\nthe outbox, "
-                     "published to Kafka after commit.",
+                     "published to Kafka after commit. Requests of kind "
+                     "'access' are\nexported instead: DIR/access_<id>.json, "
+                     "access_<id>_events.csv and\naccess_<id>.sha256 "
+                     "(mode 0600); an erasure deletes the user's earlier\n"
+                     "exports. Personal data is read through pii_lookup & co. "
+                     "(docs/privacy.md).",
             .tables = {opts},
             .epilog = "Without any broker (no --brokers, no "
                       "KAFKA_BOOTSTRAP_SERVERS, no broker address\nfile) it "
