@@ -1,4 +1,5 @@
 #include "erase.h"
+#include "export.h"
 #include "sg_alert.h"
 #include "sg_buf.h"
 #include "sg_log.h"
@@ -8,33 +9,35 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The oldest pending requests nobody else holds. */
+/* The oldest pending erasure requests nobody else holds (access requests
+ * are export.c's). */
 static const char SQL_CLAIM[] =
     "SELECT id FROM privacy_requests WHERE status = 'pending' "
-    "ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED";
+    "AND kind = 'erasure' ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED";
 
 /* Locks the live users the claimed requests name, in user_id order so that
  * two instances lock in the same order. A user another instance is erasing
  * right now is waited for; once it committed, the row no longer matches
  * (its e-mail is gone) and the next statement, with a fresh snapshot,
- * finds that instance's request by hash instead: already_anonymized. */
+ * finds that instance's request by hash instead: already_anonymized.
+ * users_pii is read only through SECURITY DEFINER functions with a
+ * purpose (sql/013_pii_access.sql): here pii_lock_requests. */
 static const char SQL_LOCK_USERS[] =
-    "SELECT u.user_id FROM users_pii u "
-    " WHERE lower(btrim(u.email)) IN ("
-    "       SELECT lower(btrim(r.email)) FROM privacy_requests r "
-    "        WHERE r.id = ANY ($1::bigint[])) "
-    " ORDER BY u.user_id FOR UPDATE OF u";
+    "SELECT pii_lock_requests($1::bigint[], 'erasure')";
 
 /* Processes the claimed requests $1, set-based, in one statement:
  *  req   the requests, e-mail normalised (lower(btrim()), users_pii's
  *        index); a blank e-mail normalises to NULL;
  *  m     the users whose normalised e-mail matches, with the PII columns
- *        that hold a value (what erasure clears);
+ *        that held a value (what erasure clears), as they were before
+ *        pii_erase_requests (sql/013) anonymised the live ones, logging
+ *        the access with purpose erasure; it runs once, before any row
+ *        of o (and so of done) exists: o joins m;
  *  er    the users to erase now, each by the first request naming it;
  *  prev  for requests matching no live user: an earlier request with the
  *        same e-mail hash that matched a user (erased already);
  *  o     each request's outcome;
- * then users_pii is anonymised, the requests get their outcome (e-mail
+ * then the requests get their outcome (e-mail
  * replaced by its hash), the audit rows are written and one erasure notice
  * per user erased goes into the outbox (sql/006_outbox.sql), all in this
  * statement's transaction. Returns per request: id, status, user_id,
@@ -45,28 +48,14 @@ static const char SQL_PROCESS[] =
     "  SELECT r.id, r.requested_at, nullif(lower(btrim(r.email)), '') AS norm"
     "    FROM privacy_requests r"
     "   WHERE r.id = ANY ($1::bigint[]) AND r.status = 'pending'), "
-    "m AS ("
-    "  SELECT q.id AS request_id, u.user_id, u.anonymized_at,"
-    "         array_remove(ARRAY["
-    "           CASE WHEN u.email IS NOT NULL THEN 'email' END,"
-    "           CASE WHEN u.first_name IS NOT NULL THEN 'first_name' END,"
-    "           CASE WHEN u.last_name IS NOT NULL THEN 'last_name' END,"
-    "           CASE WHEN u.street_address IS NOT NULL"
-    "                THEN 'street_address' END,"
-    "           CASE WHEN u.city IS NOT NULL THEN 'city' END,"
-    "           CASE WHEN u.postal_code IS NOT NULL THEN 'postal_code' END"
-    "         ], NULL) AS cols"
-    "    FROM req q JOIN users_pii u ON lower(btrim(u.email)) = q.norm), "
+    "m AS MATERIALIZED ("
+    "  SELECT f.request_id, f.user_id, f.anonymized_at, f.cols"
+    "    FROM pii_erase_requests($1::bigint[], (SELECT t FROM now_),"
+    "                            'erasure') f), "
     "er AS ("
     "  SELECT DISTINCT ON (m.user_id) m.user_id, m.request_id, m.cols"
     "    FROM m WHERE m.anonymized_at IS NULL"
     "   ORDER BY m.user_id, m.request_id), "
-    "anon AS ("
-    "  UPDATE users_pii u"
-    "     SET email = NULL, first_name = NULL, last_name = NULL,"
-    "         street_address = NULL, city = NULL, postal_code = NULL,"
-    "         anonymized_at = (SELECT t FROM now_)"
-    "    FROM er WHERE u.user_id = er.user_id), "
     "prev AS ("
     "  SELECT DISTINCT ON (q.id) q.id AS request_id, p.user_id"
     "    FROM req q JOIN privacy_requests p"
@@ -174,6 +163,7 @@ void sg_erase_result_reset(sg_erase_result_t *r)
         r->claimed = 0;
         r->erased = 0;
         r->fallback = false;
+        r->exports_deleted = 0;
 }
 
 void sg_erase_result_fini(sg_erase_result_t *r)
@@ -415,8 +405,8 @@ fail:
         return -1;
 }
 
-int sg_erase_batch(PGconn *conn, int batch_size, sg_erase_result_t *out,
-                   sg_pg_err_t *err)
+int sg_erase_batch(PGconn *conn, int batch_size, const char *export_dir,
+                   sg_erase_result_t *out, sg_pg_err_t *err)
 {
         char limit[16];
         const char *params[1] = {limit};
@@ -482,6 +472,13 @@ int sg_erase_batch(PGconn *conn, int batch_size, sg_erase_result_t *out,
                     sg_erase_one_by_one(conn, ids, n, out, err) < 0)
                         goto out;
         }
+        /* An export is a copy of the user's data: it goes with them. A
+         * rollback after this leaves the files deleted and the user not
+         * erased yet; the retry erases them. */
+        if (export_dir && out->erased > 0 &&
+            sg_export_purge(conn, export_dir, lit.data, &out->exports_deleted,
+                            err) < 0)
+                goto out;
         if (sg_erase_alert_failed(conn, out, err) < 0)
                 goto out;
         rc = sg_pg_commit(conn, err);

@@ -52,6 +52,7 @@ typedef struct sg_erase_result {
         int claimed;   /* requests claimed by this batch */
         int erased;    /* requests that anonymized a user (notices queued) */
         bool fallback; /* the batch was done request by request */
+        int exports_deleted; /* export files of erased users removed */
 } sg_erase_result_t;
 
 void sg_erase_result_init(sg_erase_result_t *r);
@@ -66,10 +67,13 @@ void sg_erase_result_fini(sg_erase_result_t *r);
  * request's e-mail by its SHA-256. A request whose processing fails
  * unexpectedly is marked failed on its own (a savepoint per request)
  * without failing the others; every request that ends failed is an alert
- * (kind request_failed). Returns 0 (committed; out->claimed == 0: nothing
- * was pending), or -1 (rolled back) with err. */
-int sg_erase_batch(PGconn *conn, int batch_size, sg_erase_result_t *out,
-                   sg_pg_err_t *err) SG_MUST_CHECK;
+ * (kind request_failed). The access exports of the users erased (in
+ * export_dir, NULL: none) are deleted in the same transaction
+ * (gdpr/export.h, sg_export_purge). Only requests of kind 'erasure' are
+ * claimed. Returns 0 (committed; out->claimed == 0: nothing was pending),
+ * or -1 (rolled back) with err. */
+int sg_erase_batch(PGconn *conn, int batch_size, const char *export_dir,
+                   sg_erase_result_t *out, sg_pg_err_t *err) SG_MUST_CHECK;
 
 /* Alerts (common/sg_alert.h: source gdpr, kind request_overdue, once per
  * request) for the requests pending for more than age_days; limit_days is

@@ -7,7 +7,11 @@
  * SHA-256; an erasure notice (ids and time, no PII) goes into the outbox
  * in that transaction and to Kafka after commit (common/sg_outbox.h). We also poll, so a missed
  * notification delays a request, never loses it. Logs carry request ids
- * and outcomes only, never an e-mail. */
+ * and outcomes only, never an e-mail.
+ *
+ * Requests of kind 'access' are exported instead (gdpr/export.h): one
+ * transaction each, files in --export-dir; an erasure deletes the erased
+ * users' earlier exports. */
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +20,7 @@
 #include <libpq-fe.h>
 
 #include "erase.h"
+#include "export.h"
 #include "sg_cli.h"
 #include "sg_listen.h"
 #include "sg_log.h"
@@ -45,6 +50,7 @@ typedef struct gdpr_ctx {
         bool no_notices;
         const char *erasure_topic;
         double overdue_days; /* alert on requests pending this long; 0: off */
+        const char *export_dir; /* access exports (mode 0700, files 0600) */
 
         /* What we have */
         sg_pg_session_t pg;
@@ -56,6 +62,8 @@ typedef struct gdpr_ctx {
 
         /* Counters */
         long long by_status[SG_ERASE__CNT];
+        long long exports[SG_EXPORT__CNT];
+        long long exports_deleted;
         long long processed;
         long long batches;
         long long notifications;
@@ -147,9 +155,15 @@ static int process_batch(gdpr_ctx_t *ctx)
 
         if (!conn)
                 return -1;
-        if (sg_erase_batch(conn, ctx->batch_size, &ctx->res, &err) < 0) {
+        if (sg_erase_batch(conn, ctx->batch_size, ctx->export_dir, &ctx->res,
+                           &err) < 0) {
                 db_error(ctx, "request batch", &err);
                 return ctx->fatal ? -1 : -2;
+        }
+        if (ctx->res.exports_deleted > 0) {
+                sg_info("deleted access exports of erased users files=%d",
+                        ctx->res.exports_deleted);
+                ctx->exports_deleted += ctx->res.exports_deleted;
         }
         if (ctx->res.claimed == 0)
                 return 0;
@@ -168,6 +182,50 @@ static int process_batch(gdpr_ctx_t *ctx)
         if (ctx->res.erased > 0)
                 sweep_outbox(ctx);
         return ctx->res.claimed;
+}
+
+/* Exports up to batch_size access requests, one transaction each. Returns
+ * the number done (batch_size: there may be more), -2 after a transient
+ * failure, -1 if fatal or stopping. Logs ids, counts and file names only. */
+static int process_access(gdpr_ctx_t *ctx)
+{
+        int done = 0;
+
+        while (done < ctx->batch_size && !sg_stop_requested) {
+                PGconn *conn = db(ctx);
+                sg_export_outcome_t oc;
+                sg_pg_err_t err;
+                int r;
+
+                if (!conn)
+                        return -1;
+                r = sg_export_next(conn, ctx->export_dir, &oc, &err);
+                if (r < 0) {
+                        db_error(ctx, "access export", &err);
+                        return ctx->fatal ? -1 : -2;
+                }
+                if (r == 0)
+                        break;
+                done++;
+                ctx->exports[oc.status]++;
+                ctx->processed++;
+                if (oc.processing_ms > ctx->max_ms)
+                        ctx->max_ms = oc.processing_ms;
+                if (oc.status == SG_EXPORT_FAILED)
+                        sg_warn("request id=%lld kind=access status=failed "
+                                "processing_ms=%.1f error=\"%s\"",
+                                oc.request_id, oc.processing_ms, oc.error);
+                else
+                        sg_info("request id=%lld kind=access status=%s%s%s "
+                                "users=%d erased=%d events=%lld%s%s "
+                                "processing_ms=%.1f",
+                                oc.request_id, sg_export_status_name(oc.status),
+                                oc.user_id[0] ? " user_id=" : "", oc.user_id,
+                                oc.users, oc.erased, oc.events,
+                                oc.file[0] ? " file=" : "", oc.file,
+                                oc.processing_ms);
+        }
+        return done;
 }
 
 /* Records what the sender reported (sent, or released for later). Reports
@@ -207,7 +265,8 @@ static void progress(gdpr_ctx_t *ctx, long long now, bool final)
             "%s processed=%lld rate=%.1f/s anonymized=%lld "
             "already_anonymized=%lld not_found=%lld failed=%lld "
             "batches=%lld notifications=%lld overdue_alerts=%lld "
-            "max_processing_ms=%.1f%s "
+            "exported=%lld export_not_found=%lld export_failed=%lld "
+            "exports_deleted=%lld max_processing_ms=%.1f%s "
             "notices_sent=%lld notices_failed=%lld notices_in_flight=%d",
             final ? "final" : "progress", ctx->processed,
             secs > 0
@@ -216,7 +275,9 @@ static void progress(gdpr_ctx_t *ctx, long long now, bool final)
             ctx->by_status[SG_ERASE_ANONYMIZED],
             ctx->by_status[SG_ERASE_ALREADY_ANONYMIZED],
             ctx->by_status[SG_ERASE_NOT_FOUND], ctx->by_status[SG_ERASE_FAILED],
-            ctx->batches, ctx->notifications, ctx->overdue_alerts, ctx->max_ms,
+            ctx->batches, ctx->notifications, ctx->overdue_alerts,
+            ctx->exports[SG_EXPORT_EXPORTED], ctx->exports[SG_EXPORT_NOT_FOUND],
+            ctx->exports[SG_EXPORT_FAILED], ctx->exports_deleted, ctx->max_ms,
             backlog,
             st ? st->delivered : 0LL, st ? st->failed : 0LL,
             ctx->ob ? sg_outbox_inflight(ctx->ob) : 0);
@@ -251,10 +312,15 @@ static void run(gdpr_ctx_t *ctx)
                         next_poll = now + poll_ms;
                 }
                 if (work_due) {
+                        int a;
                         r = process_batch(ctx);
                         if (r == -1)
                                 break;
-                        work_due = r == -2 || r >= ctx->batch_size;
+                        a = process_access(ctx);
+                        if (a == -1)
+                                break;
+                        work_due = r == -2 || r >= ctx->batch_size ||
+                                   a == -2 || a >= ctx->batch_size;
                 }
                 if (sweep_due) {
                         sweep_outbox(ctx);
@@ -343,6 +409,9 @@ int main(int argc, char **argv)
         ctx.progress_s = 10;
         ctx.erasure_topic = "privacy_erasures";
         ctx.overdue_days = 25;
+        ctx.export_dir = getenv("SG_EXPORT_DIR") && *getenv("SG_EXPORT_DIR")
+                             ? getenv("SG_EXPORT_DIR")
+                             : ".sg/exports";
         const sg_opt_t opts[] = {
             {.name = "poll-interval", .kind = SG_OPT_DOUBLE,
              .dest = &ctx.poll_interval_s, .arg = "SECONDS", .dmin = 0.1,
@@ -366,6 +435,11 @@ int main(int argc, char **argv)
              .help = "a request still pending after DAYS is an alert (the "
                      "legal\nlimit is 30 days; checked every minute; 0: "
                      "never)"},
+            {.name = "export-dir", .kind = SG_OPT_STRING,
+             .dest = &ctx.export_dir, .arg = "DIR",
+             .help = "access exports go here (created mode 0700; files 0600;"
+                     "\nSG_EXPORT_DIR); an erasure deletes the user's"
+                     "\nearlier exports from it"},
             {.name = "progress-interval", .kind = SG_OPT_INT,
              .dest = &ctx.progress_s, .arg = "SECONDS", .min = 1, .max = 3600,
              .unit = "s", .help = "progress line period"},
@@ -379,7 +453,12 @@ int main(int argc, char **argv)
                      "time in the same transaction, replaces the request's "
                      "e-mail by its\nSHA-256, and queues an erasure notice "
                      "(user_id, request_id, time; no PII) in\nthe outbox, "
-                     "published to Kafka after commit.",
+                     "published to Kafka after commit. Requests of kind "
+                     "'access' are\nexported instead: DIR/access_<id>.json, "
+                     "access_<id>_events.csv and\naccess_<id>.sha256 "
+                     "(mode 0600); an erasure deletes the user's earlier\n"
+                     "exports. Personal data is read through pii_lookup & co. "
+                     "(docs/privacy.md).",
             .tables = {opts},
             .epilog = "Without any broker (no --brokers, no "
                       "KAFKA_BOOTSTRAP_SERVERS, no broker address\nfile) it "
@@ -393,6 +472,8 @@ int main(int argc, char **argv)
         st = sg_cli_parse(&cli, &common, argc, argv, NULL);
         if (st != SG_CLI_RUN)
                 return st;
+        if (!ctx.export_dir[0])
+                return sg_cli_usage_error(&cli, "--export-dir needs a folder");
         if (strlen(ctx.erasure_topic) > 249)
                 return sg_cli_usage_error(&cli, "--erasure-topic needs a name of "
                                                 "1 to 249 characters");

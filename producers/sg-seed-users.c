@@ -100,7 +100,9 @@ static int seed_users(PGconn *conn, void *arg, sg_pg_err_t *err)
         }
 
         /* No conflict target: a user_id already there and an e-mail held
-         * by another user (another seed's) are both skipped, not errors. */
+         * by another user (another seed's) are both skipped, not errors.
+         * sg_writer may insert into users_pii but not read it: which ids
+         * are there comes from pii_users_present (ids only, sql/013). */
         if (sg_pg_command(conn,
                           "INSERT INTO users_pii (user_id, email, first_name,"
                           " last_name, street_address, city, postal_code,"
@@ -115,14 +117,14 @@ static int seed_users(PGconn *conn, void *arg, sg_pg_err_t *err)
                           " signup_date)"
                           " SELECT t.user_id, t.country, t.signup_date"
                           " FROM sg_seed_users_tmp t"
-                          " WHERE EXISTS (SELECT 1 FROM users_pii p"
-                          "               WHERE p.user_id = t.user_id)"
+                          " WHERE t.user_id IN (SELECT pii_users_present("
+                          "       ARRAY(SELECT user_id FROM sg_seed_users_tmp)))"
                           " ORDER BY t.user_id"
                           " ON CONFLICT (user_id) DO NOTHING",
                           0, NULL, "inserting users_public", NULL, err) < 0 ||
             query_count(conn,
-                        "SELECT count(*) FROM sg_seed_users_tmp t"
-                        " JOIN users_pii p USING (user_id)",
+                        "SELECT count(*) FROM pii_users_present("
+                        "ARRAY(SELECT user_id FROM sg_seed_users_tmp))",
                         &present, err) < 0)
                 goto out;
 

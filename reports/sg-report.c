@@ -3,7 +3,9 @@
  * batch vs streaming, an SVG chart of events per hour), `gdpr-audit` the
  * privacy-request audit, `compliance` the compliance report of a day
  * (flags, risk levels, late events, alert delivery, open privacy
- * requests, an SVG chart of 7 days of flags). Reads only. Thin main: flags, connection with a
+ * requests, an SVG chart of 7 days of flags), `access-audit` who read
+ * personal data for what purpose and the refused attempts (load_access.c,
+ * report_access.c). Reads only. Thin main: flags, connection with a
  * bounded retry, then load (load.c), render (report_*.c) and write. */
 
 #include <errno.h>
@@ -17,6 +19,8 @@
 #include <libpq-fe.h>
 
 #include "load.h"
+#include "load_access.h"
+#include "report_access.h"
 #include "report_compliance.h"
 #include "report_daily.h"
 #include "report_gdpr.h"
@@ -35,6 +39,7 @@ typedef enum report_kind {
         REPORT_DAILY = 0,
         REPORT_GDPR,
         REPORT_COMPLIANCE,
+        REPORT_ACCESS,
 } report_kind_t;
 
 /* One run: what to report and where the figures are. */
@@ -46,6 +51,8 @@ typedef struct report_ctx {
         sg_load_daily_t daily;
         sg_load_gdpr_t gdpr;
         sg_load_compliance_t compliance;
+        sg_load_access_t access;
+        const char *server_log; /* access-audit: NULL = the server's */
 } report_ctx_t;
 
 /* mkdir -p. Returns 0, or -1 with errno set. */
@@ -110,6 +117,8 @@ static int load_job(PGconn *conn, void *arg, sg_pg_err_t *err)
                 return sg_load_daily(conn, ctx->date, &ctx->daily, err);
         case REPORT_GDPR:
                 return sg_load_gdpr(conn, ctx->date, &ctx->gdpr, err);
+        case REPORT_ACCESS:
+                return sg_load_access(conn, ctx->date, &ctx->access, err);
         case REPORT_COMPLIANCE:
                 break;
         }
@@ -258,10 +267,43 @@ out:
         return rc;
 }
 
+/* Reads the server log, renders and writes the access audit. Returns 0 or
+ * -1. A day without access is a normal day; a server log that cannot be
+ * read is one line in the report. */
+static int run_access(report_ctx_t *ctx)
+{
+        sg_access_report_t *r = &ctx->access.report;
+        char md_name[128];
+        sg_buf_t md, sum;
+        int rc = -1;
+
+        sg_buf_init(&md);
+        sg_buf_init(&sum);
+        sg_load_access_log(&ctx->access, ctx->server_log);
+        snprintf(md_name, sizeof(md_name), "access_audit_%s.md", ctx->date);
+        r->generated_at = ctx->generated_at;
+        sg_access_report_render(r, &md);
+        if (write_file(ctx->output_dir, md_name, &md) < 0)
+                goto out;
+        sg_access_report_summary(r, &sum);
+        printf("%sWrote %s/%s\n", sum.data, ctx->output_dir, md_name);
+        if (fflush(stdout) != 0)
+                sg_warn("cannot write the summary to stdout");
+        sg_info("wrote access audit date=%s accesses=%lld refused=%d "
+                "server_log=%s",
+                ctx->date, r->accesses, r->nrefusals,
+                r->log_note ? "absent" : "read");
+        rc = 0;
+out:
+        sg_buf_fini(&md);
+        sg_buf_fini(&sum);
+        return rc;
+}
+
 int main(int argc, char **argv)
 {
         static const char *const kinds[] = {"daily", "gdpr-audit", "compliance",
-                                            NULL};
+                                            "access-audit", NULL};
         sg_cli_common_t common;
         sg_daterange_args_t dargs;
         sg_daterange_t dr;
@@ -279,6 +321,7 @@ int main(int argc, char **argv)
         sg_load_daily_init(&ctx.daily);
         sg_load_gdpr_init(&ctx.gdpr);
         sg_load_compliance_init(&ctx.compliance);
+        sg_load_access_init(&ctx.access);
         ctx.output_dir = DEFAULT_OUTPUT_DIR;
         sg_daterange_args_init(&dargs);
         const sg_opt_t opts[] = {
@@ -287,13 +330,18 @@ int main(int argc, char **argv)
              .help = "the UTC date to report (default: yesterday, UTC)"},
             {.name = "output-dir", .kind = SG_OPT_STRING, .dest = &ctx.output_dir,
              .arg = "DIR", .help = "where the files go (created when missing)"},
+            {.name = "server-log", .kind = SG_OPT_STRING,
+             .dest = &ctx.server_log, .arg = "DIR_OR_FILE", .no_default = true,
+             .help = "access-audit: the server's CSV log, a file or its folder"
+                     "\n(default: the server's log_directory, when this role"
+                     "\nmay see it)"},
             sg_pg_retry_opt(&job.retry_s, 3600),
             SG_OPT_END,
         };
         const sg_cli_t cli = {
             .prog = PROG,
-            .synopsis = "daily|gdpr-audit|compliance [--date YYYY-MM-DD] "
-                        "[--output-dir DIR]",
+            .synopsis = "daily|gdpr-audit|compliance|access-audit "
+                        "[--date YYYY-MM-DD] [--output-dir DIR]",
             .about = "Writes a report as Markdown, for people who do not read "
                      "SQL, and prints a\nshort summary on stdout.\n"
                      "  daily        business KPIs, revenue, playback health, "
@@ -316,6 +364,12 @@ int main(int argc, char **argv)
                      "DIR/compliance_report_<date>.md\n"
                      "               and DIR/compliance_report_<date>_flags_7d"
                      ".svg\n"
+                     "  access-audit who read personal data (database role, "
+                     "purpose, user ids),\n"
+                     "               per day, and the refused attempts from "
+                     "the server's CSV log\n"
+                     "               (--server-log): "
+                     "DIR/access_audit_<date>.md\n"
                      "Reads only: runs as sg_analytics too (default user "
                      "sg_writer). Two runs on the\nsame database give the same "
                      "bytes but for the \"Generated at\" line.",
@@ -341,7 +395,8 @@ int main(int argc, char **argv)
         if (!kinds[ctx.kind])
                 return sg_cli_usage_error(&cli,
                                           "unknown report '%s' (daily, "
-                                          "gdpr-audit or compliance)",
+                                          "gdpr-audit, compliance or "
+                                          "access-audit)",
                                           argv[first]);
         if (sg_daterange_resolve(&dargs, now, &dr, err, sizeof(err)) < 0)
                 return sg_cli_usage_error(&cli, "%s", err);
@@ -364,6 +419,9 @@ int main(int argc, char **argv)
         case REPORT_GDPR:
                 r = run_gdpr(&ctx);
                 break;
+        case REPORT_ACCESS:
+                r = run_access(&ctx);
+                break;
         case REPORT_COMPLIANCE:
         default:
                 r = run_compliance(&ctx);
@@ -374,5 +432,6 @@ out:
         sg_load_daily_fini(&ctx.daily);
         sg_load_gdpr_fini(&ctx.gdpr);
         sg_load_compliance_fini(&ctx.compliance);
+        sg_load_access_fini(&ctx.access);
         return rc;
 }

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Delete-request simulation: picks a real user from users_pii, shows the
+# Delete-request simulation: picks a real user from users_pii (through
+# pii_lookup, purpose erasure: an audited read, sql/013), shows the
 # row, asks for erasure the supported way (one INSERT INTO
 # privacy_requests), waits until sg-gdpr has processed the request, then
 # shows the same row again, the request and its audit rows.
@@ -34,19 +35,28 @@ sql() { psql -X -q -w -v ON_ERROR_STOP=1 "$DSN" "$@"; }
 # The e-mail travels as a psql variable (:'email' quotes it as a literal).
 sql_email() { sql -v email="$EMAIL" "$@"; }
 
+# users_pii is read only through the audited functions (sql/013), with the
+# purpose "erasure": each read below is a row of pii_access_log.
 if [ -z "$EMAIL" ]; then
-  row=$(sql -At -c "SELECT user_id || ' ' || email FROM users_pii
-                     WHERE anonymized_at IS NULL AND email IS NOT NULL
-                     ORDER BY random() LIMIT 1")
-  if [ -z "$row" ]; then
+  # A user no request has erased yet, from users_public (no personal data);
+  # only that one user's row is read.
+  for _ in 1 2 3 4 5; do
+    EMAIL=$(sql -At -c "SELECT p.email FROM pii_lookup((
+                          SELECT u.user_id FROM users_public u
+                           WHERE NOT EXISTS (SELECT 1 FROM privacy_requests r
+                                              WHERE r.user_id = u.user_id)
+                           ORDER BY random() LIMIT 1), 'erasure') p
+                         WHERE p.email IS NOT NULL")
+    [ -z "$EMAIL" ] || break
+  done
+  if [ -z "$EMAIL" ]; then
     echo "gdpr-request.sh: no user with personal data left in users_pii (run sg-seed-users)" >&2
     exit 1
   fi
-  EMAIL=${row#* }
 fi
 
-step "the user's row in users_pii before the request"
-sql_email -x <<<"SELECT * FROM users_pii WHERE lower(btrim(email)) = lower(btrim(:'email'))"
+step "the user's row in users_pii before the request (pii_find_by_email, purpose erasure)"
+sql_email -x <<<"SELECT * FROM pii_find_by_email(:'email', 'erasure')"
 
 running=$(sql -At -c "SELECT count(*) FROM pg_stat_activity
                        WHERE application_name = 'sg-gdpr' AND datname = current_database()")
@@ -78,7 +88,7 @@ echo "status: $status (seen after about $(( ($(date +%s%N) - t0) / 1000000 )) ms
 
 step "the same row after processing"
 if [ "$status" = anonymized ] || [ "$status" = already_anonymized ]; then
-  sql -x -c "SELECT * FROM users_pii WHERE user_id = (SELECT user_id FROM privacy_requests WHERE id = $ID)"
+  sql -x -c "SELECT * FROM pii_lookup((SELECT user_id FROM privacy_requests WHERE id = $ID), 'erasure')"
 else
   echo "(no user matched: status $status)"
 fi

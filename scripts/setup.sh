@@ -42,7 +42,7 @@ as_postgres() {
 # ---------------------------------------------------------------- packages
 PACKAGES=(build-essential cmake pkg-config git ca-certificates
           librdkafka-dev libpq-dev libjansson-dev libjsmn-dev libcurl4-openssl-dev libssl-dev
-          libcriterion-dev kcat postgresql postgresql-client jq
+          libcriterion-dev kcat postgresql postgresql-client postgresql-15-pgaudit jq
           python3 python3-yaml openssl clang)
 APT_UPDATED=0
 install_missing() {
@@ -107,6 +107,11 @@ for _ in $(seq 1 60); do
 done
 pg_isready -q -h localhost -p "$PGPORT_LOCAL" \
   || { echo "setup.sh: PostgreSQL did not become ready on port $PGPORT_LOCAL" >&2; exit 1; }
+# Audit logging: pgaudit and the CSV server log (scripts/pg-audit.sh;
+# restarts the cluster only when a preloaded library or the collector changes).
+"$ROOT/scripts/pg-audit.sh" "$pg_ver" "$pg_name"
+pg_isready -q -h localhost -p "$PGPORT_LOCAL" \
+  || { echo "setup.sh: PostgreSQL is not ready after scripts/pg-audit.sh" >&2; exit 1; }
 
 # Passwords: from the environment if given, else generated once and kept in
 # ~/.pgpass (mode 600), where libpq and psql find them.

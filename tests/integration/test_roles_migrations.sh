@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Least privilege and migrations: the analytics role is refused on users_pii
-# (and cannot write), the writer cannot change the schema, and re-running
+# (and cannot write; the writer is refused too since 013: it reads through
+# the audited functions), the writer cannot change the schema, and re-running
 # sg-migrate applies nothing new.
 source "$(dirname "$0")/lib.sh"
 
@@ -30,4 +31,5 @@ assert_eq 42501 "$(sqlstate "$ANALYTICS_DSN" "INSERT INTO users_public VALUES (g
 assert_eq 42501 "$(sqlstate "$PG_DSN" 'DROP TABLE events_raw')" "writer dropping events_raw"
 assert_eq 42501 "$(sqlstate "$PG_DSN" 'DELETE FROM events_raw')" "writer deleting from events_raw"
 assert_eq 42501 "$(sqlstate "$PG_DSN" 'CREATE TABLE sneaky (x int)')" "writer creating a table"
-assert_eq ok "$(sqlstate "$PG_DSN" 'SELECT count(*) FROM users_pii')" "writer reading users_pii"
+assert_eq 42501 "$(sqlstate "$PG_DSN" 'SELECT count(*) FROM users_pii')" "writer reading users_pii (sql/013: through pii_lookup only)"
+assert_eq 42501 "$(sqlstate "$PG_DSN" "UPDATE users_pii SET city = NULL")" "writer updating users_pii"
