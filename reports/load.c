@@ -109,6 +109,7 @@ static const char SQL_GDPR_FIGURES[] = SQL_GDPR_DAY
     "       count(*) FILTER (WHERE st = 'already_anonymized'),"
     "       count(*) FILTER (WHERE st = 'not_found'),"
     "       count(*) FILTER (WHERE st = 'failed'),"
+    "       count(*) FILTER (WHERE st = 'exported'),"
     "       (SELECT count(DISTINCT a.user_id)"
     "          FROM gdpr_audit_log a JOIN d ON d.id = a.request_id, k"
     "         WHERE a.action = 'anonymize_user' AND a.created_at < k.ref),"
@@ -530,10 +531,10 @@ int sg_load_gdpr(PGconn *conn, const char *date, sg_load_gdpr_t *lg,
         r->requests = sg_load_ll(res, 0, 0);
         for (int i = 0; i < SG_GDPR_REPORT_NSTATUS; i++)
                 r->by_status[i] = sg_load_ll(res, 0, 1 + i);
-        r->anonymised_users = sg_load_ll(res, 0, 6);
-        r->unaudited = sg_load_ll(res, 0, 7);
+        r->anonymised_users = sg_load_ll(res, 0, 1 + SG_GDPR_REPORT_NSTATUS);
+        r->unaudited = sg_load_ll(res, 0, 2 + SG_GDPR_REPORT_NSTATUS);
         snprintf(lg->reference, sizeof(lg->reference), "%s",
-                 PQgetvalue(res, 0, 8));
+                 PQgetvalue(res, 0, 3 + SG_GDPR_REPORT_NSTATUS));
         r->reference = lg->reference;
 
         if (!(res = Q(SQL_GDPR_LATENCIES, 1, "latencies")))

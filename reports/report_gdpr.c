@@ -11,7 +11,8 @@
 #define NUM SG_RENDER_NUM_MAX
 
 const char *const sg_gdpr_report_statuses[SG_GDPR_REPORT_NSTATUS] = {
-    "pending", "anonymized", "already_anonymized", "not_found", "failed"};
+    "pending", "anonymized", "already_anonymized", "not_found", "failed",
+    "exported"};
 
 static const sg_md_align_t sg_gdpr_lr[2] = {SG_MD_LEFT, SG_MD_RIGHT};
 

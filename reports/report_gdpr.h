@@ -17,7 +17,7 @@
  * before it. So the same database always gives the same report. */
 
 /* The statuses of privacy_requests, in the order the report lists them. */
-#define SG_GDPR_REPORT_NSTATUS 5
+#define SG_GDPR_REPORT_NSTATUS 6
 extern const char *const sg_gdpr_report_statuses[SG_GDPR_REPORT_NSTATUS];
 
 /* Requests pending longer than this breach the legal deadline (GDPR
