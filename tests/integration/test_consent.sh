@@ -144,3 +144,82 @@ check_run C sg-consent-c
 psql_q "SELECT * FROM user_consent ORDER BY user_id" | cut -d'|' -f1-9 >"$T/current.C.txt"
 cmp -s "$T/current.A.txt" "$T/current.C.txt" || fail "C: user_consent differs from A's"
 pass "C: user_consent (every column but updated_at) = A's"
+
+# ---- sg-report consent of the middle day ---------------------------------
+OUT=$T/out
+rc_of sg-report consent --date "$DATE" --output-dir "$OUT" >"$T/report.out" 2>"$T/report.log"
+assert_eq 0 "$RC" "sg-report consent exit status"
+RM=$OUT/consent_report_$DATE.md
+[ -s "$RM" ] || fail "$RM not written"
+strip_generated() { grep -v '^Generated at ' "$1"; }
+if [ -n "${SG_UPDATE_GOLDEN:-}" ]; then strip_generated "$RM" >"$GOLDEN/$(basename "$RM")"; log "updated the golden file"; fi
+diff -u "$GOLDEN/$(basename "$RM")" <(strip_generated "$RM") >"$T/golden.diff" \
+  || { cat "$T/golden.diff" >&2; fail "$(basename "$RM") differs from its golden file"; }
+pass "$(basename "$RM") matches its golden file"
+
+# The figures, computed here from the produced events and the expected
+# history (not from the tables): events of D by EU, consent and DNT;
+# changes of D by kind; by country.
+LO=$(( $(date -u -d "$DATE" +%s) * 1000000 )); HI=$((LO + 86400000000))
+awk -v lo="$LO" -v hi="$HI" '
+  BEGIN { split("DE FR NL IT ES", a, " "); for (i in a) eu[a[i]] = 1 }
+  $2 >= lo && $2 < hi { n++; c[$7]++; if ($4 == "t") hc[$7]++; if ($5 == "t") { dnt++; dc[$7]++ }
+                        if ($7 in eu) { e++; if ($4 == "t") ec++ } }
+  END { printf "events %d eu %d eu_consent %d dnt %d\n", n, e, ec, dnt
+        for (k in c) printf "country %s %d %d %d\n", k, c[k], hc[k] + 0, dc[k] + 0 }' "$T/truth.tsv" \
+  | sort >"$T/expected_day.txt"
+# The country of each expected change: its event's country.
+awk 'NR == FNR { country[$3] = $7; next }
+     { if (u == $1) print $1, $2, $3, pc, $4, pd, $5, country[$3]; else print $1, $2, $3, "-", $4, "-", $5, country[$3]
+       u = $1; pc = $4; pd = $5 }' "$T/truth.tsv" "$T/expected.txt" \
+  | awk -v lo="$LO" -v hi="$HI" '$2 >= lo && $2 < hi {
+      if ($4 == "f" && $5 == "t") { g++; gc[$8]++ }
+      if ($4 == "t" && $5 == "f") { w++; wc[$8]++ }
+      if ($6 == "f" && $7 == "t") on++
+      if ($6 == "t" && $7 == "f") off++
+      if ($4 == "-") init++ }
+    END { printf "changes granted %d withdrawn %d dnt_on %d dnt_off %d initial %d\n", g, w, on, off, init
+          for (k in gc) printf "granted %s %d\n", k, gc[k]; for (k in wc) printf "withdrawn %s %d\n", k, wc[k] }' \
+  | sort >"$T/expected_changes_day.txt"
+read -r _ events _ eu _ eu_consent _ dnt < <(grep '^events ' "$T/expected_day.txt")
+read -r _ _ granted _ withdrawn _ dnt_on _ dnt_off _ initial < <(grep '^changes ' "$T/expected_changes_day.txt")
+[ "$eu" -gt 0 ] && [ "$granted" -gt 0 ] && [ "$withdrawn" -gt 0 ] || fail "the day has no EU event or no change"
+rate=$(awk -v a="$eu_consent" -v b="$eu" 'BEGIN { printf "%.1f%%", 100 * a / b }')
+share=$(awk -v a="$dnt" -v b="$events" 'BEGIN { printf "%.1f%%", 100 * a / b }')
+row() { grep -qE "^\| $1 +\| +$2 \|$" "$RM" || fail "row '$1' is not $2"; }
+row 'Events \(all countries\)' "$(printf "%'d" "$events")"
+row 'EU events' "$(printf "%'d" "$eu")"
+row 'EU events with consent' "$(printf "%'d" "$eu_consent")"
+row '\*\*Consent rate among EU events\*\*' "$rate"
+row '\*\*Do-not-track share\*\* \(all events\)' "$share"
+row 'Consent granted' "$granted"
+row 'Consent withdrawn' "$withdrawn"
+row 'Do-not-track turned on' "$dnt_on"
+row 'Do-not-track turned off' "$dnt_off"
+row "Initial states \(a user's first event\)" "$initial"
+pass "D: $eu EU events, $rate with consent, $granted granted, $withdrawn withdrawn, DNT $share, as computed from the events"
+while read -r _ country n hc dc; do
+  g=$(awk -v c="$country" '$1 == "granted" && $2 == c {print $3}' "$T/expected_changes_day.txt"); g=${g:-0}
+  w=$(awk -v c="$country" '$1 == "withdrawn" && $2 == c {print $3}' "$T/expected_changes_day.txt"); w=${w:-0}
+  grep -qE "^\| \`$country\` +\| (yes|no) +\| +$n \| +$hc \| +[0-9.]+% \| +$dc \| +[0-9.]+% \| +$g \| +$w \|$" "$RM" \
+    || fail "country $country: $n events, $hc with consent, $dc DNT, $g granted, $w withdrawn"
+done < <(grep '^country ' "$T/expected_day.txt")
+assert_eq "$(grep -c '^country ' "$T/expected_day.txt")" "$(sed -n '/^## By country/,/^## /p' "$RM" | grep -c '^| `')" "country rows"
+grep -q "^Consent report $DATE: $eu EU events, $rate with consent; $granted granted, $withdrawn withdrawn" "$T/report.out" \
+  || fail "console summary: $(cat "$T/report.out")"
+pass "by country and the console summary, as computed from the events"
+
+# No personal data: no user or event id, no '@'; as sg_analytics the same
+# bytes; a second run differs only in its Generated-at line.
+assert_eq 0 "$(grep -cE '[0-9a-f]{8}-[0-9a-f]{4}-' "$RM" || true)" "ids in the consent report"
+assert_eq 0 "$(grep -c '@' "$RM" || true)" "'@' in the consent report"
+sg-report consent --date "$DATE" --output-dir "$T/analytics" --dsn "$ANALYTICS_DSN" >/dev/null 2>"$T/an.log" \
+  || { cat "$T/an.log" >&2; fail "sg-report consent as sg_analytics"; }
+diff <(strip_generated "$RM") <(strip_generated "$T/analytics/$(basename "$RM")") >/dev/null \
+  || fail "the consent report differs as sg_analytics"
+pass "sg_analytics gets the same consent report"
+rc_of sg-report consent --date 2025-06-01 --output-dir "$OUT" >/dev/null 2>"$T/empty.log"
+assert_eq 0 "$RC" "sg-report consent exit status for a day without events"
+assert_eq 0 "$(grep -c '^|' "$OUT/consent_report_2025-06-01.md" || true)" "table lines in the empty consent report"
+grep -qxF 'No event of 2025-06-01 in `consent_events`.' "$OUT/consent_report_2025-06-01.md" || fail "empty day sentence"
+rc_of sg-report consent --date 2026-02-30 >/dev/null 2>&1; assert_eq 2 "$RC" "sg-report consent --date 2026-02-30"
