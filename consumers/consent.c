@@ -1,5 +1,6 @@
 #include "consent.h"
 #include "sg_buf.h"
+#include "sg_log.h"
 #include "sg_defs.h"
 #include "sg_pg.h"
 #include "sg_time.h"
@@ -156,7 +157,7 @@ static int sg_consent_flush(void *stage, PGconn *conn, sg_pg_err_t *err)
         sg_consent_t *c = stage;
         sg_buf_t a[SG_CONSENT_NCOLS];
         const char *params[SG_CONSENT_NCOLS];
-        long long changes = 0;
+        long long changes = 0, t[5];
         int rc = -1;
 
         c->batch_changes = 0;
@@ -184,16 +185,28 @@ static int sg_consent_flush(void *stage, PGconn *conn, sg_pg_err_t *err)
                 sg_buf_array_end(&a[i]);
                 params[i] = a[i].data;
         }
+        t[0] = sg_time_mono_ms();
         if (sg_pg_command(conn, SQL_EVENTS, 8, params,
-                          "adding to consent_events", NULL, err) < 0 ||
-            sg_pg_command(conn, SQL_CUT, 3, params,
+                          "adding to consent_events", NULL, err) < 0)
+                goto out;
+        t[1] = sg_time_mono_ms();
+        if (sg_pg_command(conn, SQL_CUT, 3, params,
                           "cutting consent_log at the batch's first event",
-                          NULL, err) < 0 ||
-            sg_pg_command(conn, SQL_LOG, 3, params,
-                          "recomputing consent_log", &changes, err) < 0 ||
-            sg_pg_command(conn, SQL_CURRENT, 1, params,
+                          NULL, err) < 0)
+                goto out;
+        t[2] = sg_time_mono_ms();
+        if (sg_pg_command(conn, SQL_LOG, 3, params, "recomputing consent_log",
+                          &changes, err) < 0)
+                goto out;
+        t[3] = sg_time_mono_ms();
+        if (sg_pg_command(conn, SQL_CURRENT, 1, params,
                           "updating user_consent", NULL, err) < 0)
                 goto out;
+        t[4] = sg_time_mono_ms();
+        sg_debug("consent batch events=%zu log_rows=%lld events_ms=%lld "
+                 "cut_ms=%lld log_ms=%lld current_ms=%lld",
+                 c->n, changes, t[1] - t[0], t[2] - t[1], t[3] - t[2],
+                 t[4] - t[3]);
         c->batch_changes = changes;
         rc = 0;
 out:
