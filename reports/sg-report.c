@@ -20,8 +20,10 @@
 
 #include "load.h"
 #include "load_access.h"
+#include "load_consent.h"
 #include "report_access.h"
 #include "report_compliance.h"
+#include "report_consent.h"
 #include "report_daily.h"
 #include "report_gdpr.h"
 #include "sg_buf.h"
@@ -40,6 +42,7 @@ typedef enum report_kind {
         REPORT_GDPR,
         REPORT_COMPLIANCE,
         REPORT_ACCESS,
+        REPORT_CONSENT,
 } report_kind_t;
 
 /* One run: what to report and where the figures are. */
@@ -52,6 +55,7 @@ typedef struct report_ctx {
         sg_load_gdpr_t gdpr;
         sg_load_compliance_t compliance;
         sg_load_access_t access;
+        sg_load_consent_t consent;
         const char *server_log; /* access-audit: NULL = the server's */
 } report_ctx_t;
 
@@ -119,6 +123,8 @@ static int load_job(PGconn *conn, void *arg, sg_pg_err_t *err)
                 return sg_load_gdpr(conn, ctx->date, &ctx->gdpr, err);
         case REPORT_ACCESS:
                 return sg_load_access(conn, ctx->date, &ctx->access, err);
+        case REPORT_CONSENT:
+                return sg_load_consent(conn, ctx->date, &ctx->consent, err);
         case REPORT_COMPLIANCE:
                 break;
         }
@@ -300,10 +306,40 @@ out:
         return rc;
 }
 
+/* Renders and writes the consent report. Returns 0 or -1. A day without
+ * events is a normal day: every section says what it found. */
+static int run_consent(report_ctx_t *ctx)
+{
+        sg_consent_report_t *r = &ctx->consent.report;
+        char md_name[128];
+        sg_buf_t md, sum;
+        int rc = -1;
+
+        sg_buf_init(&md);
+        sg_buf_init(&sum);
+        snprintf(md_name, sizeof(md_name), "consent_report_%s.md", ctx->date);
+        r->generated_at = ctx->generated_at;
+        sg_consent_report_render(r, &md);
+        if (write_file(ctx->output_dir, md_name, &md) < 0)
+                goto out;
+        sg_consent_report_summary(r, &sum);
+        printf("%sWrote %s/%s\n", sum.data, ctx->output_dir, md_name);
+        if (fflush(stdout) != 0)
+                sg_warn("cannot write the summary to stdout");
+        sg_info("wrote consent report date=%s events=%lld eu_events=%lld "
+                "granted=%lld withdrawn=%lld",
+                ctx->date, r->events, r->eu_events, r->granted, r->withdrawn);
+        rc = 0;
+out:
+        sg_buf_fini(&md);
+        sg_buf_fini(&sum);
+        return rc;
+}
+
 int main(int argc, char **argv)
 {
         static const char *const kinds[] = {"daily", "gdpr-audit", "compliance",
-                                            "access-audit", NULL};
+                                            "access-audit", "consent", NULL};
         sg_cli_common_t common;
         sg_daterange_args_t dargs;
         sg_daterange_t dr;
@@ -322,6 +358,7 @@ int main(int argc, char **argv)
         sg_load_gdpr_init(&ctx.gdpr);
         sg_load_compliance_init(&ctx.compliance);
         sg_load_access_init(&ctx.access);
+        sg_load_consent_init(&ctx.consent);
         ctx.output_dir = DEFAULT_OUTPUT_DIR;
         sg_daterange_args_init(&dargs);
         const sg_opt_t opts[] = {
@@ -340,7 +377,7 @@ int main(int argc, char **argv)
         };
         const sg_cli_t cli = {
             .prog = PROG,
-            .synopsis = "daily|gdpr-audit|compliance|access-audit "
+            .synopsis = "daily|gdpr-audit|compliance|access-audit|consent "
                         "[--date YYYY-MM-DD] [--output-dir DIR]",
             .about = "Writes a report as Markdown, for people who do not read "
                      "SQL, and prints a\nshort summary on stdout.\n"
@@ -370,6 +407,12 @@ int main(int argc, char **argv)
                      "the server's CSV log\n"
                      "               (--server-log): "
                      "DIR/access_audit_<date>.md\n"
+                     "  consent      consent on the day's events: the rate "
+                     "among EU events, consent\n"
+                     "               granted and withdrawn, the do-not-track "
+                     "share, by country,\n"
+                     "               counts only: "
+                     "DIR/consent_report_<date>.md\n"
                      "Reads only: runs as sg_analytics too (default user "
                      "sg_writer). Two runs on the\nsame database give the same "
                      "bytes but for the \"Generated at\" line.",
@@ -395,8 +438,8 @@ int main(int argc, char **argv)
         if (!kinds[ctx.kind])
                 return sg_cli_usage_error(&cli,
                                           "unknown report '%s' (daily, "
-                                          "gdpr-audit, compliance or "
-                                          "access-audit)",
+                                          "gdpr-audit, compliance, "
+                                          "access-audit or consent)",
                                           argv[first]);
         if (sg_daterange_resolve(&dargs, now, &dr, err, sizeof(err)) < 0)
                 return sg_cli_usage_error(&cli, "%s", err);
@@ -422,6 +465,9 @@ int main(int argc, char **argv)
         case REPORT_ACCESS:
                 r = run_access(&ctx);
                 break;
+        case REPORT_CONSENT:
+                r = run_consent(&ctx);
+                break;
         case REPORT_COMPLIANCE:
         default:
                 r = run_compliance(&ctx);
@@ -433,5 +479,6 @@ out:
         sg_load_gdpr_fini(&ctx.gdpr);
         sg_load_compliance_fini(&ctx.compliance);
         sg_load_access_fini(&ctx.access);
+        sg_load_consent_fini(&ctx.consent);
         return rc;
 }
