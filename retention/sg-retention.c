@@ -152,37 +152,32 @@ out:
 static int retention_job(PGconn *conn, void *arg, sg_pg_err_t *err)
 {
         retention_ctx_t *ctx = arg;
-        long long dropped_to = 0, dropped_rows = 0, rows;
+        /* Per table: the newest dropped partition's end, the rows dropped. */
+        long long dropped_to[2] = {0, 0}, dropped_rows[2] = {0, 0}, rows;
+        char before[11];
 
         if (sg_pg_exec(conn, SQL_SESSION, err) < 0)
                 return -1;
-        for (int i = 0; i < 2; i++) {
-                long long *to = i == 0 ? &dropped_to : &(long long){0};
-                long long *dr = i == 0 ? &dropped_rows : &(long long){0};
-
-                if (retention_table(conn, ctx, &ctx->policy[i], to, dr, err) <
-                    0)
+        for (int i = 0; i < 2; i++)
+                if (retention_table(conn, ctx, &ctx->policy[i], &dropped_to[i],
+                                    &dropped_rows[i], err) < 0)
                         return -1;
-        }
-        if (dropped_to == 0)
+        /* events_raw's ids go with its dropped months. */
+        if (dropped_to[0] == 0)
                 return 0;
         if (sg_pg_begin(conn, err) < 0 ||
-            sg_retention_store_forget_ids(conn, dropped_to, ctx->dry_run,
-                                          dropped_rows, &rows, err) < 0 ||
+            sg_retention_store_forget_ids(conn, dropped_to[0], ctx->dry_run,
+                                          dropped_rows[0], &rows, err) < 0 ||
             sg_pg_commit(conn, err) < 0) {
                 sg_pg_rollback(conn);
                 return -1;
         }
         ctx->forgotten += rows;
-        {
-                char b[11];
-
-                sg_time_format_day(dropped_to, b);
-                printf("%s%-12s  %-15s  %-26s  ..%s  %lld event ids of "
-                       "dropped events\n",
-                       ctx->dry_run ? "would " : "", "forget_ids",
-                       "events_raw", "event_ids", b, rows);
-        }
+        sg_time_format_day(dropped_to[0], before);
+        printf("%s%-12s  %-15s  %-26s  ..%s  %lld event ids of dropped "
+               "events\n",
+               ctx->dry_run ? "would " : "", "forget_ids", "events_raw",
+               "event_ids", before, rows);
         return 0;
 }
 
@@ -248,11 +243,10 @@ int main(int argc, char **argv)
         if (sg_pg_run(&common, PROG, &job) < 0)
                 return 1;
         printf("%s%d created (%lld rows moved from DEFAULT), %d dropped "
-               "(%lld rows), %d month%s found in DEFAULT (%lld rows)%s\n",
+               "(%lld rows), %d month%s found in DEFAULT (%lld rows)\n",
                dry_run ? "dry run, nothing changed: would have " : "",
                ctx.created, ctx.moved_rows, ctx.dropped, ctx.dropped_rows,
-               ctx.defaults, ctx.defaults == 1 ? "" : "s", ctx.default_rows,
-               "");
+               ctx.defaults, ctx.defaults == 1 ? "" : "s", ctx.default_rows);
         if (fflush(stdout) != 0) {
                 sg_error("cannot write to stdout");
                 return 1;
