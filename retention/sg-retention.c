@@ -117,13 +117,17 @@ static int retention_table(PGconn *conn, retention_ctx_t *ctx,
                         continue;
                 print_action(ctx, p->table, a);
                 switch (a->kind) {
-                case SG_RETENTION_DEFAULT_ROWS:
+                case SG_RETENTION_DEFAULT_ROWS: {
+                        char month[11];
+
                         ctx->defaults++;
                         ctx->default_rows += a->rows;
-                        sg_warn("default_rows table=%s month_from=%lld "
-                                "rows=%lld (a month without a partition)",
-                                p->table, a->from, a->rows);
+                        sg_time_format_day(a->from, month);
+                        sg_warn("default_rows table=%s month=%.7s rows=%lld "
+                                "(a month without a partition)",
+                                p->table, month, a->rows);
                         break;
+                }
                 case SG_RETENTION_CREATE:
                         ctx->created++;
                         ctx->moved_rows += a->rows;

@@ -107,6 +107,10 @@ BEGIN
     SELECT c.oid INTO def FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
      WHERE i.inhparent = parent AND pg_get_expr(c.relpartbound, c.oid) = 'DEFAULT';
     IF def IS NOT NULL THEN
+        -- ATTACH needs this lock anyway (to check DEFAULT holds no row of
+        -- the range); taken first, no writer can add such a row between
+        -- the move and the check.
+        EXECUTE format('LOCK TABLE %s IN ACCESS EXCLUSIVE MODE', def);
         EXECUTE format('WITH m AS (DELETE FROM %s WHERE %I >= %L AND %I < %L RETURNING *) '
                        'INSERT INTO %I SELECT * FROM m',
                        def, keycol, lo, keycol, hi, name);
