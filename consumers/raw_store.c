@@ -24,12 +24,14 @@ void sg_raw_store_init(sg_raw_store_t *rs, const char *group,
         rs->topic = topic;
         sg_buf_init(&rs->rows);
         sg_buf_init(&rs->rejects);
+        sg_buf_init(&rs->ids);
 }
 
 void sg_raw_store_fini(sg_raw_store_t *rs)
 {
         sg_buf_fini(&rs->rows);
         sg_buf_fini(&rs->rejects);
+        sg_buf_fini(&rs->ids);
         sg_dlw_fini(&rs->dlw);
 }
 
@@ -126,8 +128,15 @@ sg_reason_t sg_raw_store_add_msg(sg_raw_store_t *rs, const sg_msg_t *msg)
         r = sg_event_parse(value ? value : "", value ? len : 0, &ev, why,
                            sizeof(why));
         if (r == SG_REASON_OK) {
+                char day[11];
+
                 sg_raw_store_encode_row(&rs->rows, &ev, topic, partition,
                                         offset);
+                sg_time_format_day(sg_time_utc_day(ev.ts_us), day);
+                sg_buf_append(&rs->ids, ev.event_id, 36);
+                sg_buf_putc(&rs->ids, '\t');
+                sg_buf_append(&rs->ids, day, 10);
+                sg_buf_putc(&rs->ids, '\n');
                 rs->batch_rows++;
                 sg_event_fini(&ev);
                 return r;
@@ -201,8 +210,12 @@ static void sg_raw_store_feed_abort(void *stage, PGconn *conn)
         rs->sent = 0;
 }
 
-/* Slow path, only when the batch holds an event_id already stored: stage
- * the batch, insert what is new, and record the rest as duplicates. */
+/* Slow path, only when the batch holds an event_id already stored (or
+ * twice): stage the batch, register the first copy of each new id (by
+ * partition and offset) in event_ids, insert those rows, and record the
+ * rest as duplicates. event_ids, not events_raw, knows every stored id:
+ * events_raw's primary key holds event_date (its partition key), so it
+ * cannot see a copy stored in another month. */
 static int sg_raw_store_flush_dups(sg_raw_store_t *rs, PGconn *conn,
                                    sg_pg_err_t *err)
 {
@@ -221,8 +234,16 @@ static int sg_raw_store_flush_dups(sg_raw_store_t *rs, PGconn *conn,
                 return -1;
         if (sg_pg_command(
                 conn,
-                "WITH ins AS (INSERT INTO events_raw SELECT * FROM raw_stage "
-                "ON CONFLICT (event_id) DO NOTHING "
+                "WITH first AS (SELECT DISTINCT ON (event_id) event_id, "
+                "event_date, kafka_partition, kafka_offset FROM raw_stage "
+                "ORDER BY event_id, kafka_partition, kafka_offset), "
+                "reg AS (INSERT INTO event_ids (event_id, event_date) "
+                "SELECT event_id, event_date FROM first "
+                "ON CONFLICT (event_id) DO NOTHING RETURNING event_id), "
+                "ins AS (INSERT INTO events_raw SELECT s.* FROM raw_stage s "
+                "JOIN first f ON f.kafka_partition = s.kafka_partition AND "
+                "f.kafka_offset = s.kafka_offset "
+                "JOIN reg ON reg.event_id = f.event_id "
                 "RETURNING kafka_partition, kafka_offset) "
                 "INSERT INTO events_duplicates (consumer_group, event_id, "
                 "kafka_topic, kafka_partition, kafka_offset) "
@@ -237,9 +258,9 @@ static int sg_raw_store_flush_dups(sg_raw_store_t *rs, PGconn *conn,
 }
 
 /* The events_raw rows: the rest of the stream if feed opened one, else
- * one COPY of the whole batch. Either way after SAVEPOINT raw_copy: a
- * unique violation (an event_id seen before) rolls back to it and takes
- * the slow path. */
+ * one COPY of the whole batch; then one COPY of their ids into event_ids.
+ * Either way after SAVEPOINT raw_copy: a unique violation (an event_id
+ * seen before, in any month) rolls back to it and takes the slow path. */
 static int sg_raw_store_flush_rows(sg_raw_store_t *rs, PGconn *conn,
                                    sg_pg_err_t *err)
 {
@@ -265,6 +286,11 @@ static int sg_raw_store_flush_rows(sg_raw_store_t *rs, PGconn *conn,
                 rc = sg_pg_copy(conn, SG_RAW_STORE_COPY, rs->rows.data,
                                 rs->rows.len, err);
         }
+        if (rc == 0)
+                rc = sg_pg_copy(conn,
+                                "COPY event_ids (event_id, event_date) "
+                                "FROM STDIN",
+                                rs->ids.data, rs->ids.len, err);
         if (rc == 0)
                 return 0;
         if (strcmp(err->sqlstate, "23505") != 0) /* unique_violation */
@@ -299,6 +325,7 @@ static void sg_raw_store_reset(sg_raw_store_t *rs)
 {
         sg_buf_reset(&rs->rows);
         sg_buf_reset(&rs->rejects);
+        sg_buf_reset(&rs->ids);
         rs->sent = 0;
         rs->copy_open = false;
         rs->batch_rows = rs->batch_rejects = rs->batch_dups = 0;

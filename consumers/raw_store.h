@@ -1,9 +1,11 @@
 #ifndef RAW_STORE_H
 #define RAW_STORE_H
 
-/* sg-raw-store's stage: valid events become events_raw rows, invalid ones
- * events_rejected rows, duplicates (an event_id already stored) are
- * counted in events_duplicates. Plugs into the engine (engine.h) through
+/* sg-raw-store's stage: valid events become events_raw rows (and their
+ * ids event_ids rows, the registry that keeps event_id unique across
+ * events_raw's monthly partitions), invalid ones events_rejected rows,
+ * duplicates (an event_id already stored) are counted in
+ * events_duplicates. Plugs into the engine (engine.h) through
  * sg_raw_store_stage. */
 
 #include <stdbool.h>
@@ -19,6 +21,7 @@ typedef struct sg_raw_store {
         const char *topic;
         sg_buf_t rows;    /* COPY text for events_raw */
         sg_buf_t rejects; /* COPY text for events_rejected */
+        sg_buf_t ids;     /* COPY text for event_ids (the rows' ids) */
         size_t sent;      /* bytes of rows already streamed (feed) */
         bool copy_open;   /* COPY events_raw is open on the connection */
         long long batch_rows, batch_rejects, batch_dups;

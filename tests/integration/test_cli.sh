@@ -78,7 +78,7 @@ declare -A ARGS=(
   [sg-stream-metrics]="" [sg-gdpr]="--once" [sg-batch-metrics]="--all --retry-for 30"
   [sg-compare]="--all --retry-for 30" [sg-report]="daily --output-dir $T/r --retry-for 30"
   [sg-migrate]="--status" [sg-alert]="--once --sinks $T/cli.sinks"
-  [sg-compliance]="--idle-exit 1 --no-publish"
+  [sg-compliance]="--idle-exit 1 --no-publish" [sg-retention]="--retry-for 30"
 )
 check_permanent() {  # check_permanent BIN WHAT [env...]
   local bin=$1 what=$2; shift 2

@@ -60,7 +60,7 @@ pass "one alert per window over 5 % ($over), none for the $under under it"
 # windows are counted again from nothing, and the alerts are the same
 # ones (their ids name the window): nothing new.
 before=$(psql_q "SELECT string_agg(alert_id::text, ',' ORDER BY alert_id) FROM alerts")
-psql_q "TRUNCATE events_raw, events_rejected, events_duplicates, dead_letter_windows;
+psql_q "TRUNCATE events_raw, event_ids, events_rejected, events_duplicates, dead_letter_windows;
         DELETE FROM stream_offsets WHERE consumer_group = 'sg-raw-store'" >/dev/null
 sg-raw-store --idle-exit 2 >"$T/raw-again.out" 2>"$T/raw-again.log" || fail "second run"
 assert_eq "$before" "$(psql_q "SELECT string_agg(alert_id::text, ',' ORDER BY alert_id) FROM alerts")" \
@@ -68,7 +68,7 @@ assert_eq "$before" "$(psql_q "SELECT string_agg(alert_id::text, ',' ORDER BY al
 grep -q "dead_letter_alerts=0" "$T/raw-again.log" || fail "the second run counts alerts it did not add"
 
 # A smaller share: --dead-letter-alert-pct 25 finds none over it.
-psql_q "TRUNCATE events_raw, events_rejected, events_duplicates, dead_letter_windows; DELETE FROM alerts;
+psql_q "TRUNCATE events_raw, event_ids, events_rejected, events_duplicates, dead_letter_windows; DELETE FROM alerts;
         DELETE FROM stream_offsets WHERE consumer_group = 'sg-raw-store'" >/dev/null
 sg-raw-store --idle-exit 2 --dead-letter-alert-pct 25 >/dev/null 2>"$T/raw-25.log" || fail "run with 25 %"
 assert_eq 0 "$(psql_q "SELECT count(*) FROM alerts")" "alerts with --dead-letter-alert-pct 25"

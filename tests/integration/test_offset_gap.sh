@@ -14,7 +14,7 @@ generate --count 1000 --seed 3
 sg-raw-store --idle-exit 2 2>"$T/raw1.log" || fail "first run"
 # Move the stored offsets past the end of the log, as if the topic had been
 # truncated under the consumer.
-psql_q "UPDATE stream_offsets SET next_offset = next_offset + 5000; DELETE FROM events_raw" >/dev/null
+psql_q "UPDATE stream_offsets SET next_offset = next_offset + 5000; DELETE FROM events_raw; DELETE FROM event_ids" >/dev/null
 
 rc_of timeout 60 sg-raw-store --idle-exit 2 --on-gap stop 2>"$T/raw-stop.log"; rc=$RC
 assert_eq 1 "$rc" "exit status with --on-gap stop"
