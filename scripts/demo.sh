@@ -11,7 +11,8 @@
 #      violations of every rule), its flags against the ground truth
 #   -> sg-alert delivering the alerts those causes inserted to a local
 #      webhook receiver (signed; beyond the sink's rate, one digest)
-#   -> the daily KPI report, the GDPR audit and the compliance report.
+#   -> the reports (daily KPIs, GDPR audit, compliance, consent, access
+#      audit) and what sg-retention would drop (--dry-run).
 # Options: --events N (default 30000), --invalid-ratio F (default 0.01),
 # --embedded (run on sg-broker, librdkafka's in-memory mock cluster, instead;
 # also the fallback, said in one line, when Java or Maven cannot be installed).
@@ -225,6 +226,10 @@ CDAY=$(sql -At -c "SELECT to_char(max(window_start) AT TIME ZONE 'UTC', 'YYYY-MM
 "$BIN/sg-report" consent --output-dir "$ROOT/reports/output" 2>>"$RUN/report.log" || true
 "$BIN/sg-report" access-audit --date "$(date -u +%F)" --output-dir "$ROOT/reports/output" 2>>"$RUN/report.log" || true
 ls -1 "$ROOT/reports/output" | sed 's/^/  reports\/output\//'
+
+step "retention: what sg-retention would do today (--dry-run; it runs as sg_owner, from cron)"
+"$BIN/sg-retention" --dry-run --dsn "host=${PGHOST:-localhost} dbname=${PGDATABASE:-streamguard} user=sg_owner" \
+  2>"$RUN/retention.log" | sed 's/^/  /' || sg_die "sg-retention --dry-run failed (see $RUN/retention.log)"
 
 step "and the analytics role cannot read personal data:"
 sql -c "SELECT email FROM users_pii LIMIT 1" 2>&1 | head -1 || true
