@@ -190,6 +190,24 @@ out:
         return rc;
 }
 
+/* A Markdown-only report rendered into md with its summary in sum:
+ * writes DIR/name and prints the summary and the file's path. Frees both
+ * buffers. Returns 0 or -1. */
+static int emit_md(report_ctx_t *ctx, const char *name, sg_buf_t *md,
+                   sg_buf_t *sum)
+{
+        int rc = write_file(ctx->output_dir, name, md);
+
+        if (rc == 0) {
+                printf("%sWrote %s/%s\n", sum->data, ctx->output_dir, name);
+                if (fflush(stdout) != 0)
+                        sg_warn("cannot write the summary to stdout");
+        }
+        sg_buf_fini(md);
+        sg_buf_fini(sum);
+        return rc;
+}
+
 /* Renders and writes the GDPR audit. Returns 0 or -1. A day without
  * requests is a normal day: the report shows the backlog and the SLA all
  * the same. */
@@ -198,27 +216,19 @@ static int run_gdpr(report_ctx_t *ctx)
         sg_gdpr_report_t *r = &ctx->gdpr.report;
         char md_name[128];
         sg_buf_t md, sum;
-        int rc = -1;
 
         sg_buf_init(&md);
         sg_buf_init(&sum);
         snprintf(md_name, sizeof(md_name), "gdpr_audit_%s.md", ctx->date);
         r->generated_at = ctx->generated_at;
         sg_gdpr_report_render(r, &md);
-        if (write_file(ctx->output_dir, md_name, &md) < 0)
-                goto out;
         sg_gdpr_report_summary(r, &sum);
-        printf("%sWrote %s/%s\n", sum.data, ctx->output_dir, md_name);
-        if (fflush(stdout) != 0)
-                sg_warn("cannot write the summary to stdout");
+        if (emit_md(ctx, md_name, &md, &sum) < 0)
+                return -1;
         sg_info("wrote gdpr audit date=%s requests=%lld pending=%lld "
                 "sla_breaches=%lld",
                 ctx->date, r->requests, r->pending, r->sla_breaches);
-        rc = 0;
-out:
-        sg_buf_fini(&md);
-        sg_buf_fini(&sum);
-        return rc;
+        return 0;
 }
 
 /* Renders and writes the compliance report and its 7-day chart. Returns
@@ -281,7 +291,6 @@ static int run_access(report_ctx_t *ctx)
         sg_access_report_t *r = &ctx->access.report;
         char md_name[128];
         sg_buf_t md, sum;
-        int rc = -1;
 
         sg_buf_init(&md);
         sg_buf_init(&sum);
@@ -289,21 +298,14 @@ static int run_access(report_ctx_t *ctx)
         snprintf(md_name, sizeof(md_name), "access_audit_%s.md", ctx->date);
         r->generated_at = ctx->generated_at;
         sg_access_report_render(r, &md);
-        if (write_file(ctx->output_dir, md_name, &md) < 0)
-                goto out;
         sg_access_report_summary(r, &sum);
-        printf("%sWrote %s/%s\n", sum.data, ctx->output_dir, md_name);
-        if (fflush(stdout) != 0)
-                sg_warn("cannot write the summary to stdout");
+        if (emit_md(ctx, md_name, &md, &sum) < 0)
+                return -1;
         sg_info("wrote access audit date=%s accesses=%lld refused=%d "
                 "server_log=%s",
                 ctx->date, r->accesses, r->nrefusals,
                 r->log_note ? "absent" : "read");
-        rc = 0;
-out:
-        sg_buf_fini(&md);
-        sg_buf_fini(&sum);
-        return rc;
+        return 0;
 }
 
 /* Renders and writes the consent report. Returns 0 or -1. A day without
@@ -313,27 +315,19 @@ static int run_consent(report_ctx_t *ctx)
         sg_consent_report_t *r = &ctx->consent.report;
         char md_name[128];
         sg_buf_t md, sum;
-        int rc = -1;
 
         sg_buf_init(&md);
         sg_buf_init(&sum);
         snprintf(md_name, sizeof(md_name), "consent_report_%s.md", ctx->date);
         r->generated_at = ctx->generated_at;
         sg_consent_report_render(r, &md);
-        if (write_file(ctx->output_dir, md_name, &md) < 0)
-                goto out;
         sg_consent_report_summary(r, &sum);
-        printf("%sWrote %s/%s\n", sum.data, ctx->output_dir, md_name);
-        if (fflush(stdout) != 0)
-                sg_warn("cannot write the summary to stdout");
+        if (emit_md(ctx, md_name, &md, &sum) < 0)
+                return -1;
         sg_info("wrote consent report date=%s events=%lld eu_events=%lld "
                 "granted=%lld withdrawn=%lld",
                 ctx->date, r->events, r->eu_events, r->granted, r->withdrawn);
-        rc = 0;
-out:
-        sg_buf_fini(&md);
-        sg_buf_fini(&sum);
-        return rc;
+        return 0;
 }
 
 int main(int argc, char **argv)
