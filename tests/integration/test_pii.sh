@@ -29,8 +29,8 @@ generate --count 2000 --invalid-ratio 0.05 --seed 5
 sg-raw-store --idle-exit 3 2>"$T/raw.log" || fail "sg-raw-store exit status"
 assert_eq 20 "$(psql_q "SELECT count(*) FROM events_raw WHERE event_id::text LIKE '00000000-0000-4000-8000-%'")" \
   "hand-made valid events stored"
-psql -X -q -w -At "$OWNER_DSN" -c "COPY events_raw TO STDOUT" >"$T/events_raw.dump"
-psql -X -q -w -At "$OWNER_DSN" -c "COPY events_rejected TO STDOUT" >"$T/events_rejected.dump"
+psql -X -q -w -At "$OWNER_DSN" -c "COPY (SELECT * FROM events_raw) TO STDOUT" >"$T/events_raw.dump"
+psql -X -q -w -At "$OWNER_DSN" -c "COPY (SELECT * FROM events_rejected) TO STDOUT" >"$T/events_rejected.dump"
 found=0
 while read -r email; do
   for f in events_raw.dump events_rejected.dump raw.log generate.log; do
