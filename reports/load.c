@@ -304,28 +304,27 @@ static const char SQL_CR_OPEN[] =
 
 /* ---- shared --------------------------------------------------------- */
 
-static long long sg_load_ll(const PGresult *res, int row, int col)
+long long sg_load_ll(const PGresult *res, int row, int col)
 {
         return strtoll(PQgetvalue(res, row, col), NULL, 10);
 }
 
-static double sg_load_double(const PGresult *res, int row, int col)
+double sg_load_double(const PGresult *res, int row, int col)
 {
         return strtod(PQgetvalue(res, row, col), NULL);
 }
 
-static bool sg_load_bool(const PGresult *res, int row, int col)
+bool sg_load_bool(const PGresult *res, int row, int col)
 {
         return strcmp(PQgetvalue(res, row, col), "t") == 0;
 }
 
-/* NULL for SQL NULL, else the value (owned by res). */
-static const char *sg_load_str(const PGresult *res, int row, int col)
+const char *sg_load_str(const PGresult *res, int row, int col)
 {
         return PQgetisnull(res, row, col) ? NULL : PQgetvalue(res, row, col);
 }
 
-static void *sg_load_calloc(int n, size_t size)
+void *sg_load_calloc(int n, size_t size)
 {
         return sg_xcalloc(n > 0 ? (size_t)n : 1, size);
 }

@@ -62,6 +62,15 @@ typedef struct sg_load_compliance {
         sg_compliance_report_t report; /* chart_file, generated_at: caller */
 } sg_load_compliance_t;
 
+/* A result cell as a number, a boolean ("t") or a string (NULL for SQL
+ * NULL; owned by res); sg_load_calloc: n zeroed elements (one when n is 0,
+ * so that a list is never NULL). The loaders of every report use them. */
+long long sg_load_ll(const PGresult *res, int row, int col);
+double sg_load_double(const PGresult *res, int row, int col);
+bool sg_load_bool(const PGresult *res, int row, int col);
+const char *sg_load_str(const PGresult *res, int row, int col);
+void *sg_load_calloc(int n, size_t size);
+
 void sg_load_daily_init(sg_load_daily_t *ld);
 void sg_load_daily_fini(sg_load_daily_t *ld);
 void sg_load_gdpr_init(sg_load_gdpr_t *lg);

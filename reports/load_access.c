@@ -1,4 +1,5 @@
 #include "load_access.h"
+#include "load.h"
 #include "sg_defs.h"
 #include "sg_log.h"
 
@@ -123,8 +124,8 @@ int sg_load_access(PGconn *conn, const char *date, sg_load_access_t *la,
         if (!(res = query(conn, la, SQL_TOTALS, 1, params, "access totals",
                           err)))
                 return -1;
-        r->accesses = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-        r->distinct_users = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
+        r->accesses = sg_load_ll(res, 0, 0);
+        r->distinct_users = sg_load_ll(res, 0, 1);
 
         if (!(res = query(conn, la, SQL_BY, 1, params, "accesses by purpose",
                           err)))
@@ -135,8 +136,8 @@ int sg_load_access(PGconn *conn, const char *date, sg_load_access_t *la,
                 la->by[i] = (sg_access_by_purpose_t){
                     .role = PQgetvalue(res, i, 0),
                     .purpose = PQgetvalue(res, i, 1),
-                    .accesses = strtoll(PQgetvalue(res, i, 2), NULL, 10),
-                    .users = strtoll(PQgetvalue(res, i, 3), NULL, 10)};
+                    .accesses = sg_load_ll(res, i, 2),
+                    .users = sg_load_ll(res, i, 3)};
         r->by = la->by;
         r->nby = n;
 
@@ -148,7 +149,7 @@ int sg_load_access(PGconn *conn, const char *date, sg_load_access_t *la,
         for (int i = 0; i < n; i++)
                 la->users[i] = (sg_access_user_t){
                     .user_id = PQgetvalue(res, i, 0),
-                    .accesses = strtoll(PQgetvalue(res, i, 1), NULL, 10),
+                    .accesses = sg_load_ll(res, i, 1),
                     .purposes = PQgetvalue(res, i, 2)};
         r->users = la->users;
         r->nusers = n;
@@ -162,8 +163,8 @@ int sg_load_access(PGconn *conn, const char *date, sg_load_access_t *la,
         for (int i = 0; i < n; i++)
                 la->days[i] = (sg_access_day_t){
                     .day = PQgetvalue(res, i, 0),
-                    .accesses = strtoll(PQgetvalue(res, i, 1), NULL, 10),
-                    .roles = strtoll(PQgetvalue(res, i, 2), NULL, 10)};
+                    .accesses = sg_load_ll(res, i, 1),
+                    .roles = sg_load_ll(res, i, 2)};
         r->days = la->days;
         r->ndays = n;
         return 0;

@@ -1,4 +1,5 @@
 #include "load_consent.h"
+#include "load.h"
 #include "sg_defs.h"
 
 #include <stdlib.h>
@@ -53,11 +54,6 @@ static const char SQL_CONSENT_COUNTRIES[] =
     "coalesce(g.wd, 0) FROM e LEFT JOIN g USING (country) "
     "ORDER BY e.n DESC, e.country COLLATE \"C\"";
 
-static long long sg_load_consent_ll(const PGresult *res, int row, int col)
-{
-        return strtoll(PQgetvalue(res, row, col), NULL, 10);
-}
-
 void sg_load_consent_init(sg_load_consent_t *lc)
 {
         memset(lc, 0, sizeof(*lc));
@@ -85,38 +81,37 @@ int sg_load_consent(PGconn *conn, const char *date, sg_load_consent_t *lc,
                                        "consent figures", err);
         if (!res)
                 goto fail;
-        r->events = sg_load_consent_ll(res, 0, 0);
-        r->users = sg_load_consent_ll(res, 0, 1);
-        r->eu_events = sg_load_consent_ll(res, 0, 2);
-        r->eu_with_consent = sg_load_consent_ll(res, 0, 3);
-        r->dnt_events = sg_load_consent_ll(res, 0, 4);
-        r->initial = sg_load_consent_ll(res, 0, 5);
-        r->granted = sg_load_consent_ll(res, 0, 6);
-        r->withdrawn = sg_load_consent_ll(res, 0, 7);
-        r->dnt_on = sg_load_consent_ll(res, 0, 8);
-        r->dnt_off = sg_load_consent_ll(res, 0, 9);
-        r->users_changed = sg_load_consent_ll(res, 0, 10);
-        r->known_users = sg_load_consent_ll(res, 0, 11);
-        r->known_consent = sg_load_consent_ll(res, 0, 12);
-        r->known_dnt = sg_load_consent_ll(res, 0, 13);
+        r->events = sg_load_ll(res, 0, 0);
+        r->users = sg_load_ll(res, 0, 1);
+        r->eu_events = sg_load_ll(res, 0, 2);
+        r->eu_with_consent = sg_load_ll(res, 0, 3);
+        r->dnt_events = sg_load_ll(res, 0, 4);
+        r->initial = sg_load_ll(res, 0, 5);
+        r->granted = sg_load_ll(res, 0, 6);
+        r->withdrawn = sg_load_ll(res, 0, 7);
+        r->dnt_on = sg_load_ll(res, 0, 8);
+        r->dnt_off = sg_load_ll(res, 0, 9);
+        r->users_changed = sg_load_ll(res, 0, 10);
+        r->known_users = sg_load_ll(res, 0, 11);
+        r->known_consent = sg_load_ll(res, 0, 12);
+        r->known_dnt = sg_load_ll(res, 0, 13);
 
         res = lc->res[1] = sg_pg_query(conn, SQL_CONSENT_COUNTRIES, 1, params,
                                        0, "consent by country", err);
         if (!res)
                 goto fail;
         n = PQntuples(res);
-        lc->countries = sg_xcalloc(n > 0 ? (size_t)n : 1,
-                                   sizeof(*lc->countries));
+        lc->countries = sg_load_calloc(n, sizeof(*lc->countries));
         for (int i = 0; i < n; i++) {
                 sg_consent_country_t *c = &lc->countries[i];
 
                 c->country = PQgetvalue(res, i, 0);
-                c->is_eu = strcmp(PQgetvalue(res, i, 1), "t") == 0;
-                c->events = sg_load_consent_ll(res, i, 2);
-                c->with_consent = sg_load_consent_ll(res, i, 3);
-                c->dnt = sg_load_consent_ll(res, i, 4);
-                c->granted = sg_load_consent_ll(res, i, 5);
-                c->withdrawn = sg_load_consent_ll(res, i, 6);
+                c->is_eu = sg_load_bool(res, i, 1);
+                c->events = sg_load_ll(res, i, 2);
+                c->with_consent = sg_load_ll(res, i, 3);
+                c->dnt = sg_load_ll(res, i, 4);
+                c->granted = sg_load_ll(res, i, 5);
+                c->withdrawn = sg_load_ll(res, i, 6);
         }
         r->ncountries = n;
         r->countries = lc->countries;
