@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# sg-test-brokers: embedded
+# sg-test-brokers: embedded kafka
 # sg-consent: the consent history of 40 users (2,400 events over 3 days of
 # event time, consent_scenario.py) sent OUT of event-time order (a fifth
 # of the events late, two per user very late, ties on equal timestamps,

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# sg-test-brokers: embedded
+# sg-test-brokers: embedded kafka
 # The dead-letter share as an alert source (sql/011, consumers/
 # dead_letters.c): sg-raw-store counts each partition's messages and
 # invalid ones in windows of 1,000 offsets, in the same transaction as its
