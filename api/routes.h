@@ -34,12 +34,29 @@ typedef enum sg_api_handler {
         SG_API_H_QUERY, /* a read-only query of api/queries.h */
 } sg_api_handler_t;
 
+/* The read-only queries (api/queries.h), by index. */
+typedef enum sg_api_query {
+        SG_API_Q_NONE = -1,
+        SG_API_Q_STATS_SUMMARY = 0,
+        SG_API_Q_STATS_CONTENT,
+        SG_API_Q_STATS_REGION,
+        SG_API_Q_STATS_TIMESERIES,
+        SG_API_Q_STATS_PIPELINE,
+        SG_API_Q_COMPLIANCE_SUMMARY,
+        SG_API_Q_COMPLIANCE_FLAGS,
+        SG_API_Q_COMPLIANCE_FLAG,
+        SG_API_Q_COMPLIANCE_REGIONS,
+        SG_API_Q_PRIVACY_SUMMARY,
+        SG_API_Q_PRIVACY_REQUEST,
+        SG_API_Q__CNT
+} sg_api_query_t;
+
 typedef struct sg_api_route {
         const char *method;   /* "GET" or "POST" (HEAD matches GET) */
         const char *path;     /* the template: "/compliance/flags/{flag_id}" */
         unsigned roles;       /* SG_API_ROLE_* bits; 0: no authentication */
         sg_api_handler_t handler;
-        int query;            /* SG_API_H_QUERY: index into the query table */
+        sg_api_query_t query; /* SG_API_H_QUERY: which one */
 } sg_api_route_t;
 
 /* The table, in match order, and its length. */

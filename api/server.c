@@ -44,6 +44,7 @@
 #include "email.h"
 #include "ingest.h"
 #include "metrics.h"
+#include "queries.h"
 #include "routes.h"
 #include "sg_buf.h"
 #include "sg_kafka.h"
@@ -389,6 +390,17 @@ static enum MHD_Result copy_arg(void *cls, enum MHD_ValueKind kind,
         rq->arg_value[rq->nargs] = sg_xstrdup(value ? value : "");
         rq->nargs++;
         return MHD_YES;
+}
+
+/* The query handlers' accessor: the first argument of that name. */
+static const char *req_arg(void *cls, const char *name)
+{
+        api_req_t *rq = cls;
+
+        for (int i = 0; i < rq->nargs; i++)
+                if (strcmp(rq->arg_name[i], name) == 0)
+                        return rq->arg_value[i];
+        return NULL;
 }
 
 static double elapsed_s(const api_req_t *rq)
@@ -789,9 +801,79 @@ static void job_privacy(worker_t *w, api_req_t *rq)
         PQclear(res);
 }
 
+/* The query functions, by sg_api_query_t. */
+static const sg_api_query_fn query_fns[SG_API_Q__CNT] = {
+    [SG_API_Q_STATS_SUMMARY] = sg_api_q_stats_summary,
+    [SG_API_Q_STATS_CONTENT] = sg_api_q_stats_content,
+    [SG_API_Q_STATS_REGION] = sg_api_q_stats_region,
+    [SG_API_Q_STATS_TIMESERIES] = sg_api_q_stats_timeseries,
+    [SG_API_Q_STATS_PIPELINE] = sg_api_q_stats_pipeline,
+    [SG_API_Q_COMPLIANCE_SUMMARY] = sg_api_q_compliance_summary,
+    [SG_API_Q_COMPLIANCE_FLAGS] = sg_api_q_compliance_flags,
+    [SG_API_Q_COMPLIANCE_FLAG] = sg_api_q_compliance_flag,
+    [SG_API_Q_COMPLIANCE_REGIONS] = sg_api_q_compliance_regions,
+    [SG_API_Q_PRIVACY_SUMMARY] = sg_api_q_privacy_summary,
+    [SG_API_Q_PRIVACY_REQUEST] = sg_api_q_privacy_request,
+};
+
+static void job_query(worker_t *w, api_req_t *rq)
+{
+        sg_api_query_fn fn = rq->route->query >= 0 &&
+                                     rq->route->query < SG_API_Q__CNT
+                                 ? query_fns[rq->route->query]
+                                 : NULL;
+        sg_api_req_t q = {
+            .path_param = strchr(rq->route->path, '{') ? rq->param : NULL,
+            .arg = req_arg,
+            .ctx = rq,
+            .rk = w->ctx->rk,
+        };
+        sg_api_problem_t p;
+        json_t *out = NULL;
+        PGconn *conn;
+        int st;
+
+        if (!fn) {
+                set_problem(rq, 500, "internal", "no handler for this route");
+                return;
+        }
+        conn = worker_db(w);
+        if (!conn) {
+                set_problem(rq, 503, "unavailable", "the database is unreachable");
+                return;
+        }
+        memset(&p, 0, sizeof(p));
+        st = fn(conn, &q, &out, &p);
+        if (st == 200 && out) {
+                set_json(rq, 200, out);
+                return;
+        }
+        json_decref(out);
+        if (p.db_lost || st == 503) {
+                worker_failed(w, NULL);
+                if (p.db_lost) {
+                        PQfinish(w->conn);
+                        w->conn = NULL;
+                }
+                set_problem(rq, 503, "unavailable",
+                            p.detail[0] ? p.detail
+                                        : "the database is unreachable");
+                return;
+        }
+        if (st < 400 || st > 599)
+                st = 500;
+        if (PQtransactionStatus(conn) != PQTRANS_IDLE)
+                sg_pg_rollback(conn);
+        set_problem(rq, st, p.code ? p.code : (st == 500 ? "internal" : "bad_request"),
+                    p.detail);
+}
+
 static void run_job(worker_t *w, api_req_t *rq)
 {
         switch (rq->route->handler) {
+        case SG_API_H_QUERY:
+                job_query(w, rq);
+                break;
         case SG_API_H_READYZ:
                 job_readyz(w, rq);
                 break;
