@@ -374,6 +374,14 @@ pass "the access log holds route templates only"
 assert_eq "t|t" "$(psql_q "SELECT count(*) FILTER (WHERE status = 401 AND token_name IS NULL) >= 3, count(*) FILTER (WHERE status = 403 AND token_name = 'ing' AND role = 'ingest') >= 5 FROM api_access_log")" \
   "401 rows without a token, 403 rows with the token's name and role"
 
+REFUSED=$(psql_q "SELECT count(*) FROM api_access_log WHERE status IN (401, 403)")
+sg-report access-audit --date "$(date -u +%F)" --server-log "$T/no-log" --output-dir "$T/reports" --dsn "$ANALYTICS_DSN" \
+  >"$T/report.out" 2>>"$T/report.log" || fail "sg-report access-audit"
+grep -q "^Refused API requests: $REFUSED\$" "$T/report.out" || fail "access-audit does not count the $REFUSED refused API requests"
+grep -qE '^\| [0-9:.]+ +\| 403 +\| `ing` +\| `ingest` +\| `GET /stats/summary` +\|$' "$T/reports/access_audit_$(date -u +%F).md" \
+  || fail "access-audit does not list the 403 of ing"
+pass "sg-report access-audit lists the API's $REFUSED refused requests"
+
 # --- the e-mail: in privacy_requests only ---------------------------------------------
 pg_dump -w "$OWNER" --data-only -t api_access_log -t api_tokens >"$T/dump.sql" || fail "pg_dump"
 for f in "$T"/*.log "$T"/*.out "$T"/ans/* "$T/dump.sql"; do
