@@ -1532,8 +1532,11 @@ static int kafka_start(api_ctx_t *ctx, char *errstr, size_t errsize)
             "client.id", PROG,
             "enable.idempotence", "true",
             "acks", "all",
-            /* A short wait lets concurrent requests share a batch. */
-            "linger.ms", "2",
+            /* Every answer waits for its acknowledgement: a short linger
+             * lets concurrent requests share a produce request without
+             * adding much to each answer (measured with bench/run: 1 ms
+             * beat 0, 2, 5 and 10 at 64 and 128 connections). */
+            "linger.ms", "1",
             "batch.num.messages", "10000",
             "queue.buffering.max.messages", "200000",
             "queue.buffering.max.kbytes", "262144",
