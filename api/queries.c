@@ -871,14 +871,16 @@ int sg_api_q_compliance_summary(PGconn *db, const sg_api_req_t *rq,
 
 /* $1 rule, $2 severity, $3 subject_type, $4 subject_id, $5 from, $6 to,
  * $7 the cursor's window_start, $8 its flag_id, $9 rows (limit + 1: the
- * extra row says whether there is a next page). A NULL filter is off; the
+ * extra row says whether there is a next page). The cursor's columns
+ * are renamed so that ORDER BY flag_id names the uuid column, not the text
+ * one (an output column's name wins in ORDER BY). A NULL filter is off; the
  * statement is planned with its values (the unnamed statement), so an off
  * filter costs nothing. Keyset order: window_start DESC, flag_id DESC
  * (compliance_flags_window, sql/016, read backwards). */
 static const char SQL_FLAGS[] =
     "SELECT " FLAG_JSON "::text,"
-    "       (extract(epoch FROM window_start) * 1000000)::bigint,"
-    "       flag_id::text"
+    "       (extract(epoch FROM window_start) * 1000000)::bigint AS cursor_us,"
+    "       flag_id::text AS cursor_id"
     "  FROM compliance_flags"
     " WHERE ($1::text IS NULL OR rule = $1)"
     "   AND ($2::text IS NULL OR severity = $2)"
