@@ -9,6 +9,11 @@
  * authentication, serialisation) is someone else's: these functions know
  * nothing of HTTP but the status codes of docs/api.md.
  *
+ * Reals (error_rate, rounded to 4 decimals; a flag's observed and
+ * threshold) print exactly only with json_dumps(..., JSON_REAL_PRECISION(15))
+ * or less: jansson's default of 17 digits prints 0.0323 as
+ * 0.032300000000000002.
+ *
  * Privacy: no function reads users_pii or privacy_requests.email; the
  * roles sg_analytics (and sg_api) can run every one of them. Problem
  * details name the parameter, never echo its value. */
