@@ -76,6 +76,8 @@ static int db_problem(PGconn *db, const PGresult *res, const char *what,
                              "the database is busy; try again");
         } else {
                 rc = problem(p, 500, "internal", "the query failed");
+                sg_error("query failed: %s", err.msg);
+                return rc;
         }
         sg_warn("query failed: %s", err.msg);
         return rc;
@@ -170,7 +172,7 @@ int sg_api_parse_dates(const char *from, const char *to, long long today,
         if (to && sg_time_parse_date(to, &t) < 0)
                 return BAD_PARAM(p, "to: expected a date YYYY-MM-DD");
         if (t < f)
-                return BAD_PARAM(p, "to: before from");
+                return BAD_PARAM(p, "to: before from (each defaults to today)");
         if (t - f + 1 > SG_API_MAX_DAYS)
                 return BAD_PARAM(p, "from, to: more than %d days",
                                  SG_API_MAX_DAYS);

@@ -348,6 +348,12 @@ grep -F -- '"code":"invalid_parameter"' "$T/bodies" | grep -qvE '"detail":"[a-z_
   && fail "a 400's detail does not start with the parameter's name"
 pass "every 400 names its parameter"
 
+# --------------------------------------------------------- lost database
+API_QUERY_DRIVER_DROP=1 q compliance/flags
+assert_eq '503 {"code":"unavailable","detail":"the database is unreachable","db_lost":true}' "$STATUS $BODY" \
+  "a connection lost under the query: 503 unavailable, db_lost"
+sed -i '/query failed: compliance flags/d' "$T/driver.log"
+
 # ----------------------------------------------------------------- privacy
 grep -qiF -- "$EMAIL" "$T/bodies" && fail "an answer holds the e-mail"
 pass "no answer holds the e-mail (also not inside a 400's detail)"
