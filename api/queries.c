@@ -415,8 +415,9 @@ static json_int_t jint(const json_t *obj, const char *key)
 /* errors / (plays + errors), 0 when both are 0, to 4 decimals. */
 static json_t *error_rate(json_int_t plays, json_int_t errors)
 {
-        double r = plays + errors > 0 ? (double)errors / (double)(plays + errors)
-                                      : 0.0;
+        double r = plays + errors > 0
+                       ? (double)errors / (double)(plays + errors)
+                       : 0.0;
 
         return json_real((double)(long long)(r * 10000.0 + 0.5) / 10000.0);
 }
@@ -670,14 +671,16 @@ static const char SQL_PIPELINE[] =
     "                  ORDER BY partition) AS parts"
     "             FROM o GROUP BY consumer_group),"
     "     dd AS MATERIALIZED (SELECT greatest("
-    "              (SELECT max(least(date_to, (now() AT TIME ZONE 'UTC')::date))"
+    "              (SELECT max(least(date_to,"
+    "                                (now() AT TIME ZONE 'UTC')::date))"
     "                 FROM metrics_batch_runs WHERE date_to < 'infinity'),"
     "              (SELECT max(b.event_date) FROM metrics_batch_daily b"
     "                WHERE EXISTS (SELECT 1 FROM metrics_batch_runs r"
     "                               WHERE b.event_date"
     "                                     BETWEEN r.date_from AND r.date_to)))"
     "              AS d),"
-    "     k AS MATERIALIZED (SELECT d, " UTC_FROM("d") " AS lo, " UTC_UNTIL("d") " AS hi"
+    "     k AS MATERIALIZED (SELECT d, " UTC_FROM("d") " AS lo,"
+    "                               " UTC_UNTIL("d") " AS hi"
     "             FROM dd),"
     "     v AS MATERIALIZED (SELECT k.d,"
     "             (SELECT count(*) FROM metrics_compare_daily"
@@ -1133,7 +1136,8 @@ int sg_api_q_compliance_regions(PGconn *db, const sg_api_req_t *rq,
         us_other = group_new();
         json_array_foreach(json_object_get(j, "countries"), i, c)
         {
-                const char *code = json_string_value(json_object_get(c, "country"));
+                const char *code =
+                    json_string_value(json_object_get(c, "country"));
                 bool is_eu = sg_country_is_eu(code);
 
                 jset(c, "eu", json_boolean(is_eu));
@@ -1203,7 +1207,8 @@ static const char SQL_PRIVACY_SUMMARY[] =
     "                  count(*) FILTER (WHERE requested_at < now() - interval '"
     PRIVACY_LIMIT_DAYS " days')::bigint AS overdue"
     "             FROM privacy_requests GROUP BY status),"
-    "     pnd AS (SELECT coalesce(sum(n), 0)::bigint AS n, min(oldest) AS oldest,"
+    "     pnd AS (SELECT coalesce(sum(n), 0)::bigint AS n,"
+    "                    min(oldest) AS oldest,"
     "                    coalesce(sum(overdue), 0)::bigint AS overdue"
     "               FROM s WHERE status = 'pending') "
     "SELECT json_build_object("

@@ -95,7 +95,7 @@ int sg_api_q_privacy_summary(PGconn *db, const sg_api_req_t *rq, json_t **out,
 #define SG_API_LIMIT_DEFAULT 50
 #define SG_API_MINUTES_MAX 1440     /* /stats/timeseries' range */
 #define SG_API_MINUTES_DEFAULT 60
-#define SG_API_CURSOR_MAX 96        /* an encoded cursor's length, NUL included */
+#define SG_API_CURSOR_MAX 96        /* an encoded cursor, NUL included */
 
 /* Path parameter patterns (docs/api.md). NULL-safe (NULL: false). */
 bool sg_api_valid_content_id(const char *s); /* ^[A-Za-z0-9_.:-]{1,64}$ */
