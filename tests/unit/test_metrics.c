@@ -6,6 +6,7 @@
 
 #include "sg_buf.h"
 #include "sg_metrics.h"
+#include "sg_metrics_http.h"
 
 static char *render(sg_metrics_t *m)
 {
@@ -267,6 +268,51 @@ Test(metrics, process_basics)
         cr_assert_not_null(rss);
         cr_assert_gt(atof(rss + strlen("\nprocess_resident_memory_bytes ")),
                      1e5);
+        free(text);
+        sg_metrics_destroy(m);
+}
+
+Test(metrics, listen_addresses)
+{
+        char host[64];
+        int port = -1;
+        cr_assert_eq(sg_metrics_parse_listen("9100", host, sizeof host, &port), 0);
+        cr_assert_str_eq(host, "127.0.0.1");
+        cr_assert_eq(port, 9100);
+        cr_assert_eq(sg_metrics_parse_listen(":0", host, sizeof host, &port), 0);
+        cr_assert_str_eq(host, "127.0.0.1");
+        cr_assert_eq(port, 0);
+        cr_assert_eq(sg_metrics_parse_listen("localhost:80", host, sizeof host,
+                                             &port), 0);
+        cr_assert_str_eq(host, "localhost");
+        cr_assert_eq(sg_metrics_parse_listen("[::1]:9", host, sizeof host,
+                                             &port), 0);
+        cr_assert_str_eq(host, "::1");
+        cr_assert_eq(port, 9);
+        const char *bad[] = {"", "x", "1:2:3", "::1:9", "[::1]9", "h:65536",
+                             "h:-1", "h:", "a b:1"};
+        for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+                cr_assert_eq(sg_metrics_parse_listen(bad[i], host, sizeof host,
+                                                     &port), -1, "%s", bad[i]);
+}
+
+Test(metrics, http_request_counters)
+{
+        sg_metrics_t *m = sg_metrics_new();
+        sg_metrics_http_requests_t r;
+        sg_metrics_http_requests_init(&r, m, 4);
+        sg_metrics_http_count(&r, "/stats/summary", 200, 0.003);
+        sg_metrics_http_count(&r, "/stats/summary", 200, 0.02);
+        sg_metrics_http_count(&r, "/privacy-requests/{id}", 404, 0.001);
+        char *text = render(m);
+        cr_assert(strstr(text, "sg_http_requests_total{route=\"/privacy-"
+                               "requests/{id}\",status=\"404\"} 1\n"
+                               "sg_http_requests_total{route=\"/stats/"
+                               "summary\",status=\"200\"} 2\n"),
+                  "%s", text);
+        cr_assert(strstr(text, "sg_http_request_duration_seconds_count{route="
+                               "\"/stats/summary\"} 2\n"),
+                  "%s", text);
         free(text);
         sg_metrics_destroy(m);
 }
