@@ -113,6 +113,7 @@ typedef struct sg_compliance {
         long long batch_flags[SG_RULE__CNT][SG_SEV_HIGH + 1][3];
         sg_metric_t *m_flags;  /* sg_compliance_flags_total */
         sg_series_t *m_late;   /* sg_compliance_late_events_total */
+        sg_series_t *m_ext;    /* sg_compliance_flag_extensions_total */
         bool suspect; /* a flush ran and did not commit: reload the state */
         sg_cpl_totals_t batch, total;
 
@@ -1050,11 +1051,12 @@ static void sg_cpl_count_metrics(sg_compliance_t *c)
                                               "escalated"};
 
         sg_series_add(c->m_late, (double)c->batch.late);
+        sg_series_add(c->m_ext, (double)c->batch.flags.extended);
         if (!c->m_flags)
                 return;
         for (int r = 0; r < SG_RULE__CNT; r++)
                 for (int s = 0; s <= SG_SEV_HIGH; s++)
-                        for (int k = 0; k < 3; k++) {
+                        for (int k = SG_FLAG_RAISED; k < 3; k++) {
                                 const char *v[3];
                                 if (!c->batch_flags[r][s][k])
                                         continue;
@@ -1286,10 +1288,12 @@ static int sg_cpl_init(void *stage, const sg_stage_env_t *env)
                                                  NULL};
                 c->m_flags = sg_metrics_counter(
                     env->metrics, "sg_compliance_flags_total",
-                    "Flags written by committed batches, by rule, severity "
-                    "and change (raised: new; extended: more events; "
-                    "escalated: a higher severity).",
-                    fl, SG_RULE__CNT * 3 * 3);
+                    "Flags of committed batches by rule, severity and change "
+                    "(raised: new; escalated: to a higher severity).",
+                    fl, SG_RULE__CNT * 3 * 2);
+                c->m_ext = sg_metric_series0(sg_metrics_counter(
+                    env->metrics, "sg_compliance_flag_extensions_total",
+                    "Events that extended a flag already open.", NULL, 1));
                 c->m_late = sg_metric_series0(sg_metrics_counter(
                     env->metrics, "sg_compliance_late_events_total",
                     "Events that arrived after their window closed "
