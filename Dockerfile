@@ -30,8 +30,7 @@ FROM debian:bookworm-slim AS runtime
 ARG DEBIAN_FRONTEND=noninteractive
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
-      librdkafka1 libpq5 libjansson4 libcurl4 libssl3 libmicrohttpd12 ca-certificates \
-      postgresql-client \
+      librdkafka1 libpq5 libjansson4 libcurl4 libssl3 libmicrohttpd12 ca-certificates postgresql-client \
  && rm -rf /var/lib/apt/lists/*
 
 COPY --from=build /build/bin/ /usr/local/bin/

@@ -49,6 +49,7 @@
 #include "sg_buf.h"
 #include "sg_kafka.h"
 #include "sg_log.h"
+#include "sg_metrics_http.h"
 #include "sg_pg.h"
 #include "sg_signal.h"
 #include "sg_time.h"
@@ -146,6 +147,7 @@ struct api_ctx {
         sg_api_tokens_t *tokens;
         sg_api_limiter_t *limiter;
         sg_api_access_log_t *alog;
+        sg_metrics_t *metrics;
 
         /* Kafka */
         rd_kafka_t *rk;
@@ -1208,8 +1210,8 @@ static enum MHD_Result dispatch(api_req_t *rq)
         case SG_API_H_METRICS:
                 sg_buf_init(&b);
                 sg_api_metrics_render(&b);
-                return answer_ex(rq, 200, "text/plain; version=0.0.4; charset=utf-8",
-                                 b.data, b.len, true, 0, NULL, NULL);
+                return answer_ex(rq, 200, SG_METRICS_CONTENT_TYPE, b.data,
+                                 b.len, true, 0, NULL, NULL);
         case SG_API_H_OPENAPI: {
                 char *s = sg_xmalloc(sg_api_openapi_json_len + 1);
                 memcpy(s, sg_api_openapi_json, sg_api_openapi_json_len);
@@ -1671,6 +1673,9 @@ int sg_api_server_run(const sg_api_conf_t *conf)
         ctx->tokens = sg_api_tokens_new(conf->token_cache_ms);
         ctx->limiter = sg_api_limiter_new(conf->auth_fail_limit);
         ctx->alog = sg_api_access_log_new(ACCESS_QUEUE_MAX);
+        ctx->metrics = sg_metrics_new();
+        sg_metrics_process(ctx->metrics, SG_VERSION);
+        sg_api_metrics_init(ctx->metrics);
 
         /* PostgreSQL first: an outage is waited out (a line per attempt),
          * a refusal ends the run in one line. */
@@ -1806,6 +1811,8 @@ out:
         sg_api_tokens_destroy(ctx->tokens);
         sg_api_limiter_destroy(ctx->limiter);
         sg_api_access_log_destroy(ctx->alog);
+        sg_api_metrics_init(NULL);
+        sg_metrics_destroy(ctx->metrics);
         free(ctx->workers);
         if (ctx->tls_key)
                 OPENSSL_cleanse(ctx->tls_key, strlen(ctx->tls_key));

@@ -39,6 +39,7 @@ typedef struct sg_stream_metrics {
         sg_agg_map_t minute;  /* (UTC minute in .day, -1, ""): events
                                  (metrics_streaming_minute, sql/016) */
         long long batch_valid, batch_invalid;
+        long long batch_by_reason[SG_REASON__CNT];
         long long counted, skipped_invalid;
 } sg_stream_metrics_t;
 

@@ -42,7 +42,7 @@ as_postgres() {
 # ---------------------------------------------------------------- packages
 PACKAGES=(build-essential cmake pkg-config git ca-certificates
           librdkafka-dev libpq-dev libjansson-dev libjsmn-dev libcurl4-openssl-dev libssl-dev
-          libmicrohttpd-dev wrk
+          libmicrohttpd-dev curl wrk
           libcriterion-dev kcat postgresql postgresql-client postgresql-15-pgaudit jq
           python3 python3-yaml openssl clang)
 APT_UPDATED=0

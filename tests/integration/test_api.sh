@@ -360,6 +360,7 @@ call metrics GET /metrics
 assert_eq "200 text/plain; version=0.0.4; charset=utf-8" "$S $(hdr metrics Content-Type)" "GET /metrics"
 grep -q '^sg_api_http_requests_total{route="/events",status="202"} [1-9]' "$T/ans/metrics.body" || fail "no events counter"
 grep -q 'route="unmatched",status="404"' "$T/ans/metrics.body" || fail "no unmatched 404 counter"
+grep -q '^sg_api_http_request_duration_seconds_count{route="/events"} [1-9]' "$T/ans/metrics.body" || fail "no duration histogram"
 ! grep -q 'no/such' "$T/ans/metrics.body" || fail "a raw path in the metrics"
 kill -TERM "$API_PID"
 rc=0; wait "$API_PID" || rc=$?

@@ -323,9 +323,10 @@ Test(api, access_log_queue_is_bounded)
 
 Test(api, metrics_exposition)
 {
+        sg_metrics_t *m = sg_metrics_new();
         sg_buf_t b;
 
-        sg_api_metrics_reset();
+        sg_api_metrics_init(m);
         sg_api_metrics_observe("/events", 202, 0.002);
         sg_api_metrics_observe("/events", 202, 0.003);
         sg_api_metrics_observe(NULL, 404, 0.001);
@@ -337,5 +338,9 @@ Test(api, metrics_exposition)
                                  "status=\"202\"} 2\n"));
         cr_assert(strstr(b.data, "sg_api_http_requests_total{route=\"unmatched\","
                                  "status=\"404\"} 1\n"));
+        cr_assert(strstr(b.data, "sg_api_http_request_duration_seconds_count{"
+                                 "route=\"/events\"} 2\n"));
         sg_buf_fini(&b);
+        sg_api_metrics_init(NULL);
+        sg_metrics_destroy(m);
 }
