@@ -13,7 +13,7 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       build-essential cmake pkg-config \
       librdkafka-dev libpq-dev libjansson-dev libjsmn-dev libcurl4-openssl-dev \
-      libssl-dev \
+      libssl-dev libmicrohttpd-dev \
  && rm -rf /var/lib/apt/lists/*
 
 # The sources live at /src, so the compiled-in SG_SQL_DIR is /src/sql and
@@ -30,7 +30,7 @@ FROM debian:bookworm-slim AS runtime
 ARG DEBIAN_FRONTEND=noninteractive
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
-      librdkafka1 libpq5 libjansson4 libcurl4 libssl3 ca-certificates postgresql-client \
+      librdkafka1 libpq5 libjansson4 libcurl4 libssl3 libmicrohttpd12 ca-certificates postgresql-client \
  && rm -rf /var/lib/apt/lists/*
 
 COPY --from=build /build/bin/ /usr/local/bin/

@@ -26,6 +26,8 @@
 #include "sg_cli.h"
 #include "sg_listen.h"
 #include "sg_log.h"
+#include "sg_metrics.h"
+#include "sg_metrics_http.h"
 #include "sg_pg.h"
 #include "sg_rand.h"
 #include "sg_signal.h"
@@ -40,6 +42,7 @@
 #define CLAIM_MAX 200       /* rows leased per sink per claim */
 #define ORPHANS_MS 60000    /* rows of removed sinks are looked at this often */
 #define SECRET_MAX 4096
+#define GAUGES_MS 2000      /* sg_alerts' refresh, when served */
 
 /* One leased row, in flight. */
 typedef struct alert_flight {
@@ -76,6 +79,12 @@ typedef struct alert_ctx {
         int nout, out_cap;
         bool fatal;
         bool work_due;
+
+        /* Metrics (README, "Metrics") */
+        sg_metric_t *m_deliveries; /* {sink, outcome} */
+        sg_series_t *m_states[SG_STORE_NSTATES];
+        bool m_served;
+        long long m_states_ms;
 
         /* Counters */
         long long routed, deliveries_made, sent, retried, dead, digested;
@@ -201,6 +210,54 @@ static void db_error(alert_ctx_t *ctx, const char *what, const sg_pg_err_t *err)
         ctx->fatal |= sg_pg_session_failure(&ctx->pg, what, err);
 }
 
+static void metrics_init(alert_ctx_t *ctx, sg_metrics_t *m, bool served)
+{
+        static const char *const so[] = {"sink", "outcome", NULL};
+        static const char *const st[] = {"state", NULL};
+        sg_metric_t *f;
+
+        ctx->m_served = served;
+        ctx->m_deliveries = sg_metrics_counter(
+            m, "sg_alert_deliveries_total",
+            "Delivery attempts by sink (of the sinks file; \"removed\": a "
+            "sink no longer in it) and outcome (sent, retried, dead).",
+            so, (SG_SINKS_MAX + 1) * 3);
+        f = sg_metrics_gauge(m, "sg_alerts",
+                             "Deliveries in alert_deliveries by state.", st,
+                             SG_STORE_NSTATES);
+        for (int i = 0; i < SG_STORE_NSTATES; i++)
+                ctx->m_states[i] = sg_metric_series1(f, sg_store_states[i]);
+}
+
+/* Counts n delivery outcomes of a sink. */
+static void count_outcome(alert_ctx_t *ctx, const char *sink,
+                          const char *outcome, long long n)
+{
+        const char *v[2] = {sink, outcome};
+
+        if (n > 0)
+                sg_series_add(sg_metric_series(ctx->m_deliveries, v),
+                              (double)n);
+}
+
+/* sg_alerts, every GAUGES_MS while served, on the connection if it is up
+ * (never waiting out an outage: the gauges keep their last values). */
+static void update_gauges(alert_ctx_t *ctx, PGconn *conn, long long now)
+{
+        long long n[SG_STORE_NSTATES];
+        sg_pg_err_t err;
+
+        if (!ctx->m_served || !conn || now - ctx->m_states_ms < GAUGES_MS)
+                return;
+        ctx->m_states_ms = now;
+        if (sg_store_count_states(conn, n, &err) < 0) {
+                db_error(ctx, "counting deliveries", &err);
+                return;
+        }
+        for (int i = 0; i < SG_STORE_NSTATES; i++)
+                sg_series_set(ctx->m_states[i], (double)n[i]);
+}
+
 /* Records the outcomes waiting (one statement). They stay queued when
  * the database is away. */
 static void record(alert_ctx_t *ctx, PGconn *conn)
@@ -280,6 +337,7 @@ static void on_done(const sg_http_result_t *res, void *arg)
         switch (oc->verdict) {
         case SG_RETRY_SENT:
                 ctx->sent++;
+                count_outcome(ctx, oc->sink, "sent", 1);
                 sg_debug("delivered alert_id=%s sink=%s http=%ld attempt=%d "
                          "ms=%lld",
                          oc->alert_id, oc->sink, res->http_status,
@@ -287,6 +345,7 @@ static void on_done(const sg_http_result_t *res, void *arg)
                 break;
         case SG_RETRY_AGAIN:
                 ctx->retried++;
+                count_outcome(ctx, oc->sink, "retried", 1);
                 sg_debug("delivery failed, will retry alert_id=%s sink=%s "
                          "reason=%s attempt=%d delay_ms=%lld%s",
                          oc->alert_id, oc->sink, oc->reason, oc->attempts,
@@ -295,6 +354,7 @@ static void on_done(const sg_http_result_t *res, void *arg)
                 break;
         case SG_RETRY_DEAD:
                 ctx->dead++;
+                count_outcome(ctx, oc->sink, "dead", 1);
                 sg_warn("delivery dead alert_id=%s sink=%s reason=%s "
                         "attempt=%d",
                         oc->alert_id, oc->sink, oc->reason, oc->attempts);
@@ -366,6 +426,8 @@ static void start_rows(alert_ctx_t *ctx, int si, PGresult *res)
                                 ctx->retried++;
                         else
                                 ctx->dead++;
+                        count_outcome(ctx, k->name,
+                                      f->body ? "retried" : "dead", 1);
                         queue_outcome(ctx, &f->oc);
                         free(f->body);
                         free(f);
@@ -414,6 +476,7 @@ static bool work(alert_ctx_t *ctx, PGconn *conn)
                                 "the sinks file rows=%lld",
                                 n);
                 ctx->dead += n;
+                count_outcome(ctx, "removed", "dead", n);
                 ctx->next_orphans_ms = sg_time_mono_ms() + ORPHANS_MS;
         }
         for (int i = 0; i < s->n && !sg_stop_requested; i++) {
@@ -440,6 +503,7 @@ static bool work(alert_ctx_t *ctx, PGconn *conn)
                 PQclear(cl.res[1]);
                 if (cl.expired > 0) {
                         ctx->dead += cl.expired;
+                        count_outcome(ctx, k->name, "dead", cl.expired);
                         sg_warn("deliveries dead of max_age sink=%s rows=%lld",
                                 k->name, cl.expired);
                 }
@@ -512,6 +576,7 @@ static void run(alert_ctx_t *ctx)
                         ctx->work_due = conn ? work(ctx, conn) : true;
                 }
                 now = sg_time_mono_ms();
+                update_gauges(ctx, conn ? db_now(ctx) : NULL, now);
                 if (now >= next_progress) {
                         progress(ctx, now, false);
                         next_progress = now + ctx->progress_s * 1000LL;
@@ -687,6 +752,10 @@ int main(int argc, char **argv)
         const char *test_name = NULL;
         sg_cli_common_t common;
         alert_ctx_t ctx;
+        sg_metrics_conf_t mc;
+        sg_opt_t metrics_opts[2];
+        sg_metrics_t *metrics = NULL;
+        sg_metrics_http_t *mhttp = NULL;
         int st, first = 0, rc;
 
         memset(&ctx, 0, sizeof(ctx));
@@ -719,6 +788,8 @@ int main(int argc, char **argv)
              .arg = "NAME", .help = "with the command test: the sink to send to"},
             SG_OPT_END,
         };
+        sg_metrics_conf_init(&mc);
+        sg_metrics_opts(&mc, metrics_opts);
         const sg_cli_t cli = {
             .prog = PROG,
             .synopsis = "[options]\n       " PROG " test --sink NAME [--sinks FILE]",
@@ -731,7 +802,8 @@ int main(int argc, char **argv)
                      "The command test sends one test alert to a sink "
                      "without the database and\nprints the outcome (exit 0 "
                      "on 2xx).",
-            .tables = {opts},
+            .tables = {opts, metrics_opts},
+            .titles = {NULL, "Metrics"},
             .epilog = "Each sink's HMAC key is in the environment variable its "
                       "secret_env names; it is\nnever in the file, argv or the "
                       "logs. Connects as sg_writer by default; --brokers,\n"
@@ -754,6 +826,9 @@ int main(int argc, char **argv)
                                                 "test");
         if (first < argc && ctx.once)
                 return sg_cli_usage_error(&cli, "--once does not go with test");
+        if (first < argc && mc.listen)
+                return sg_cli_usage_error(&cli, "--metrics-listen does not go "
+                                                "with test");
         sg_signal_install_reload();
         if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
                 fprintf(stderr, "%s: libcurl: global init failed\n", PROG);
@@ -782,6 +857,12 @@ int main(int argc, char **argv)
                 return rc;
         }
 
+        metrics = sg_metrics_new();
+        metrics_init(&ctx, metrics, mc.listen != NULL);
+        if (sg_metrics_serve(&mc, metrics, &mhttp) != 0) {
+                ctx.fatal = true;
+                goto out_metrics;
+        }
         sg_pg_session_init(&ctx.pg, &common, "sg_writer", PROG);
         if (sg_listen_start(&ctx.pg, &common, CHANNEL, ctx.once, &ctx.listen,
                             &ctx.fatal) < 0)
@@ -803,6 +884,9 @@ out:
         sg_info("exit status=%d", ctx.fatal ? 1 : 0);
         sg_listen_close(ctx.listen);
         sg_pg_session_close(&ctx.pg);
+out_metrics:
+        sg_metrics_http_stop(mhttp);
+        sg_metrics_destroy(metrics);
         sg_http_destroy(ctx.http);
         conf_destroy(ctx.conf);
         free(ctx.out);

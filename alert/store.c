@@ -422,3 +422,26 @@ int sg_store_backlog(PGconn *conn, long long *due, long long *leased,
         PQclear(res);
         return 0;
 }
+
+const char *const sg_store_states[SG_STORE_NSTATES] = {"pending", "sent",
+                                                       "dead", "digested"};
+
+int sg_store_count_states(PGconn *conn, long long out[SG_STORE_NSTATES],
+                          sg_pg_err_t *err)
+{
+        PGresult *res = sg_pg_query(
+            conn,
+            "SELECT count(*) FILTER (WHERE status = 'pending'),"
+            "       count(*) FILTER (WHERE status = 'sent'),"
+            "       count(*) FILTER (WHERE status = 'dead'),"
+            "       count(*) FILTER (WHERE status = 'digested')"
+            "  FROM alert_deliveries",
+            0, NULL, 1, "counting deliveries by status", err);
+
+        if (!res)
+                return -1;
+        for (int i = 0; i < SG_STORE_NSTATES; i++)
+                out[i] = atoll(PQgetvalue(res, 0, i));
+        PQclear(res);
+        return 0;
+}

@@ -94,4 +94,12 @@ long long sg_store_orphans(PGconn *conn, const sg_sinks_t *s,
 int sg_store_backlog(PGconn *conn, long long *due, long long *leased,
                      sg_pg_err_t *err) SG_MUST_CHECK;
 
+/* The deliveries by status (alert_deliveries.status, in the order of
+ * sg_store_states: pending, sent, dead, digested), for the metrics.
+ * Returns 0 or -1 with err. */
+#define SG_STORE_NSTATES 4
+extern const char *const sg_store_states[SG_STORE_NSTATES];
+int sg_store_count_states(PGconn *conn, long long out[SG_STORE_NSTATES],
+                          sg_pg_err_t *err) SG_MUST_CHECK;
+
 #endif

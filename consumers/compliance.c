@@ -108,6 +108,12 @@ typedef struct sg_compliance {
         size_t nev, evcap;
         long long nmsgs; /* this batch's messages, valid or not */
         long long batch_invalid;
+        long long batch_by_reason[SG_REASON__CNT];
+        /* This batch's flags by rule, severity and change (metrics). */
+        long long batch_flags[SG_RULE__CNT][SG_SEV_HIGH + 1][3];
+        sg_metric_t *m_flags;  /* sg_compliance_flags_total */
+        sg_series_t *m_late;   /* sg_compliance_late_events_total */
+        sg_series_t *m_ext;    /* sg_compliance_flag_extensions_total */
         bool suspect; /* a flush ran and did not commit: reload the state */
         sg_cpl_totals_t batch, total;
 
@@ -168,8 +174,8 @@ static void sg_cpl_conf_init(void *conf, sg_opt_t *opts)
 
 /* Parses one message into the next slot of *evs (grown as needed);
  * returns whether it is a valid event (then (*n)++). */
-static bool sg_cpl_parse(const sg_msg_t *msg, sg_cev_t **evs, size_t *n,
-                         size_t *cap)
+static sg_reason_t sg_cpl_parse(const sg_msg_t *msg, sg_cev_t **evs,
+                                size_t *n, size_t *cap)
 {
         char why[256];
         sg_cev_t *e;
@@ -185,11 +191,11 @@ static bool sg_cpl_parse(const sg_msg_t *msg, sg_cev_t **evs, size_t *n,
                            sizeof(why));
         sg_event_fini(&e->ev); /* the metadata: not needed */
         if (r != SG_REASON_OK)
-                return false; /* never evaluated (the raw store keeps it) */
+                return r; /* never evaluated (the raw store keeps it) */
         e->partition = msg->partition;
         e->offset = msg->offset;
         (*n)++;
-        return true;
+        return SG_REASON_OK;
 }
 
 static int sg_cpl_add(void *stage, const sg_msg_t *msg)
@@ -210,8 +216,11 @@ static int sg_cpl_add(void *stage, const sg_msg_t *msg)
                         pp->next = msg->offset + 1;
         }
         c->nmsgs++;
-        if (!sg_cpl_parse(msg, &c->evs, &c->nev, &c->evcap))
+        sg_reason_t r = sg_cpl_parse(msg, &c->evs, &c->nev, &c->evcap);
+        if (r != SG_REASON_OK) {
                 c->batch_invalid++;
+                c->batch_by_reason[r]++;
+        }
         return 0;
 }
 
@@ -983,7 +992,14 @@ static int sg_cpl_flush(void *stage, PGconn *conn, sg_pg_err_t *err)
                 return -1;
         t[1] = sg_time_mono_ms();
         flags = sg_rules_flags(c->rules, &nflags);
+        memset(c->batch_flags, 0, sizeof(c->batch_flags));
         for (size_t i = 0; i < nflags; i++) {
+                if ((int)flags[i].rule >= 0 && flags[i].rule < SG_RULE__CNT &&
+                    flags[i].severity >= 0 &&
+                    flags[i].severity <= SG_SEV_HIGH &&
+                    flags[i].change >= 0 && flags[i].change <= 2)
+                        c->batch_flags[flags[i].rule][flags[i].severity]
+                                      [flags[i].change]++;
                 c->batch.flags.raised += flags[i].change == SG_FLAG_RAISED;
                 c->batch.flags.escalated += flags[i].change == SG_FLAG_ESCALATED;
         }
@@ -1019,6 +1035,8 @@ static void sg_cpl_batch_clear(sg_compliance_t *c)
         c->nev = 0;
         c->nmsgs = 0;
         c->batch_invalid = 0;
+        memset(c->batch_by_reason, 0, sizeof(c->batch_by_reason));
+        memset(c->batch_flags, 0, sizeof(c->batch_flags));
         memset(&c->batch, 0, sizeof(c->batch));
         for (int p = 0; p < MAX_PARTS; p++) {
                 c->part[p].next = -1;
@@ -1026,10 +1044,45 @@ static void sg_cpl_batch_clear(sg_compliance_t *c)
         }
 }
 
+/* The committed batch's flags and late events, into the metrics. */
+static void sg_cpl_count_metrics(sg_compliance_t *c)
+{
+        static const char *const changes[] = {"extended", "raised",
+                                              "escalated"};
+
+        sg_series_add(c->m_late, (double)c->batch.late);
+        sg_series_add(c->m_ext, (double)c->batch.flags.extended);
+        if (!c->m_flags)
+                return;
+        for (int r = 0; r < SG_RULE__CNT; r++)
+                for (int s = 0; s <= SG_SEV_HIGH; s++)
+                        for (int k = SG_FLAG_RAISED; k < 3; k++) {
+                                const char *v[3];
+                                if (!c->batch_flags[r][s][k])
+                                        continue;
+                                v[0] = sg_rule_name((sg_rule_id_t)r);
+                                v[1] = sg_severity_name((sg_severity_t)s);
+                                v[2] = changes[k];
+                                sg_series_add(sg_metric_series(c->m_flags, v),
+                                              (double)c->batch_flags[r][s][k]);
+                        }
+}
+
+static void sg_cpl_counts(void *stage, sg_stage_counts_t *out)
+{
+        const sg_compliance_t *c = stage;
+
+        out->stored = c->batch.evaluated;
+        out->duplicates = c->batch.duplicates;
+        memcpy(out->rejected, c->batch_by_reason, sizeof(out->rejected));
+}
+
 static void sg_cpl_committed(void *stage)
 {
         sg_compliance_t *c = stage;
         long long now = sg_time_mono_ms();
+
+        sg_cpl_count_metrics(c);
 
         c->total.evaluated += c->batch.evaluated;
         c->total.duplicates += c->batch.duplicates;
@@ -1230,6 +1283,23 @@ static int sg_cpl_init(void *stage, const sg_stage_env_t *env)
                 c->part[p].next = c->part[p].done = -1;
         sg_cpl_log_rules(&c->rules_conf);
         sg_signal_install_reload();
+        {
+                static const char *const fl[] = {"rule", "severity", "change",
+                                                 NULL};
+                c->m_flags = sg_metrics_counter(
+                    env->metrics, "sg_compliance_flags_total",
+                    "Flags of committed batches by rule, severity and change "
+                    "(raised: new; escalated: to a higher severity).",
+                    fl, SG_RULE__CNT * 3 * 2);
+                c->m_ext = sg_metric_series0(sg_metrics_counter(
+                    env->metrics, "sg_compliance_flag_extensions_total",
+                    "Events that extended a flag already open.", NULL, 1));
+                c->m_late = sg_metric_series0(sg_metrics_counter(
+                    env->metrics, "sg_compliance_late_events_total",
+                    "Events that arrived after their window closed "
+                    "(counted in compliance_late).",
+                    NULL, 1));
+        }
         sg_pg_session_init(&c->obpg, env->common, "sg_writer",
                            "sg-compliance-outbox");
         if (c->conf->no_publish) {
@@ -1293,6 +1363,7 @@ const sg_stage_t sg_compliance_stage = {
     .add = sg_cpl_add,
     .flush = sg_cpl_flush,
     .committed = sg_cpl_committed,
+    .counts = sg_cpl_counts,
     .discard = sg_cpl_discard,
     .progress = sg_cpl_progress,
     .conf_size = sizeof(sg_cpl_conf_t),

@@ -108,6 +108,7 @@ void sg_consent_reset(sg_consent_t *c)
 {
         c->n = 0;
         c->batch_invalid = 0;
+        memset(c->batch_by_reason, 0, sizeof(c->batch_by_reason));
         c->batch_changes = 0;
 }
 
@@ -122,6 +123,7 @@ sg_reason_t sg_consent_add_value(sg_consent_t *c, const char *value,
 
         if (r != SG_REASON_OK) {
                 c->batch_invalid++;
+                c->batch_by_reason[r]++;
                 sg_event_fini(&ev);
                 return r;
         }
@@ -225,6 +227,14 @@ static void sg_consent_committed(void *stage)
         sg_consent_reset(c);
 }
 
+static void sg_consent_counts(void *stage, sg_stage_counts_t *out)
+{
+        const sg_consent_t *c = stage;
+
+        out->stored = (long long)c->n;
+        memcpy(out->rejected, c->batch_by_reason, sizeof(out->rejected));
+}
+
 static void sg_consent_discard(void *stage)
 {
         sg_consent_reset(stage);
@@ -271,6 +281,7 @@ const sg_stage_t sg_consent_stage = {
     .add = sg_consent_add,
     .flush = sg_consent_flush,
     .committed = sg_consent_committed,
+    .counts = sg_consent_counts,
     .discard = sg_consent_discard,
     .progress = sg_consent_progress,
 };

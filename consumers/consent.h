@@ -40,6 +40,7 @@ typedef struct sg_consent {
         sg_consent_row_t *rows; /* the open batch */
         size_t n, cap;
         long long batch_invalid;
+        long long batch_by_reason[SG_REASON__CNT];
         long long events, skipped_invalid; /* committed totals */
         long long changes;                 /* consent_log rows written */
         long long batch_changes;

@@ -2,6 +2,8 @@
 #include "engine.h"
 #include "sg_defs.h"
 #include "sg_log.h"
+#include "sg_metrics.h"
+#include "sg_metrics_http.h"
 #include "sg_signal.h"
 
 #include <stdlib.h>
@@ -10,7 +12,10 @@ int sg_consumer_main(const sg_stage_t *sd, int argc, char **argv)
 {
         sg_cli_common_t common;
         sg_engine_conf_t cc;
-        sg_opt_t engine_opts[8], stage_opts[SG_STAGE_MAX_OPTS];
+        sg_opt_t engine_opts[8], stage_opts[SG_STAGE_MAX_OPTS], metrics_opts[2];
+        sg_metrics_conf_t mc;
+        sg_metrics_t *metrics = sg_metrics_new();
+        sg_metrics_http_t *http = NULL;
         sg_cli_t cli = {.prog = sd->prog, .about = sd->about};
         sg_stage_env_t env = {0};
         void *conf = NULL, *stage = NULL;
@@ -36,10 +41,19 @@ int sg_consumer_main(const sg_stage_t *sd, int argc, char **argv)
                 cli.titles[t++] = sd->opts_title;
         }
         cli.tables[t] = engine_opts;
-        cli.titles[t] = "Consumer options";
+        cli.titles[t++] = "Consumer options";
+        sg_metrics_conf_init(&mc);
+        sg_metrics_opts(&mc, metrics_opts);
+        cli.tables[t] = metrics_opts;
+        cli.titles[t] = "Metrics";
         st = sg_cli_parse(&cli, &common, argc, argv, NULL);
         if (st != SG_CLI_RUN)
                 goto out;
+        if (sg_metrics_serve(&mc, metrics, &http) != 0) {
+                st = 1;
+                goto out;
+        }
+        cc.metrics = metrics;
         cc.topics[0] = common.topic;
         cc.topics[1] = sd->extra_topic;
 
@@ -47,6 +61,7 @@ int sg_consumer_main(const sg_stage_t *sd, int argc, char **argv)
         env.topic = common.topic;
         env.conf = conf;
         env.common = &common;
+        env.metrics = metrics;
         stage = sg_xcalloc(1, sd->size);
         st = sd->init(stage, &env);
         if (st < 0) {
@@ -60,6 +75,8 @@ int sg_consumer_main(const sg_stage_t *sd, int argc, char **argv)
         sg_info("exit status=%d%s", st, totals);
         sd->fini(stage);
 out:
+        sg_metrics_http_stop(http);
+        sg_metrics_destroy(metrics);
         free(stage);
         free(conf);
         return st;

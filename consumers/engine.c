@@ -376,6 +376,108 @@ static void sg_engine_progress(sg_engine_t *e, long long now, bool final)
         e->last_progress_committed = e->committed;
 }
 
+/* The engine's families in cc->metrics, and the handles of its group's
+ * series (every rejection reason at 0, so that a scrape shows them all). */
+static void sg_engine_metrics_init(sg_engine_t *e)
+{
+        sg_metrics_t *m = e->cc->metrics;
+        const char *group = e->cc->group;
+        static const char *const g[] = {"group", NULL};
+        static const char *const gr[] = {"group", "reason", NULL};
+        static const char *const gtp[] = {"group", "topic", "partition",
+                                          NULL};
+        sg_metric_t *f;
+
+        if (!m)
+                return;
+        e->m.consumed = sg_metric_series1(
+            sg_metrics_counter(m, "sg_events_consumed_total",
+                               "Messages read from Kafka and handed to the "
+                               "stage.",
+                               g, 4),
+            group);
+        e->m.stored = sg_metric_series1(
+            sg_metrics_counter(m, "sg_events_stored_total",
+                               "Valid events of committed batches (stored, "
+                               "counted or evaluated).",
+                               g, 4),
+            group);
+        e->m.duplicates = sg_metric_series1(
+            sg_metrics_counter(m, "sg_events_duplicate_total",
+                               "Events of committed batches whose event_id "
+                               "was seen before (not stored again).",
+                               g, 4),
+            group);
+        f = sg_metrics_counter(m, "sg_events_rejected_total",
+                               "Invalid events of committed batches, by the "
+                               "contract's reason code.",
+                               gr, 4 * SG_REASON__CNT);
+        for (int r = 1; r < SG_REASON__CNT; r++) {
+                const char *v[2] = {group, sg_reason_name((sg_reason_t)r)};
+                e->m.rejected[r] = sg_metric_series(f, v);
+        }
+        e->m.batch_size = sg_metric_series1(
+            sg_metrics_histogram(m, "sg_batch_size",
+                                 "Messages per committed batch.", g, 4,
+                                 sg_metrics_size_buckets,
+                                 sg_metrics_size_nbuckets),
+            group);
+        e->m.commit_seconds = sg_metric_series1(
+            sg_metrics_histogram(m, "sg_commit_seconds",
+                                 "Time to commit a batch (rows and offsets, "
+                                 "one transaction), retries included.",
+                                 g, 4, sg_metrics_seconds_buckets,
+                                 sg_metrics_seconds_nbuckets),
+            group);
+        e->m.gaps = sg_metrics_counter(
+            m, "sg_offset_gaps_total",
+            "Offset gaps recorded in offset_gaps (events lost to retention, "
+            "out of range, cluster changed).",
+            gr, 16);
+        e->m.lag = sg_metrics_gauge(
+            m, "sg_consumer_lag",
+            "High watermark minus the next offset to read, per partition "
+            "this member holds.",
+            gtp, 1024);
+}
+
+void sg_engine_metrics_gap(sg_engine_t *e, const char *reason)
+{
+        const char *v[2] = {e->cc->group, reason};
+
+        sg_series_inc(sg_metric_series(e->m.gaps, v));
+}
+
+/* The lag gauges of the partitions this member holds (the high watermark
+ * as the last Fetch saw it: no round trip); a partition it no longer
+ * holds is hidden. At most every SG_ENGINE_LAG_MS unless forced. */
+static void sg_engine_metrics_lag(sg_engine_t *e, long long now, bool force)
+{
+        if (!e->m.lag || (!force && now - e->m.lag_ms < SG_ENGINE_LAG_MS))
+                return;
+        e->m.lag_ms = now;
+        for (sg_ledger_part_t *p = NULL; (p = sg_ledger_next(&e->ledger, p));) {
+                char part[16];
+                int64_t lo, hi, pos;
+                snprintf(part, sizeof(part), "%d", (int)p->partition);
+                const char *v[3] = {e->cc->group, p->topic, part};
+                sg_series_t *s = sg_metric_series(e->m.lag, v);
+                if (!p->assigned) {
+                        sg_series_hide(s);
+                        continue;
+                }
+                if (rd_kafka_get_watermark_offsets(e->rk, p->topic,
+                                                   p->partition, &lo,
+                                                   &hi) != 0 ||
+                    hi < 0)
+                        continue; /* not fetched yet: nothing known */
+                pos = sg_ledger_position(p);
+                if (pos < 0)
+                        pos = lo >= 0 ? lo : 0;
+                sg_series_set(s, hi > pos ? (double)(hi - pos) : 0.0);
+        }
+}
+
 /* Waits until the cluster answers and reads its id (it tells one
  * cluster's stored offsets from another's), backing off between attempts.
  * A cluster that answers without an id is older than Kafka 0.10.1, below
@@ -534,6 +636,7 @@ static void sg_engine_message(sg_engine_t *e, const rd_kafka_message_t *rkm,
                 e->batch_started_ms = now;
         (void)sg_ledger_add(&e->ledger, p, rkm->offset);
         e->consumed++;
+        sg_series_inc(e->m.consumed);
         e->last_activity_ms = now;
         sg_engine_stream_feed(e);
 }
@@ -554,6 +657,7 @@ int sg_engine_run(const sg_engine_conf_t *cc, const sg_stage_t *ops,
         e.ops = ops;
         e.stage = stage;
         sg_ledger_init(&e.ledger);
+        sg_engine_metrics_init(&e);
         sg_pg_session_init(&e.pg, cc->common, "sg_writer", cc->appname);
         conf = sg_engine_kafka_conf(&e, &embedded);
         if (!conf)
@@ -632,6 +736,7 @@ int sg_engine_run(const sg_engine_conf_t *cc, const sg_stage_t *ops,
                         ops->tick(stage);
                 }
                 sg_kafka_watch(e.rk);
+                sg_engine_metrics_lag(&e, now, false);
                 idle = sg_engine_idle(&e, now);
                 if (idle < 0)
                         e.fatal = true;
@@ -640,6 +745,7 @@ int sg_engine_run(const sg_engine_conf_t *cc, const sg_stage_t *ops,
         }
         if (!e.fatal && sg_engine_commit(&e, true) == 0 && !e.fatal)
                 (void)sg_engine_flush_state(&e, true, sg_time_mono_ms());
+        sg_engine_metrics_lag(&e, sg_time_mono_ms(), true);
 
 out_close:
         /* Leaves the group: the revoke callback commits what is left. */

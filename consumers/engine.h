@@ -21,6 +21,7 @@
 
 #include "sg_cli.h"
 #include "sg_defs.h"
+#include "sg_metrics.h"
 #include "stage.h"
 
 #define SG_ENGINE_MAX_TOPICS 4
@@ -46,6 +47,7 @@ typedef struct sg_engine_conf {
         int on_gap;          /* sg_gap_policy_t */
         int queue_kbytes;    /* prefetch bound, queued.max.messages.kbytes
                                 (-X overrides it) */
+        sg_metrics_t *metrics; /* where the engine counts; NULL: nowhere */
 } sg_engine_conf_t;
 
 /* Fills the defaults: 5000 rows, 100 ms, no idle exit, progress every

@@ -121,6 +121,7 @@ static int sg_engine_load(sg_engine_t *e, rd_kafka_topic_partition_list_t *list)
                                 e->fatal = true;
                                 goto out;
                         }
+                        sg_engine_metrics_gap(e, g.reason);
                         stored[i] = 0;
                 }
                 p = sg_ledger_get(&e->ledger, topics[i], parts[i]);
@@ -313,6 +314,7 @@ void sg_engine_gap(sg_engine_t *e, const char *topic, int32_t partition)
                 e->fatal = true;
                 return;
         }
+        sg_engine_metrics_gap(e, g.reason);
         if (!g.advance) {
                 sg_error("stopping (--on-gap stop): the gap is recorded in "
                          "offset_gaps; rerun with --on-gap continue to go on "

@@ -11,6 +11,21 @@
 #include "ledger.h"
 #include "sg_pg.h"
 
+/* The engine's metrics (README, "Metrics"): handles looked up once. */
+typedef struct sg_engine_metrics {
+        sg_series_t *consumed;
+        sg_series_t *stored;
+        sg_series_t *duplicates;
+        sg_series_t *rejected[SG_REASON__CNT];
+        sg_series_t *batch_size;
+        sg_series_t *commit_seconds;
+        sg_metric_t *gaps; /* {group, reason} */
+        sg_metric_t *lag;  /* {group, topic, partition} */
+        long long lag_ms;  /* last update of the lag gauges */
+} sg_engine_metrics_t;
+
+#define SG_ENGINE_LAG_MS 1000 /* the lag gauges' refresh period */
+
 typedef struct sg_engine {
         const sg_engine_conf_t *cc;
         const sg_stage_t *ops;
@@ -43,6 +58,7 @@ typedef struct sg_engine {
         int meta_n;                   /* as the last metadata said */
         int32_t *meta_ids;
         long long meta_at_ms;
+        sg_engine_metrics_t m;
 } sg_engine_t;
 
 #define SG_ENGINE_TICK_MS 200
@@ -53,6 +69,11 @@ typedef struct sg_engine {
  * SG_OFFSETS_FENCED, or -1 with err. */
 typedef int (*sg_engine_tx_fn)(sg_engine_t *e, PGconn *conn, void *arg,
                                sg_pg_err_t *err);
+
+/* engine.c */
+
+/* Counts a recorded gap (offset_gaps) of this reason. */
+void sg_engine_metrics_gap(sg_engine_t *e, const char *reason);
 
 /* engine_tx.c */
 

@@ -8,6 +8,8 @@
 #include "sg_signal.h"
 #include "sg_time.h"
 
+#include <string.h>
+
 static bool sg_engine_healthy(const PGconn *conn)
 {
         return conn && PQstatus(conn) == CONNECTION_OK;
@@ -164,6 +166,25 @@ int sg_engine_flush_state(sg_engine_t *e, bool final, long long now)
         return -1;
 }
 
+/* A committed batch of msgs messages into the metrics (the stage says
+ * what became of them). */
+static void sg_engine_count(sg_engine_t *e, int msgs, long long commit_ms)
+{
+        sg_stage_counts_t c;
+
+        sg_series_observe(e->m.batch_size, msgs);
+        sg_series_observe(e->m.commit_seconds, (double)commit_ms / 1000.0);
+        if (!e->ops->counts || !e->m.stored)
+                return;
+        memset(&c, 0, sizeof(c));
+        e->ops->counts(e->stage, &c);
+        sg_series_add(e->m.stored, (double)c.stored);
+        sg_series_add(e->m.duplicates, (double)c.duplicates);
+        for (int r = 1; r < SG_REASON__CNT; r++)
+                if (c.rejected[r])
+                        sg_series_add(e->m.rejected[r], (double)c.rejected[r]);
+}
+
 int sg_engine_commit(sg_engine_t *e, bool rewind)
 {
         sg_ledger_batch_t b;
@@ -188,6 +209,7 @@ int sg_engine_commit(sg_engine_t *e, bool rewind)
                 sg_ledger_committed(&e->ledger, &b);
                 e->committed += msgs;
                 e->batches++;
+                sg_engine_count(e, msgs, sg_time_mono_ms() - t0);
                 e->ops->committed(e->stage);
                 sg_engine_kafka_commit(e, &b);
         } else {

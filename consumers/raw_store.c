@@ -345,6 +345,16 @@ static void sg_raw_store_committed(void *app)
         sg_raw_store_reset(rs);
 }
 
+static void sg_raw_store_counts(void *app, sg_stage_counts_t *out)
+{
+        const sg_raw_store_t *rs = app;
+
+        out->stored = rs->batch_rows - rs->batch_dups;
+        out->duplicates = rs->batch_dups;
+        for (int i = 0; i < SG_REASON__CNT; i++)
+                out->rejected[i] = rs->batch_by_reason[i];
+}
+
 static void sg_raw_store_discard(void *app)
 {
         sg_raw_store_t *rs = app;
@@ -412,6 +422,7 @@ const sg_stage_t sg_raw_store_stage = {
     .add = sg_raw_store_add,
     .flush = sg_raw_store_flush,
     .committed = sg_raw_store_committed,
+    .counts = sg_raw_store_counts,
     .discard = sg_raw_store_discard,
     .progress = sg_raw_store_progress,
     .feed = sg_raw_store_feed,

@@ -26,6 +26,8 @@
 #include <stdint.h>
 
 #include "sg_cli.h"
+#include "sg_event.h"
+#include "sg_metrics.h"
 #include "sg_pg_err.h"
 
 struct pg_conn; /* libpq's PGconn */
@@ -50,7 +52,18 @@ typedef struct sg_stage_env {
         const char *topic; /* the event topic */
         const void *conf;  /* the stage's own options (conf_init), or NULL */
         const sg_cli_common_t *common; /* the common options (brokers, DSN) */
+        /* The process's metrics registry, for a stage's own families
+         * (registered in init); NULL: none (the stage counts nothing). */
+        sg_metrics_t *metrics;
 } sg_stage_env_t;
+
+/* A committed batch's outcome, for the engine's metrics (counts). */
+typedef struct sg_stage_counts {
+        long long stored;     /* in the stage's word: rows stored, events
+                                 counted or evaluated */
+        long long duplicates; /* repeated event_ids, not stored again */
+        long long rejected[SG_REASON__CNT]; /* invalid, by reason code */
+} sg_stage_counts_t;
 
 /* What the engine offers a stage during flush (stage attach). */
 typedef struct sg_stage_services {
@@ -97,6 +110,9 @@ typedef struct sg_stage {
         void (*discard)(void *stage);
         /* Appends " key=value" totals to buf. */
         void (*progress)(void *stage, char *buf, size_t size);
+        /* Optional: the open batch's outcome (out is zeroed), asked after
+         * its transaction committed, just before committed. */
+        void (*counts)(void *stage, sg_stage_counts_t *out);
 
         /* Optional, streaming: the engine opens the batch's transaction
          * at its first message and calls feed after each message, so that

@@ -102,6 +102,7 @@ void sg_stream_metrics_reset(sg_stream_metrics_t *sm)
         sg_agg_clear(&sm->country);
         sg_agg_clear(&sm->content);
         sm->batch_valid = sm->batch_invalid = 0;
+        memset(sm->batch_by_reason, 0, sizeof(sm->batch_by_reason));
 }
 
 void sg_stream_metrics_add_event(sg_stream_metrics_t *sm,
@@ -132,8 +133,10 @@ sg_reason_t sg_stream_metrics_add_value(sg_stream_metrics_t *sm,
 
         if (r == SG_REASON_OK)
                 sg_stream_metrics_add_event(sm, &ev);
-        else
+        else {
                 sm->batch_invalid++;
+                sm->batch_by_reason[r]++;
+        }
         sg_event_fini(&ev);
         return r;
 }
@@ -254,6 +257,14 @@ static void sg_stream_metrics_committed(void *app)
         sg_stream_metrics_reset(sm);
 }
 
+static void sg_stream_metrics_counts(void *app, sg_stage_counts_t *out)
+{
+        const sg_stream_metrics_t *sm = app;
+
+        out->stored = sm->batch_valid;
+        memcpy(out->rejected, sm->batch_by_reason, sizeof(out->rejected));
+}
+
 static void sg_stream_metrics_discard(void *app)
 {
         sg_stream_metrics_reset(app);
@@ -303,6 +314,7 @@ const sg_stage_t sg_stream_metrics_stage = {
     .add = sg_stream_metrics_add,
     .flush = sg_stream_metrics_flush,
     .committed = sg_stream_metrics_committed,
+    .counts = sg_stream_metrics_counts,
     .discard = sg_stream_metrics_discard,
     .progress = sg_stream_metrics_progress,
 };

@@ -36,6 +36,7 @@ typedef struct sg_stream_metrics {
         sg_agg_map_t country; /* (day, type, country): events, cents */
         sg_agg_map_t content; /* (day, content_id): plays, errors, watch */
         long long batch_valid, batch_invalid;
+        long long batch_by_reason[SG_REASON__CNT];
         long long counted, skipped_invalid;
 } sg_stream_metrics_t;
 

@@ -133,6 +133,12 @@ static const char SQL_BACKLOG[] =
     "       (SELECT count(*) FROM outbox"
     "         WHERE channel = 'erasure_notice' AND sent_at IS NULL)";
 
+static const char SQL_PENDING[] =
+    "SELECT count(*) FILTER (WHERE kind = 'erasure'),"
+    "       count(*) FILTER (WHERE kind = 'access'),"
+    "       coalesce(extract(epoch FROM now() - min(requested_at)), 0)"
+    "  FROM privacy_requests WHERE status = 'pending'";
+
 static const char *const sg_erase_names[SG_ERASE__CNT] = {
     "anonymized", "already_anonymized", "not_found", "failed"};
 
@@ -494,6 +500,21 @@ out_done:
         free(ids);
         sg_buf_fini(&lit);
         return rc;
+}
+
+int sg_erase_pending(PGconn *conn, long long pending[2], double *oldest_s,
+                     sg_pg_err_t *err)
+{
+        PGresult *res = sg_pg_query(conn, SQL_PENDING, 0, NULL, 1,
+                                    "counting pending requests", err);
+
+        if (!res)
+                return -1;
+        pending[0] = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+        pending[1] = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
+        *oldest_s = strtod(PQgetvalue(res, 0, 2), NULL);
+        PQclear(res);
+        return 0;
 }
 
 int sg_erase_backlog(PGconn *conn, long long *pending_requests,

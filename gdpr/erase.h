@@ -84,6 +84,12 @@ int sg_erase_batch(PGconn *conn, int batch_size, const char *export_dir,
 int sg_erase_overdue(PGconn *conn, double age_days, double limit_days,
                      int *raised, sg_pg_err_t *err) SG_MUST_CHECK;
 
+/* The pending requests by kind (pending[0] erasure, pending[1] access)
+ * and the oldest one's age in seconds (0 when none), for the metrics.
+ * Returns 0, or -1 with err. */
+int sg_erase_pending(PGconn *conn, long long pending[2], double *oldest_s,
+                     sg_pg_err_t *err) SG_MUST_CHECK;
+
 /* Counts pending requests and unsent erasure notices. Returns 0, or -1
  * with err. */
 int sg_erase_backlog(PGconn *conn, long long *pending_requests,

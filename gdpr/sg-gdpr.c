@@ -24,6 +24,8 @@
 #include "sg_cli.h"
 #include "sg_listen.h"
 #include "sg_log.h"
+#include "sg_metrics.h"
+#include "sg_metrics_http.h"
 #include "sg_outbox.h"
 #include "sg_outbox_kafka.h"
 #include "sg_pg.h"
@@ -39,6 +41,18 @@
 #define DRAIN_MS 10000     /* notices in flight at exit: bounded wait */
 #define OVERDUE_EVERY_MS 60000 /* how often pending requests' age is checked */
 #define LEGAL_LIMIT_DAYS 30.0  /* GDPR art. 12(3): one month */
+#define GAUGES_EVERY_MS 1000   /* pending requests' gauges, when served */
+
+/* The daemon's metrics (README, "Metrics"). */
+typedef struct gdpr_metrics {
+        sg_series_t *pending[2]; /* erasure, access */
+        sg_series_t *oldest;
+        sg_series_t *erased[SG_ERASE__CNT];
+        sg_series_t *exported[SG_EXPORT__CNT];
+        sg_series_t *overdue;
+        bool served; /* the gauges cost a query: only when scraped */
+        long long gauges_ms;
+} gdpr_metrics_t;
 
 typedef struct gdpr_ctx {
         /* What to do */
@@ -68,10 +82,45 @@ typedef struct gdpr_ctx {
         long long batches;
         long long notifications;
         long long overdue_alerts;
+        gdpr_metrics_t m;
         double max_ms; /* slowest request since the last progress line */
         long long last_progress_ms;
         long long last_progress_processed;
 } gdpr_ctx_t;
+
+static void metrics_init(gdpr_metrics_t *gm, sg_metrics_t *m, bool served)
+{
+        static const char *const k[] = {"kind", NULL};
+        static const char *const ks[] = {"kind", "status", NULL};
+        sg_metric_t *f;
+
+        gm->served = served;
+        f = sg_metrics_gauge(m, "sg_privacy_requests_pending",
+                             "Privacy requests pending, by kind.", k, 2);
+        gm->pending[0] = sg_metric_series1(f, "erasure");
+        gm->pending[1] = sg_metric_series1(f, "access");
+        gm->oldest = sg_metric_series0(sg_metrics_gauge(
+            m, "sg_privacy_request_oldest_pending_seconds",
+            "Age of the oldest pending privacy request (0: none).", NULL, 1));
+        f = sg_metrics_counter(m, "sg_privacy_requests_processed_total",
+                               "Privacy requests processed, by kind and "
+                               "outcome.",
+                               ks, 8);
+        for (int i = 0; i < SG_ERASE__CNT; i++) {
+                const char *v[2] = {"erasure",
+                                    sg_erase_status_name((sg_erase_status_t)i)};
+                gm->erased[i] = sg_metric_series(f, v);
+        }
+        for (int i = 0; i < SG_EXPORT__CNT; i++) {
+                const char *v[2] = {
+                    "access", sg_export_status_name((sg_export_status_t)i)};
+                gm->exported[i] = sg_metric_series(f, v);
+        }
+        gm->overdue = sg_metric_series0(sg_metrics_counter(
+            m, "sg_privacy_overdue_alerts_total",
+            "Alerts raised for requests pending too long (--overdue-after).",
+            NULL, 1));
+}
 
 /* The database connection, waiting out an outage. NULL when stopping or
  * after a permanent failure (then ctx->fatal, said in one line). */
@@ -123,6 +172,29 @@ static void check_overdue(gdpr_ctx_t *ctx)
                         "alerts=%d",
                         ctx->overdue_days, raised);
         ctx->overdue_alerts += raised;
+        sg_series_add(ctx->m.overdue, raised);
+}
+
+/* The pending requests' gauges, every GAUGES_EVERY_MS while served. On
+ * the daemon's connection, never waiting out an outage (the gauges keep
+ * their last values). */
+static void update_gauges(gdpr_ctx_t *ctx, long long now)
+{
+        long long pending[2];
+        double oldest;
+        sg_pg_err_t err;
+
+        if (!ctx->m.served || now - ctx->m.gauges_ms < GAUGES_EVERY_MS ||
+            !ctx->pg.conn || PQstatus(ctx->pg.conn) != CONNECTION_OK)
+                return;
+        ctx->m.gauges_ms = now;
+        if (sg_erase_pending(ctx->pg.conn, pending, &oldest, &err) < 0) {
+                db_error(ctx, "pending requests' metrics", &err);
+                return;
+        }
+        sg_series_set(ctx->m.pending[0], (double)pending[0]);
+        sg_series_set(ctx->m.pending[1], (double)pending[1]);
+        sg_series_set(ctx->m.oldest, oldest);
 }
 
 /* (Re)sends the outbox's notices that nobody holds. */
@@ -172,6 +244,7 @@ static int process_batch(gdpr_ctx_t *ctx)
                 const sg_erase_outcome_t *oc = &ctx->res.v[i];
                 log_outcome(oc);
                 ctx->by_status[oc->status]++;
+                sg_series_inc(ctx->m.erased[oc->status]);
                 ctx->processed++;
                 if (oc->processing_ms > ctx->max_ms)
                         ctx->max_ms = oc->processing_ms;
@@ -208,6 +281,7 @@ static int process_access(gdpr_ctx_t *ctx)
                         break;
                 done++;
                 ctx->exports[oc.status]++;
+                sg_series_inc(ctx->m.exported[oc.status]);
                 ctx->processed++;
                 if (oc.processing_ms > ctx->max_ms)
                         ctx->max_ms = oc.processing_ms;
@@ -331,6 +405,7 @@ static void run(gdpr_ctx_t *ctx)
                         record_notices(ctx, true);
                 }
                 now = sg_time_mono_ms();
+                update_gauges(ctx, now);
                 if (now >= next_progress) {
                         progress(ctx, now, false);
                         next_progress = now + ctx->progress_s * 1000LL;
@@ -400,6 +475,10 @@ int main(int argc, char **argv)
 {
         sg_cli_common_t common;
         gdpr_ctx_t ctx;
+        sg_metrics_conf_t mc;
+        sg_opt_t metrics_opts[2];
+        sg_metrics_t *metrics = NULL;
+        sg_metrics_http_t *http = NULL;
 
         memset(&ctx, 0, sizeof(ctx));
         sg_cli_common_init(&common);
@@ -445,6 +524,8 @@ int main(int argc, char **argv)
              .unit = "s", .help = "progress line period"},
             SG_OPT_END,
         };
+        sg_metrics_conf_init(&mc);
+        sg_metrics_opts(&mc, metrics_opts);
         const sg_cli_t cli = {
             .prog = PROG,
             .about = "The privacy-request daemon: anonymises the users named by "
@@ -459,7 +540,8 @@ int main(int argc, char **argv)
                      "(mode 0600); an erasure deletes the user's earlier\n"
                      "exports. Personal data is read through pii_lookup & co. "
                      "(docs/privacy.md).",
-            .tables = {opts},
+            .tables = {opts, metrics_opts},
+            .titles = {NULL, "Metrics"},
             .epilog = "Without any broker (no --brokers, no "
                       "KAFKA_BOOTSTRAP_SERVERS, no broker address\nfile) it "
                       "runs as with --no-notices and says so once. Connects as "
@@ -477,6 +559,12 @@ int main(int argc, char **argv)
         if (strlen(ctx.erasure_topic) > 249)
                 return sg_cli_usage_error(&cli, "--erasure-topic needs a name of "
                                                 "1 to 249 characters");
+        metrics = sg_metrics_new();
+        metrics_init(&ctx.m, metrics, mc.listen != NULL);
+        if (sg_metrics_serve(&mc, metrics, &http) != 0) {
+                sg_metrics_destroy(metrics);
+                return 1;
+        }
         sg_pg_session_init(&ctx.pg, &common, "sg_writer", PROG);
         sg_erase_result_init(&ctx.res);
 
@@ -519,5 +607,7 @@ out:
         sg_outbox_destroy(ctx.ob);
         sg_outbox_kafka_destroy(ctx.kafka);
         sg_erase_result_fini(&ctx.res);
+        sg_metrics_http_stop(http);
+        sg_metrics_destroy(metrics);
         return ctx.fatal ? 1 : 0;
 }

@@ -42,6 +42,7 @@ as_postgres() {
 # ---------------------------------------------------------------- packages
 PACKAGES=(build-essential cmake pkg-config git ca-certificates
           librdkafka-dev libpq-dev libjansson-dev libjsmn-dev libcurl4-openssl-dev libssl-dev
+          libmicrohttpd-dev curl
           libcriterion-dev kcat postgresql postgresql-client postgresql-15-pgaudit jq
           python3 python3-yaml openssl clang)
 APT_UPDATED=0
