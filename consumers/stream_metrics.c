@@ -171,10 +171,13 @@ static void sg_array_cents(sg_buf_t *b, long long cents)
 
 /* Adds one map's aggregates to its table with one statement whose
  * parameters are arrays, one per column. kind: 0 daily, 1 country,
- * 2 content, 3 minute. The minutes are kept for 7 days of the database's
- * now() (sql/016: GET /stats/timeseries shows at most one): the same
- * statement prunes the older ones (an index range of the primary key,
- * usually empty) and adds no minute older than that. */
+ * 2 content, 3 minute. The minutes are kept for the 7 days of event time
+ * up to the latest minute seen (stored or in this batch; sql/016: GET
+ * /stats/timeseries shows at most one day): the same statement prunes the
+ * older ones (an index range of the primary key, usually empty) and adds
+ * no minute older than that. Event time, not the clock: the same log
+ * leaves the same rows, however it is batched and whenever it is read
+ * (the rows kept are those within 7 days of the log's latest minute). */
 static int sg_stream_metrics_upsert(PGconn *conn, const sg_agg_map_t *m,
                                     int kind, sg_pg_err_t *err)
 {
@@ -204,12 +207,15 @@ static int sg_stream_metrics_upsert(PGconn *conn, const sg_agg_map_t *m,
             "playback_errors = m.playback_errors + EXCLUDED.playback_errors, "
             "watch_seconds = m.watch_seconds + EXCLUDED.watch_seconds, "
             "updated_at = now()",
-            "WITH pruned AS (DELETE FROM metrics_streaming_minute "
-            "WHERE minute < now() - interval '7 days') "
+            "WITH lim AS (SELECT greatest((SELECT max(minute) FROM "
+            "metrics_streaming_minute), (SELECT to_timestamp(max(mn) * 60) "
+            "FROM unnest($1::bigint[]) AS mn)) - interval '7 days' AS t), "
+            "pruned AS (DELETE FROM metrics_streaming_minute "
+            "WHERE minute < (SELECT t FROM lim)) "
             "INSERT INTO metrics_streaming_minute AS m (minute, events) "
             "SELECT to_timestamp(u.mn * 60), u.n "
             "FROM unnest($1::bigint[], $2::bigint[]) AS u(mn, n) "
-            "WHERE to_timestamp(u.mn * 60) >= now() - interval '7 days' "
+            "WHERE to_timestamp(u.mn * 60) >= (SELECT t FROM lim) "
             "ON CONFLICT (minute) DO UPDATE SET "
             "events = m.events + EXCLUDED.events, updated_at = now()",
         };

@@ -4,9 +4,10 @@
 --    sg-stream-metrics exactly once like its daily metrics: each flush
 --    adds its events per UTC minute in the transaction that stores the
 --    group's offsets (consumers/stream_metrics.c). The same statement
---    prunes it: only minutes of the last 7 days (by the database's now())
---    are kept, and events older than that are not added (the answer
---    covers at most the last 1440 minutes).
+--    prunes it: only the 7 days of event time up to the latest minute
+--    seen are kept, and events older than that are not added (the answer
+--    covers at most the last 1440 minutes). Event time, not the clock:
+--    the same log leaves the same rows however it is batched.
 CREATE TABLE metrics_streaming_minute (
     minute     timestamptz PRIMARY KEY,  -- a whole UTC minute
     events     bigint NOT NULL,

@@ -226,20 +226,26 @@ audit_offsets_at() {
 
 # audit_minutes: sg-stream-metrics' events per minute of event time
 # (metrics_streaming_minute, sql/016) equal events_raw counted by UTC
-# minute, for every minute of the last 7 days (the table's period; a
-# minute that recent was never pruned nor skipped), and both hold some.
+# minute, for every minute of the table's period: the 7 days of event time
+# up to the latest event (a minute that recent was never pruned nor
+# skipped); no minute older than that is left; and both hold some.
 audit_minutes() {
   local n
-  n=$(psql_q "SELECT count(*) FROM metrics_streaming_minute WHERE minute >= now() - interval '7 days'")
-  [ "$n" -gt 0 ] || fail "metrics_streaming_minute holds no minute of the last 7 days"
+  n=$(psql_q "SELECT count(*) FROM metrics_streaming_minute")
+  [ "$n" -gt 0 ] || fail "metrics_streaming_minute holds no minute"
   assert_eq 0 "$(psql_q "
-    WITH k AS (SELECT now() - interval '7 days' AS lo),
+    WITH k AS (SELECT date_trunc('minute', max(event_timestamp), 'UTC') - interval '7 days' AS lo
+                 FROM events_raw),
     r AS (SELECT date_trunc('minute', event_timestamp, 'UTC') AS minute, count(*) AS n
             FROM events_raw, k WHERE event_timestamp >= k.lo - interval '1 minute' GROUP BY 1),
     m AS (SELECT minute, events AS n FROM metrics_streaming_minute)
     SELECT count(*) FROM r FULL JOIN m USING (minute), k
      WHERE minute >= k.lo AND r.n IS DISTINCT FROM m.n")" \
     "minutes whose streaming count differs from events_raw's ($n minutes)"
+  assert_eq 0 "$(psql_q "
+    SELECT count(*) FROM metrics_streaming_minute
+     WHERE minute < (SELECT date_trunc('minute', max(event_timestamp), 'UTC') FROM events_raw) - interval '7 days'")" \
+    "minutes older than the 7 days before the latest event left in metrics_streaming_minute"
 }
 
 # audit_exactly_once COUNT: the whole audit of a run of COUNT generated

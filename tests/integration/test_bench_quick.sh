@@ -17,7 +17,7 @@ BENCH_BIN=$SG_BIN
 BROKER_OPT=both
 if [ "${SG_TEST_KAFKA:-on}" = off ]; then BROKER_OPT=embedded; log "SG_TEST_KAFKA=off: sg-broker only"; fi
 ONLY=parse,raw-store,compliance,e2e,gdpr,batch,memory,peer
-"$SG_SRC/bench/run" --quick --broker "$BROKER_OPT" --only "$ONLY" --out "$out" --bin "$BENCH_BIN" \
+"$SG_SRC/bench/run" --quick --runs 2 --broker "$BROKER_OPT" --only "$ONLY" --out "$out" --bin "$BENCH_BIN" \
   --db "${SG_TEST_DB_PREFIX:-}sgit_bench_quick" >"$T/bench.log" 2>&1 || { tail -30 "$T/bench.log" >&2; fail "bench/run --quick exited non-zero"; }
 took=$(( $(date +%s) - start ))
 log "bench/run --quick took ${took}s (not asserted)"
@@ -58,7 +58,7 @@ bad=$(awk -F' *\\| *' '
     # $1 is empty (the line starts with "|"); fields 2..14 are the columns.
     why = ""
     if (!num($5)) why = why " N"
-    if (!num($6) || ($6 < 3 && $2 !~ /^memory /)) why = why " runs"   # memory: --mem-runs (1)
+    if (!num($6) || ($6 < 2 && $2 !~ /^memory /)) why = why " runs"   # --runs 2; memory: --mem-runs (1)
     if (!num($7)) why = why " median"
     if (!range($8)) why = why " spread"
     if ($9 != "—") {
@@ -70,7 +70,7 @@ bad=$(awk -F' *\\| *' '
     if (why != "") print $2 " / " $3 " / " $4 ":" why
   }' "$table")
 [ -z "$bad" ] || fail "cells that are not numbers: $bad"
-pass "every figure cell of $(wc -l <"$table") rows is a number (runs >= 3, memory >= 1)"
+pass "every figure cell of $(wc -l <"$table") rows is a number (runs >= 2, memory >= 1)"
 grep -qi 'nan' "$table" && fail "a figure is NaN"
 pass "no NaN"
 

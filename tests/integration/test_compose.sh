@@ -48,6 +48,7 @@ import glob
 import os
 import re
 import shlex
+import subprocess
 import sys
 
 import yaml
@@ -233,6 +234,25 @@ initdb = [v for v in pvols if len(v.split(":")) > 1
 check(initdb, "postgres mounts an init script into /docker-entrypoint-initdb.d")
 check(penv.get("POSTGRES_PASSWORD", "").startswith("${"),
       "POSTGRES_PASSWORD comes from the environment (${...})")
+
+# No default credentials: every password is required (${NAME:?...}), never
+# defaulted (${NAME:-...}), and scripts/compose-env.sh generates each one.
+raw = open(compose_path).read()
+defaulted = sorted(set(re.findall(r"\$\{([A-Z0-9_]*(?:PASSWORD|SECRET|TOKEN)[A-Z0-9_]*):?-", raw)))
+check(not defaulted, f"no password has a default value in the compose file (defaulted: {defaulted})")
+required = sorted(set(re.findall(r"\$\{([A-Z0-9_]*PASSWORD):\?", raw)))
+check(required, "the compose file requires its passwords (${NAME:?...})")
+envfile = os.path.join(os.environ.get("T_ENV_DIR", "/tmp"), f"sg-compose-env-{os.getpid()}")
+try:
+    subprocess.run(["bash", os.path.join(src, "scripts/compose-env.sh"), envfile], check=True,
+                   stderr=subprocess.DEVNULL)
+    have = dict(l.split("=", 1) for l in open(envfile).read().split())
+    check(sorted(have) == required and all(len(v) >= 32 for v in have.values()),
+          "scripts/compose-env.sh writes a random password for every required variable")
+    check((os.stat(envfile).st_mode & 0o077) == 0, "the .env it writes is mode 600")
+finally:
+    if os.path.exists(envfile):
+        os.unlink(envfile)
 
 # Every bind-mount source exists (relative to the project directory).
 binds = {}
