@@ -36,13 +36,15 @@ RUN apt-get update \
 COPY --from=build /build/bin/ /usr/local/bin/
 COPY --from=build /src/sql/ /usr/share/streamguard/sql/
 COPY --from=build /src/config/ /usr/share/streamguard/config/
+COPY --from=build /src/api/www/ /usr/share/streamguard/www/
 
 # sg-migrate is normally given --dir /usr/share/streamguard/sql; the links
-# make the compiled-in defaults (/src/sql, /src/config) point at the same
-# files.
-RUN mkdir -p /src \
+# make the compiled-in defaults (/src/sql, /src/config, sg-api's /src/api/www)
+# point at the same files.
+RUN mkdir -p /src/api \
  && ln -s /usr/share/streamguard/sql /src/sql \
  && ln -s /usr/share/streamguard/config /src/config \
+ && ln -s /usr/share/streamguard/www /src/api/www \
  && useradd --system --uid 10001 --user-group --create-home \
       --home-dir /home/streamguard --shell /usr/sbin/nologin streamguard
 

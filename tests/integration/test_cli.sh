@@ -79,6 +79,7 @@ declare -A ARGS=(
   [sg-compare]="--all --retry-for 30" [sg-report]="daily --output-dir $T/r --retry-for 30"
   [sg-migrate]="--status" [sg-alert]="--once --sinks $T/cli.sinks"
   [sg-compliance]="--idle-exit 1 --no-publish" [sg-retention]="--retry-for 30"
+  [sg-api]="--listen 127.0.0.1:0"
 )
 check_permanent() {  # check_permanent BIN WHAT [env...]
   local bin=$1 what=$2; shift 2
