@@ -28,7 +28,8 @@
   let token = null;
   let timer = null;
   let charts = {};
-  const inflight = {};
+  let session = 0;          /* bumped at each login and logout */
+  const inflight = {};      /* source key -> the session its request is for */
 
   /* An API failure: status 0 when the server could not be reached. */
   class ApiError extends Error {
@@ -216,10 +217,10 @@
 
   function renderLambda(d) {
     const l = d.lambda || {};
-    const both = [l.metrics, l.compliance];
+    const compared = [l.metrics, l.compliance].filter((x) => x === 'equal' || x === 'differ');
     let v = 'no_batch', cls = 'neutral';
-    if (both.includes('differ')) { v = 'differ'; cls = 'bad'; }
-    else if (both.every((x) => x === 'equal')) { v = 'equal'; cls = 'good'; }
+    if (compared.includes('differ')) { v = 'differ'; cls = 'bad'; }
+    else if (compared.length > 0) { v = 'equal'; cls = 'good'; }
     const el = $('lambda-verdict');
     el.textContent = VERDICT[v];
     el.className = 'verdict ' + cls;
@@ -384,21 +385,25 @@
       render: (d) => renderHighFlags(d) },
   ];
 
+  /* An answer that comes back after a logout (or after another login) is
+   * dropped: it belongs to a session that is over. */
   async function refreshOne(src) {
-    if (inflight[src.key]) return;
-    inflight[src.key] = true;
+    const mine = session;
+    if (inflight[src.key] === mine) return;
+    inflight[src.key] = mine;
     const range = lastDays(RANGE_DAYS);
     try {
       const d = await api(src.path(range));
-      if (!token) return;
+      if (mine !== session) return;
       src.render(d, range);
       for (const id of src.panels) panelOk(id, d.as_of);
     } catch (err) {
+      if (mine !== session) return;
       if (!(err instanceof ApiError)) err = new ApiError(0, 'client', 'the page could not show the answer');
       if (err.status === 401) { logout('Your token was refused (401): log in again.'); return; }
       for (const id of src.panels) panelFail(id, err);
     } finally {
-      inflight[src.key] = false;
+      if (inflight[src.key] === mine) delete inflight[src.key];
     }
   }
 
@@ -425,11 +430,13 @@
     $('who').hidden = false;
     $('login-view').hidden = true;
     $('dash-view').hidden = false;
+    if (timer) clearInterval(timer);
     refreshAll();
     timer = setInterval(refreshAll, REFRESH_MS);
   }
 
   function logout(message) {
+    session++;
     token = null;
     sessionStorage.removeItem(TOKEN_KEY);
     if (timer) { clearInterval(timer); timer = null; }
@@ -444,6 +451,7 @@
   }
 
   async function login(candidate, fromStorage) {
+    session++;
     token = candidate;
     let who;
     try {
