@@ -13,7 +13,7 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       build-essential cmake pkg-config \
       librdkafka-dev libpq-dev libjansson-dev libjsmn-dev libcurl4-openssl-dev \
-      libssl-dev \
+      libssl-dev libmicrohttpd-dev \
  && rm -rf /var/lib/apt/lists/*
 
 # The sources live at /src, so the compiled-in SG_SQL_DIR is /src/sql and
@@ -30,19 +30,22 @@ FROM debian:bookworm-slim AS runtime
 ARG DEBIAN_FRONTEND=noninteractive
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
-      librdkafka1 libpq5 libjansson4 libcurl4 libssl3 ca-certificates postgresql-client \
+      librdkafka1 libpq5 libjansson4 libcurl4 libssl3 libmicrohttpd12 ca-certificates \
+      postgresql-client \
  && rm -rf /var/lib/apt/lists/*
 
 COPY --from=build /build/bin/ /usr/local/bin/
 COPY --from=build /src/sql/ /usr/share/streamguard/sql/
 COPY --from=build /src/config/ /usr/share/streamguard/config/
+COPY --from=build /src/api/www/ /usr/share/streamguard/www/
 
 # sg-migrate is normally given --dir /usr/share/streamguard/sql; the links
-# make the compiled-in defaults (/src/sql, /src/config) point at the same
-# files.
-RUN mkdir -p /src \
+# make the compiled-in defaults (/src/sql, /src/config, sg-api's /src/api/www)
+# point at the same files.
+RUN mkdir -p /src/api \
  && ln -s /usr/share/streamguard/sql /src/sql \
  && ln -s /usr/share/streamguard/config /src/config \
+ && ln -s /usr/share/streamguard/www /src/api/www \
  && useradd --system --uid 10001 --user-group --create-home \
       --home-dir /home/streamguard --shell /usr/sbin/nologin streamguard
 

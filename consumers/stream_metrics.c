@@ -93,6 +93,7 @@ void sg_stream_metrics_fini(sg_stream_metrics_t *sm)
         free(sm->daily.e);
         free(sm->country.e);
         free(sm->content.e);
+        free(sm->minute.e);
         memset(sm, 0, sizeof(*sm));
 }
 
@@ -101,7 +102,17 @@ void sg_stream_metrics_reset(sg_stream_metrics_t *sm)
         sg_agg_clear(&sm->daily);
         sg_agg_clear(&sm->country);
         sg_agg_clear(&sm->content);
+        sg_agg_clear(&sm->minute);
         sm->batch_valid = sm->batch_invalid = 0;
+}
+
+int32_t sg_stream_metrics_minute(long long ts_us)
+{
+        long long q = ts_us / 60000000LL;
+
+        if (ts_us % 60000000LL < 0)
+                q--;
+        return (int32_t)q;
 }
 
 void sg_stream_metrics_add_event(sg_stream_metrics_t *sm,
@@ -119,6 +130,8 @@ void sg_stream_metrics_add_event(sg_stream_metrics_t *sm,
                            ev->type == SG_EV_STOP && ev->watch_seconds > 0
                                ? ev->watch_seconds
                                : 0);
+        sg_agg_add(&sm->minute, sg_stream_metrics_minute(ev->ts_us), -1, "", 1,
+                   0, 0);
         sm->batch_valid++;
 }
 
@@ -155,11 +168,14 @@ static void sg_array_cents(sg_buf_t *b, long long cents)
 
 /* Adds one map's aggregates to its table with one statement whose
  * parameters are arrays, one per column. kind: 0 daily, 1 country,
- * 2 content. */
+ * 2 content, 3 minute. The minutes are kept for 7 days of the database's
+ * now() (sql/016: GET /stats/timeseries shows at most one): the same
+ * statement prunes the older ones (an index range of the primary key,
+ * usually empty) and adds no minute older than that. */
 static int sg_stream_metrics_upsert(PGconn *conn, const sg_agg_map_t *m,
                                     int kind, sg_pg_err_t *err)
 {
-        static const char *const sql[3] = {
+        static const char *const sql[4] = {
             "INSERT INTO metrics_streaming_daily AS m (event_date, event_type, "
             "total_events, total_amount) "
             "SELECT * FROM unnest($1::date[], $2::text[], $3::bigint[], "
@@ -185,12 +201,21 @@ static int sg_stream_metrics_upsert(PGconn *conn, const sg_agg_map_t *m,
             "playback_errors = m.playback_errors + EXCLUDED.playback_errors, "
             "watch_seconds = m.watch_seconds + EXCLUDED.watch_seconds, "
             "updated_at = now()",
+            "WITH pruned AS (DELETE FROM metrics_streaming_minute "
+            "WHERE minute < now() - interval '7 days') "
+            "INSERT INTO metrics_streaming_minute AS m (minute, events) "
+            "SELECT to_timestamp(u.mn * 60), u.n "
+            "FROM unnest($1::bigint[], $2::bigint[]) AS u(mn, n) "
+            "WHERE to_timestamp(u.mn * 60) >= now() - interval '7 days' "
+            "ON CONFLICT (minute) DO UPDATE SET "
+            "events = m.events + EXCLUDED.events, updated_at = now()",
         };
-        static const char *const what[3] = {
+        static const char *const what[4] = {
             "adding to metrics_streaming_daily",
             "adding to metrics_streaming_country_daily",
-            "adding to metrics_streaming_content_daily"};
-        int ncols = kind == 0 ? 4 : 5;
+            "adding to metrics_streaming_content_daily",
+            "adding to metrics_streaming_minute"};
+        int ncols = kind == 3 ? 2 : kind == 0 ? 4 : 5;
         sg_buf_t a[5];
         const char *params[5];
         int rc;
@@ -207,6 +232,11 @@ static int sg_stream_metrics_upsert(PGconn *conn, const sg_agg_map_t *m,
                 int k = 0;
                 if (!e->used)
                         continue;
+                if (kind == 3) {
+                        sg_buf_array_int(&a[0], e->day);
+                        sg_buf_array_int(&a[1], e->v[0]);
+                        continue;
+                }
                 sg_time_format_day(e->day, day);
                 sg_buf_array_str(&a[k++], day);
                 if (kind != 2)
@@ -240,7 +270,8 @@ static int sg_stream_metrics_flush(void *stage, PGconn *conn,
 
         if (sg_stream_metrics_upsert(conn, &sm->daily, 0, err) < 0 ||
             sg_stream_metrics_upsert(conn, &sm->country, 1, err) < 0 ||
-            sg_stream_metrics_upsert(conn, &sm->content, 2, err) < 0)
+            sg_stream_metrics_upsert(conn, &sm->content, 2, err) < 0 ||
+            sg_stream_metrics_upsert(conn, &sm->minute, 3, err) < 0)
                 return -1;
         return 0;
 }
@@ -282,13 +313,14 @@ static void sg_stream_metrics_stage_fini(void *stage)
 
 const sg_stage_t sg_stream_metrics_stage = {
     .prog = "sg-stream-metrics",
-    .about = "Keeps metrics_streaming_daily, metrics_streaming_country_daily "
-             "and\nmetrics_streaming_content_daily up to date from "
-             "user_events, exactly once:\nevents are aggregated in memory "
-             "and each flush adds the aggregates and stores\nthe Kafka "
-             "offsets in one transaction. Invalid events are skipped "
-             "(sg-raw-store\nkeeps them in the dead-letter store). "
-             "--batch-rows and --batch-ms bound a flush.",
+    .about = "Keeps metrics_streaming_daily, metrics_streaming_country_daily,\n"
+             "metrics_streaming_content_daily and metrics_streaming_minute "
+             "(events per\nminute of event time, the last 7 days) up to date "
+             "from user_events, exactly\nonce: events are aggregated in "
+             "memory and each flush adds the aggregates\nand stores the "
+             "Kafka offsets in one transaction. Invalid events are skipped\n"
+             "(sg-raw-store keeps them in the dead-letter store). "
+             "--batch-rows and\n--batch-ms bound a flush.",
     .group = "sg-stream-metrics",
     /* Aggregates are small: flush less often than the raw store.
      * librdkafka 2.0 looks at a full prefetch queue again only once a

@@ -3,9 +3,10 @@
 
 /* sg-stream-metrics' batch: valid events are aggregated in memory into the
  * three daily metrics (by type; by country and type; by content) and the
- * aggregates are added to metrics_streaming_* in the transaction that also
- * stores the group's offsets, so each event counts exactly once. The write
- * rate follows the number of distinct keys per flush, not the event rate. */
+ * events per minute of event time, and the aggregates are added to
+ * metrics_streaming_* in the transaction that also stores the group's
+ * offsets, so each event counts exactly once. The write rate follows the
+ * number of distinct keys per flush, not the event rate. */
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -35,6 +36,8 @@ typedef struct sg_stream_metrics {
         sg_agg_map_t daily;   /* (day, type): events, cents */
         sg_agg_map_t country; /* (day, type, country): events, cents */
         sg_agg_map_t content; /* (day, content_id): plays, errors, watch */
+        sg_agg_map_t minute;  /* (UTC minute in .day, -1, ""): events
+                                 (metrics_streaming_minute, sql/016) */
         long long batch_valid, batch_invalid;
         long long counted, skipped_invalid;
 } sg_stream_metrics_t;
@@ -58,6 +61,10 @@ void sg_stream_metrics_add_event(sg_stream_metrics_t *sm,
 /* Finds the aggregate with this key; NULL if absent. */
 const sg_agg_entry_t *sg_agg_map_find(const sg_agg_map_t *m, int32_t day,
                                       int type, const char *str);
+
+/* The UTC minute of a timestamp, as sg_stream_metrics_t.minute keys it:
+ * minutes since the epoch (the contract's years fit an int32_t). */
+int32_t sg_stream_metrics_minute(long long ts_us);
 
 /* Empties the aggregates (keeps the memory). */
 void sg_stream_metrics_reset(sg_stream_metrics_t *sm);

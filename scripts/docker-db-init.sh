@@ -14,12 +14,14 @@ set -e
 : "${SG_OWNER_PASSWORD:?SG_OWNER_PASSWORD must be set}"
 : "${SG_WRITER_PASSWORD:?SG_WRITER_PASSWORD must be set}"
 : "${SG_ANALYTICS_PASSWORD:?SG_ANALYTICS_PASSWORD must be set}"
+: "${SG_API_PASSWORD:?SG_API_PASSWORD must be set}"
 
-echo "docker-db-init: creating roles sg_owner, sg_writer, sg_analytics and database streamguard"
+echo "docker-db-init: creating roles sg_owner, sg_writer, sg_analytics, sg_api and database streamguard"
 psql -X -v ON_ERROR_STOP=1 \
   --username "${POSTGRES_USER:-postgres}" --dbname "${POSTGRES_DB:-postgres}" \
   -v owner_pw="$SG_OWNER_PASSWORD" \
   -v writer_pw="$SG_WRITER_PASSWORD" \
   -v analytics_pw="$SG_ANALYTICS_PASSWORD" \
+  -v api_pw="$SG_API_PASSWORD" \
   -v dbname=streamguard \
   -f "${SG_DB_ROLES_SQL:-/streamguard/db-roles.sql}"

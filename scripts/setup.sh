@@ -42,6 +42,7 @@ as_postgres() {
 # ---------------------------------------------------------------- packages
 PACKAGES=(build-essential cmake pkg-config git ca-certificates
           librdkafka-dev libpq-dev libjansson-dev libjsmn-dev libcurl4-openssl-dev libssl-dev
+          libmicrohttpd-dev wrk
           libcriterion-dev kcat postgresql postgresql-client postgresql-15-pgaudit jq
           python3 python3-yaml openssl clang)
 APT_UPDATED=0
@@ -160,13 +161,14 @@ password_for() {
 OWNER_PW=$(password_for sg_owner SG_OWNER_PASSWORD)
 WRITER_PW=$(password_for sg_writer SG_WRITER_PASSWORD)
 ANALYTICS_PW=$(password_for sg_analytics SG_ANALYTICS_PASSWORD)
+API_PW=$(password_for sg_api SG_API_PASSWORD)
 DBNAME=${PGDATABASE:-streamguard}
 
 as_postgres psql -X -q -p "$PGPORT_LOCAL" -d postgres -v ON_ERROR_STOP=1 \
-  -v owner_pw="$OWNER_PW" -v writer_pw="$WRITER_PW" -v analytics_pw="$ANALYTICS_PW" \
+  -v owner_pw="$OWNER_PW" -v writer_pw="$WRITER_PW" -v analytics_pw="$ANALYTICS_PW" -v api_pw="$API_PW" \
   -v dbname="$DBNAME" -f - <"$ROOT/scripts/db-roles.sql" >/dev/null
 # Keep the roles' passwords in step with ~/.pgpass (e.g. after it was lost).
-for pair in "sg_owner:$OWNER_PW" "sg_writer:$WRITER_PW" "sg_analytics:$ANALYTICS_PW"; do
+for pair in "sg_owner:$OWNER_PW" "sg_writer:$WRITER_PW" "sg_analytics:$ANALYTICS_PW" "sg_api:$API_PW"; do
   role=${pair%%:*}
   if ! psql -X -q -w "host=localhost port=$PGPORT_LOCAL dbname=$DBNAME user=$role" \
         -c 'SELECT 1' >/dev/null 2>&1; then

@@ -224,6 +224,24 @@ audit_offsets_at() {
   done
 }
 
+# audit_minutes: sg-stream-metrics' events per minute of event time
+# (metrics_streaming_minute, sql/016) equal events_raw counted by UTC
+# minute, for every minute of the last 7 days (the table's period; a
+# minute that recent was never pruned nor skipped), and both hold some.
+audit_minutes() {
+  local n
+  n=$(psql_q "SELECT count(*) FROM metrics_streaming_minute WHERE minute >= now() - interval '7 days'")
+  [ "$n" -gt 0 ] || fail "metrics_streaming_minute holds no minute of the last 7 days"
+  assert_eq 0 "$(psql_q "
+    WITH k AS (SELECT now() - interval '7 days' AS lo),
+    r AS (SELECT date_trunc('minute', event_timestamp, 'UTC') AS minute, count(*) AS n
+            FROM events_raw, k WHERE event_timestamp >= k.lo - interval '1 minute' GROUP BY 1),
+    m AS (SELECT minute, events AS n FROM metrics_streaming_minute)
+    SELECT count(*) FROM r FULL JOIN m USING (minute), k
+     WHERE minute >= k.lo AND r.n IS DISTINCT FROM m.n")" \
+    "minutes whose streaming count differs from events_raw's ($n minutes)"
+}
+
 # audit_exactly_once COUNT: the whole audit of a run of COUNT generated
 # events (summary in $T/gen.json) through sg-raw-store and
 # sg-stream-metrics: the producer's acknowledgements (delivered = COUNT,
@@ -245,6 +263,7 @@ audit_exactly_once() {
   assert_eq 0 "$(psql_q 'SELECT count(*) FROM offset_gaps')" "offset gaps"
   assert_eq $((count - invalid)) "$(psql_q 'SELECT coalesce(sum(total_events), 0) FROM metrics_streaming_daily')" \
     "events counted by streaming"
+  audit_minutes
   audit_lambda
 }
 

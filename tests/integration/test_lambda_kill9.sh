@@ -2,7 +2,9 @@
 # sg-test-brokers: embedded kafka
 # sg-stream-metrics killed with SIGKILL three times while 100,000 events
 # stream in over 3 days of event time, restarted each time: batch and
-# streaming still agree to the cent (no event lost, none counted twice).
+# streaming still agree to the cent (no event lost, none counted twice),
+# and so do the events per minute (metrics_streaming_minute) with
+# events_raw.
 source "$(dirname "$0")/lib.sh"
 
 db_create
@@ -32,6 +34,7 @@ sg-raw-store --idle-exit 3 2>"$T/raw.final.log" || fail "final sg-raw-store"
 sg-stream-metrics --idle-exit 3 2>"$T/sm.final.log" || fail "final sg-stream-metrics"
 
 assert_eq 100000 "$(psql_q 'SELECT sum(total_events) FROM metrics_streaming_daily')" "events counted by streaming"
+audit_minutes
 sg-batch-metrics --all >"$T/batch.out" 2>"$T/batch.log" || fail "sg-batch-metrics --all"
 rc_of sg-compare --all >"$T/compare.out" 2>"$T/compare.log"
 cat "$T/compare.out" >&2

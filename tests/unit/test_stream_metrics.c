@@ -155,3 +155,38 @@ Test(stream_metrics, many_keys_survive_growth_and_reset)
         cr_assert_null(sg_agg_map_find(&sm.daily, day_of("2026-02-01T00:00:00Z"),
                                        SG_EV_PAGE_VIEW, ""));
 }
+
+/* The minute of metrics_streaming_minute: UTC, floor (59.999999 s stays in
+ * its minute), offsets converted, every valid event type counted once. */
+static int32_t minute_of(const char *ts)
+{
+        long long us;
+
+        cr_assert_eq(sg_time_parse_rfc3339(ts, 2000, 2099, &us), 0);
+        return sg_stream_metrics_minute(us);
+}
+
+Test(stream_metrics, events_per_utc_minute)
+{
+        add("page_view", "2026-03-01T10:15:00Z", "FR", "");
+        add("purchase", "2026-03-01T10:15:59.999999Z", "FR",
+            ",\"amount\":1.50,\"currency\":\"EUR\"");
+        add("page_view", "2026-03-01T11:16:00+01:00", "DE", "");
+        add("page_view", "2026-03-01T10:16:00.000001Z", "FR", "");
+        add("page_view", "not a time", "FR", "");
+        const sg_agg_entry_t *m15 = sg_agg_map_find(
+            &sm.minute, minute_of("2026-03-01T10:15:30Z"), -1, "");
+        const sg_agg_entry_t *m16 = sg_agg_map_find(
+            &sm.minute, minute_of("2026-03-01T10:16:30Z"), -1, "");
+        cr_assert_not_null(m15);
+        cr_assert_not_null(m16);
+        cr_assert_eq(m15->v[0], 2);
+        cr_assert_eq(m16->v[0], 2);
+        cr_assert_eq(sm.minute.n, 2);
+        cr_assert_eq(minute_of("2026-03-01T10:16:00Z") -
+                         minute_of("2026-03-01T10:15:59.999999Z"),
+                     1);
+        cr_assert_eq(sg_stream_metrics_minute(-1), -1);
+        sg_stream_metrics_reset(&sm);
+        cr_assert_eq(sm.minute.n, 0);
+}
