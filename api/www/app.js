@@ -298,16 +298,20 @@
       cell(tr, fmtInt(c.risk.high), 'r sev-high');
       rows.appendChild(tr);
     }
-    const top = countries.slice(0, 12);
+    /* The chart: each country's share of events at medium and high risk
+     * (the counts are in the table), the 12 with the most events. */
+    const top = countries.slice().sort((a, b) => (b.events - a.events) || (a.country < b.country ? -1 : 1)).slice(0, 12);
+    const pct = (c, s) => c.events > 0 ? Math.round(1000 * c.risk[s] / c.events) / 10 : 0;
     const opts = baseOptions();
     opts.indexAxis = 'y';
-    opts.scales = { x: { stacked: true, beginAtZero: true, ticks: { precision: 0 } }, y: { stacked: true } };
+    opts.scales = { x: { stacked: true, beginAtZero: true, title: { display: true, text: "% of the country's events" } },
+                    y: { stacked: true } };
     chart('c-regions', {
       type: 'bar',
       data: {
         labels: top.map((c) => c.country),
         datasets: ['high', 'medium'].map((s) => ({
-          label: s + ' risk events', data: top.map((c) => c.risk[s]), backgroundColor: SEV_COLOR[s],
+          label: s + ' risk', data: top.map((c) => pct(c, s)), backgroundColor: SEV_COLOR[s],
         })),
       },
       options: opts,

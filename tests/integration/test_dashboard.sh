@@ -64,7 +64,8 @@ SQL
 # sg-api on a free port, an analyst's and a privacy officer's tokens.
 PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 URL=http://127.0.0.1:$PORT
-bg api sg-api --listen "127.0.0.1:$PORT" --brokers "$BROKERS"; API=$LAST_PID
+API_DSN="host=$PGHOST_TEST dbname=$TEST_DB user=sg_api"
+bg api sg-api --listen "127.0.0.1:$PORT" --brokers "$BROKERS" --dsn "$API_DSN"; API=$LAST_PID
 api_ready() {
   kill -0 "$API" 2>/dev/null || { tail -5 "$T/api.log" >&2; fail "sg-api exited at start"; }
   curl -fso /dev/null "$URL/healthz"
@@ -75,6 +76,10 @@ sg-api token create --role analyst --name dash-analyst --dsn "$OWNER_DSN" >"$T/a
 sg-api token create --role privacy --name dash-privacy --dsn "$OWNER_DSN" >"$T/privacy.token" 2>>"$T/token.log" \
   || fail "sg-api token create (privacy)"
 chmod 600 "$T"/*.token
+# sg-api reloads its tokens every 0.5 s (--token-cache): a new one is known
+# within that.
+known() { curl -fso /dev/null -H "Authorization: Bearer $(cat "$T/$1.token")" "$URL/auth/whoami"; }
+wait_until 10 known analyst && wait_until 10 known privacy || fail "sg-api does not know the new tokens"
 
 # What the API answers (the page must show the same).
 get() {
