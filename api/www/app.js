@@ -30,6 +30,7 @@
   let charts = {};
   let session = 0;          /* bumped at each login and logout */
   const inflight = {};      /* source key -> the session its request is for */
+  const answerDates = new WeakMap();  /* answer -> its HTTP Date, RFC 3339 */
 
   /* An API failure: status 0 when the server could not be reached. */
   class ApiError extends Error {
@@ -65,6 +66,10 @@
       throw new ApiError(res.status, code, title || ('HTTP ' + res.status));
     }
     if (body === null || typeof body !== 'object') throw new ApiError(res.status, 'bad_json', 'the API answered no JSON');
+    /* An answer without "as_of" (a flags list) is dated by its HTTP Date
+     * header: the server's clock, to the second. */
+    const date = Date.parse(res.headers.get('Date') || '');
+    answerDates.set(body, isNaN(date) ? null : new Date(date).toISOString().replace('.000Z', 'Z'));
     return body;
   }
 
@@ -110,12 +115,15 @@
   /* ------------------------------------------------------------ panels */
   /* A panel's state: its "as of", or its error (the last data stays, with
    * the time it was read). */
-  function panelOk(id, asOf) {
+  function panelOk(id, d) {
     const p = $(id);
     p.classList.remove('is-error', 'is-forbidden');
     p.querySelector('.panel-error').hidden = true;
     const a = p.querySelector('.asof');
+    const asOf = typeof d.as_of === 'string' ? d.as_of : answerDates.get(d);
     a.textContent = asOf ? 'as of ' + asOf : 'as of (no time in the answer)';
+    a.title = typeof d.as_of === 'string' ? "the database's time of the answer"
+                                           : "the server's clock (the answer has no as_of)";
     a.dataset.testid = 'asof';
     p.classList.add('is-loaded');
   }
@@ -224,10 +232,17 @@
     const el = $('lambda-verdict');
     el.textContent = VERDICT[v];
     el.className = 'verdict ' + cls;
+    /* differences: one figure (docs/api.md), or one per part. */
+    const isNum = (x) => typeof x === 'number';
+    const part = (verdict, n) => (verdict || '–') + (isNum(n) && verdict !== 'no_batch' ? ' (' + fmtInt(n) + ')' : '');
     setText('lambda-date', l.date || '–');
-    setText('lambda-metrics', l.metrics || '–');
-    setText('lambda-compliance', l.compliance || '–');
-    setText('lambda-differences', l.differences === undefined || l.differences === null ? '–' : fmtInt(l.differences));
+    setText('lambda-metrics', part(l.metrics, l.metrics_differences));
+    setText('lambda-compliance', part(l.compliance, l.compliance_differences));
+    let diff = null;
+    if (isNum(l.differences)) diff = l.differences;
+    else if (isNum(l.metrics_differences) || isNum(l.compliance_differences))
+      diff = (l.metrics_differences || 0) + (l.compliance_differences || 0);
+    setText('lambda-differences', fmtInt(diff));
   }
 
   function renderFlags(d, range) {
@@ -400,7 +415,7 @@
       const d = await api(src.path(range));
       if (mine !== session) return;
       src.render(d, range);
-      for (const id of src.panels) panelOk(id, d.as_of);
+      for (const id of src.panels) panelOk(id, d);
     } catch (err) {
       if (mine !== session) return;
       if (!(err instanceof ApiError)) err = new ApiError(0, 'client', 'the page could not show the answer');

@@ -110,14 +110,10 @@ assert_eq "$LAG $LAG" "$(jq -r '[.consumers[] | select(.group == "sg-stream-metr
 assert_eq "$HOSTILE_FLAG" "$(jq -r '.items[0].flag_id' "$T/highflags.json")" "API: the latest high flag"
 assert_eq 60 "$(jq '.minutes | length' "$T/timeseries.json")" "API: minutes of the time series"
 
-# The answers without "as_of" (the contract's flags list shows none).
-no_as_of=()
-jq -e 'has("as_of")' "$T/highflags.json" >/dev/null || no_as_of+=(p-highflags)
 jq -n \
   --slurpfile who "$T/whoami.json" --slurpfile sum "$T/summary.json" --slurpfile reg "$T/regions.json" \
   --slurpfile pipe "$T/pipeline.json" --slurpfile ts "$T/timeseries.json" --slurpfile priv "$T/privacy.json" \
-  --slurpfile hf "$T/highflags.json" --arg hostile "$HOSTILE" --arg secret "$EMAIL" \
-  --arg no_as_of "${no_as_of[*]:-}" '{
+  --slurpfile hf "$T/highflags.json" --arg hostile "$HOSTILE" --arg secret "$EMAIL" '{
     whoami: $who[0],
     flags_total: $sum[0].total,
     flags_high: ([$sum[0].by_rule[] | select(.severity == "high") | .flags] | add // 0),
@@ -128,7 +124,6 @@ jq -n \
     country_events: ([$reg[0].countries | sort_by(-.events) | .[:3][] | {key: .country, value: .events}] | from_entries),
     timeseries_points: ($ts[0].minutes | length),
     high_flag_ids: [$hf[0].items[].flag_id],
-    no_as_of: ($no_as_of | split(" ") | map(select(. != ""))),
     hostile: $hostile, secret: $secret}' >"$T/expect.json"
 
 # The page, in Chromium.
