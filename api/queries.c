@@ -76,6 +76,8 @@ static int db_problem(PGconn *db, const PGresult *res, const char *what,
                              "the database is busy; try again");
         } else {
                 rc = problem(p, 500, "internal", "the query failed");
+                sg_error("query failed: %s", err.msg);
+                return rc;
         }
         sg_warn("query failed: %s", err.msg);
         return rc;
@@ -170,7 +172,7 @@ int sg_api_parse_dates(const char *from, const char *to, long long today,
         if (to && sg_time_parse_date(to, &t) < 0)
                 return BAD_PARAM(p, "to: expected a date YYYY-MM-DD");
         if (t < f)
-                return BAD_PARAM(p, "to: before from");
+                return BAD_PARAM(p, "to: before from (each defaults to today)");
         if (t - f + 1 > SG_API_MAX_DAYS)
                 return BAD_PARAM(p, "from, to: more than %d days",
                                  SG_API_MAX_DAYS);
@@ -413,8 +415,9 @@ static json_int_t jint(const json_t *obj, const char *key)
 /* errors / (plays + errors), 0 when both are 0, to 4 decimals. */
 static json_t *error_rate(json_int_t plays, json_int_t errors)
 {
-        double r = plays + errors > 0 ? (double)errors / (double)(plays + errors)
-                                      : 0.0;
+        double r = plays + errors > 0
+                       ? (double)errors / (double)(plays + errors)
+                       : 0.0;
 
         return json_real((double)(long long)(r * 10000.0 + 0.5) / 10000.0);
 }
@@ -668,14 +671,16 @@ static const char SQL_PIPELINE[] =
     "                  ORDER BY partition) AS parts"
     "             FROM o GROUP BY consumer_group),"
     "     dd AS MATERIALIZED (SELECT greatest("
-    "              (SELECT max(least(date_to, (now() AT TIME ZONE 'UTC')::date))"
+    "              (SELECT max(least(date_to,"
+    "                                (now() AT TIME ZONE 'UTC')::date))"
     "                 FROM metrics_batch_runs WHERE date_to < 'infinity'),"
     "              (SELECT max(b.event_date) FROM metrics_batch_daily b"
     "                WHERE EXISTS (SELECT 1 FROM metrics_batch_runs r"
     "                               WHERE b.event_date"
     "                                     BETWEEN r.date_from AND r.date_to)))"
     "              AS d),"
-    "     k AS MATERIALIZED (SELECT d, " UTC_FROM("d") " AS lo, " UTC_UNTIL("d") " AS hi"
+    "     k AS MATERIALIZED (SELECT d, " UTC_FROM("d") " AS lo,"
+    "                               " UTC_UNTIL("d") " AS hi"
     "             FROM dd),"
     "     v AS MATERIALIZED (SELECT k.d,"
     "             (SELECT count(*) FROM metrics_compare_daily"
@@ -871,14 +876,16 @@ int sg_api_q_compliance_summary(PGconn *db, const sg_api_req_t *rq,
 
 /* $1 rule, $2 severity, $3 subject_type, $4 subject_id, $5 from, $6 to,
  * $7 the cursor's window_start, $8 its flag_id, $9 rows (limit + 1: the
- * extra row says whether there is a next page). A NULL filter is off; the
+ * extra row says whether there is a next page). The cursor's columns
+ * are renamed so that ORDER BY flag_id names the uuid column, not the text
+ * one (an output column's name wins in ORDER BY). A NULL filter is off; the
  * statement is planned with its values (the unnamed statement), so an off
  * filter costs nothing. Keyset order: window_start DESC, flag_id DESC
  * (compliance_flags_window, sql/016, read backwards). */
 static const char SQL_FLAGS[] =
     "SELECT " FLAG_JSON "::text,"
-    "       (extract(epoch FROM window_start) * 1000000)::bigint,"
-    "       flag_id::text"
+    "       (extract(epoch FROM window_start) * 1000000)::bigint AS cursor_us,"
+    "       flag_id::text AS cursor_id"
     "  FROM compliance_flags"
     " WHERE ($1::text IS NULL OR rule = $1)"
     "   AND ($2::text IS NULL OR severity = $2)"
@@ -1129,7 +1136,8 @@ int sg_api_q_compliance_regions(PGconn *db, const sg_api_req_t *rq,
         us_other = group_new();
         json_array_foreach(json_object_get(j, "countries"), i, c)
         {
-                const char *code = json_string_value(json_object_get(c, "country"));
+                const char *code =
+                    json_string_value(json_object_get(c, "country"));
                 bool is_eu = sg_country_is_eu(code);
 
                 jset(c, "eu", json_boolean(is_eu));
@@ -1199,7 +1207,8 @@ static const char SQL_PRIVACY_SUMMARY[] =
     "                  count(*) FILTER (WHERE requested_at < now() - interval '"
     PRIVACY_LIMIT_DAYS " days')::bigint AS overdue"
     "             FROM privacy_requests GROUP BY status),"
-    "     pnd AS (SELECT coalesce(sum(n), 0)::bigint AS n, min(oldest) AS oldest,"
+    "     pnd AS (SELECT coalesce(sum(n), 0)::bigint AS n,"
+    "                    min(oldest) AS oldest,"
     "                    coalesce(sum(overdue), 0)::bigint AS overdue"
     "               FROM s WHERE status = 'pending') "
     "SELECT json_build_object("

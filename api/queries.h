@@ -9,6 +9,11 @@
  * authentication, serialisation) is someone else's: these functions know
  * nothing of HTTP but the status codes of docs/api.md.
  *
+ * Reals (error_rate, rounded to 4 decimals; a flag's observed and
+ * threshold) print exactly only with json_dumps(..., JSON_REAL_PRECISION(15))
+ * or less: jansson's default of 17 digits prints 0.0323 as
+ * 0.032300000000000002.
+ *
  * Privacy: no function reads users_pii or privacy_requests.email; the
  * roles sg_analytics (and sg_api) can run every one of them. Problem
  * details name the parameter, never echo its value. */
@@ -90,7 +95,7 @@ int sg_api_q_privacy_summary(PGconn *db, const sg_api_req_t *rq, json_t **out,
 #define SG_API_LIMIT_DEFAULT 50
 #define SG_API_MINUTES_MAX 1440     /* /stats/timeseries' range */
 #define SG_API_MINUTES_DEFAULT 60
-#define SG_API_CURSOR_MAX 96        /* an encoded cursor's length, NUL included */
+#define SG_API_CURSOR_MAX 96        /* an encoded cursor, NUL included */
 
 /* Path parameter patterns (docs/api.md). NULL-safe (NULL: false). */
 bool sg_api_valid_content_id(const char *s); /* ^[A-Za-z0-9_.:-]{1,64}$ */

@@ -56,6 +56,24 @@ static const char SQL_DAYS[] =
     "   AND l.accessed_at < (d::date + 1)::timestamp AT TIME ZONE 'UTC'"
     " GROUP BY d ORDER BY d";
 
+/* The HTTP API's refused requests (sg-api, api_access_log): 401 and 403,
+ * in time order, at most SG_ACCESS_REPORT_API_MAX. */
+static const char SQL_API[] =
+    "SELECT to_char(at AT TIME ZONE 'UTC', 'HH24:MI:SS.MS'),"
+    "       coalesce(token_name, ''), coalesce(role, ''), method,"
+    "       coalesce(route, ''), status"
+    "  FROM api_access_log"
+    " WHERE status IN (401, 403)"
+    "   AND at >= $1::date::timestamp AT TIME ZONE 'UTC'"
+    "   AND at < ($1::date + 1)::timestamp AT TIME ZONE 'UTC'"
+    " ORDER BY at, id LIMIT $2";
+
+static const char SQL_API_COUNT[] =
+    "SELECT count(*) FROM api_access_log"
+    " WHERE status IN (401, 403)"
+    "   AND at >= $1::date::timestamp AT TIME ZONE 'UTC'"
+    "   AND at < ($1::date + 1)::timestamp AT TIME ZONE 'UTC'";
+
 void sg_load_access_init(sg_load_access_t *la)
 {
         memset(la, 0, sizeof(*la));
@@ -77,6 +95,7 @@ void sg_load_access_fini(sg_load_access_t *la)
         free(la->by);
         free(la->days);
         free(la->users);
+        free(la->api);
         memset(la, 0, sizeof(*la));
 }
 
@@ -167,6 +186,28 @@ int sg_load_access(PGconn *conn, const char *date, sg_load_access_t *la,
                     .roles = sg_load_ll(res, i, 2)};
         r->days = la->days;
         r->ndays = n;
+
+        snprintf(top, sizeof(top), "%d", SG_ACCESS_REPORT_API_MAX);
+        params[1] = top;
+        if (!(res = query(conn, la, SQL_API_COUNT, 1, params,
+                          "refused API requests", err)))
+                return -1;
+        r->api_refused = sg_load_ll(res, 0, 0);
+        if (!(res = query(conn, la, SQL_API, 2, params, "refused API requests",
+                          err)))
+                return -1;
+        n = PQntuples(res);
+        la->api = calloc_n(n, sizeof(*la->api));
+        for (int i = 0; i < n; i++)
+                la->api[i] = (sg_access_api_refusal_t){
+                    .time = PQgetvalue(res, i, 0),
+                    .token = PQgetvalue(res, i, 1),
+                    .role = PQgetvalue(res, i, 2),
+                    .method = PQgetvalue(res, i, 3),
+                    .route = PQgetvalue(res, i, 4),
+                    .status = (int)sg_load_ll(res, i, 5)};
+        r->api = la->api;
+        r->napi = n;
         return 0;
 }
 

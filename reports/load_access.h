@@ -11,7 +11,8 @@
 
 #include "report_access.h"
 
-/* The figures of sg-report access-audit: pii_access_log from PostgreSQL
+/* The figures of sg-report access-audit: pii_access_log and the HTTP
+ * API's refused requests (api_access_log) from PostgreSQL
  * (sg_load_access, in the report's one read-only snapshot; the analytics
  * role may read that table), then the server's CSV log of the date
  * (sg_load_access_log, files only). The structs point into the context:
@@ -23,6 +24,7 @@ typedef struct sg_load_access {
         sg_access_by_purpose_t *by;
         sg_access_day_t *days;
         sg_access_user_t *users;
+        sg_access_api_refusal_t *api;
         char database[128];
         char log_dir_setting[1024];  /* "" when not visible */
         char data_dir_setting[1024]; /* "" when not visible */

@@ -76,6 +76,52 @@ static void sg_access_section_table(const sg_access_report_t *r, sg_buf_t *out)
         sg_render_table_end(&t, out);
 }
 
+/* The HTTP API's refusals: from the database, so shown even when the
+ * server log is not readable. */
+static void sg_access_section_api(const sg_access_report_t *r, sg_buf_t *out)
+{
+        static const char *const head[5] = {"Time (UTC)", "Status", "Token",
+                                            "Role", "Request"};
+        sg_md_table_t t;
+        char a[NUM];
+
+        sg_buf_puts(out, "### HTTP API (sg-api)\n\n");
+        sg_buf_puts(out, "From `api_access_log`: requests refused with 401 "
+                         "(no token, or an unknown or\nrevoked one) or 403 "
+                         "(a token whose role may not use the route).\n\n");
+        if (r->api_refused == 0) {
+                sg_buf_printf(out, "No refused API request on %s.\n\n",
+                              r->date);
+                return;
+        }
+        sg_md_table_init(&t, 5, head, NULL);
+        for (int i = 0; i < r->napi; i++) {
+                const sg_access_api_refusal_t *x = &r->api[i];
+                char st[16], req[160];
+
+                snprintf(st, sizeof(st), "%d", x->status);
+                snprintf(req, sizeof(req), "%s %s", x->method,
+                         x->route[0] ? x->route : "(no route)");
+                sg_md_table_add_row(&t);
+                sg_md_table_set_text(&t, 0, x->time);
+                sg_md_table_set_text(&t, 1, st);
+                if (x->token[0])
+                        sg_render_cell_code(&t, 2, x->token);
+                else
+                        sg_md_table_set(&t, 2, "(none)");
+                if (x->role[0])
+                        sg_render_cell_code(&t, 3, x->role);
+                else
+                        sg_md_table_set(&t, 3, "");
+                sg_render_cell_code(&t, 4, req);
+        }
+        sg_render_table_end(&t, out);
+        if (r->api_refused > r->napi)
+                sg_buf_printf(out, "%s refused requests in all; the first %d "
+                                   "are listed.\n\n",
+                              sg_render_int(r->api_refused, a, NUM), r->napi);
+}
+
 static void sg_access_section_log(const sg_access_report_t *r, sg_buf_t *out)
 {
         static const char *const head_r[3] = {"Time (UTC)", "Database role",
@@ -150,6 +196,7 @@ void sg_access_report_render(const sg_access_report_t *r, sg_buf_t *out)
         sg_buf_puts(out, "; times are UTC. Users appear by id only.\n\n");
         sg_access_section_table(r, out);
         sg_access_section_log(r, out);
+        sg_access_section_api(r, out);
 }
 
 void sg_access_report_summary(const sg_access_report_t *r, sg_buf_t *out)
@@ -166,4 +213,6 @@ void sg_access_report_summary(const sg_access_report_t *r, sg_buf_t *out)
         else
                 sg_buf_printf(out, "Refused attempts: %s\n",
                               sg_render_int(r->nrefusals, a, NUM));
+        sg_buf_printf(out, "Refused API requests: %s\n",
+                      sg_render_int(r->api_refused, a, NUM));
 }

@@ -12,7 +12,8 @@
  * every refused attempt of the date read from the server's CSV log
  * (SQLSTATE 42501 in this database), with pgaudit's lines counted per
  * role: direct statements on users_pii (object audit) and calls of the
- * pii_* access functions (function audit). Users appear by id only: nothing here has a
+ * pii_* access functions (function audit); and the requests the HTTP API
+ * (sg-api) refused with 401 or 403. Users appear by id only: nothing here has a
  * field for an e-mail, a name or an address. Every string is borrowed. */
 
 /* Days in the trend table, ending on the report date. */
@@ -46,6 +47,20 @@ typedef struct sg_access_refusal {
         const char *object; /* e.g. "table users_pii" */
 } sg_access_refusal_t;
 
+/* A request sg-api refused (401: no or unknown token; 403: a role that may
+ * not use the route), from api_access_log: no address, no raw path. */
+typedef struct sg_access_api_refusal {
+        const char *time;   /* "HH:MM:SS.mmm" UTC */
+        const char *token;  /* the token's name, "" when none was known */
+        const char *role;   /* "" when none */
+        const char *method;
+        const char *route;  /* the route template, "" when none matched */
+        int status;         /* 401 or 403 */
+} sg_access_api_refusal_t;
+
+/* API refusals listed at most (all are counted). */
+#define SG_ACCESS_REPORT_API_MAX 200
+
 typedef struct sg_access_audit_role {
         const char *role;
         long long statements; /* pgaudit OBJECT lines naming users_pii */
@@ -75,6 +90,11 @@ typedef struct sg_access_report {
         bool pgaudit;                        /* AUDIT lines seen at all */
         int naudit;
         const sg_access_audit_role_t *audit; /* by role */
+
+        /* The HTTP API (api_access_log), whatever the server log says */
+        long long api_refused;               /* 401 and 403 of the date */
+        int napi;
+        const sg_access_api_refusal_t *api;  /* in time order, capped */
 } sg_access_report_t;
 
 /* Appends the report as Markdown. */

@@ -67,5 +67,6 @@ GRANT UPDATE (last_used_at) ON api_tokens TO sg_api;
 GRANT INSERT ON api_access_log TO sg_api;
 GRANT USAGE ON SEQUENCE api_access_log_id_seq TO sg_api;
 
--- sg-report access-audit (as sg_analytics) lists the refused requests.
-GRANT SELECT ON api_access_log TO sg_analytics;
+-- sg-report access-audit (as sg_analytics, or the daemons' role like the
+-- rest of that report) lists the refused requests.
+GRANT SELECT ON api_access_log TO sg_analytics, sg_writer;

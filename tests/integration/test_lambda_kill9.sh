@@ -10,6 +10,9 @@ source "$(dirname "$0")/lib.sh"
 db_create
 broker_start 12
 seed_users 1000 42
+# A minute older than metrics_streaming_minute's 7 days: the first flush
+# prunes it.
+psql_q "INSERT INTO metrics_streaming_minute (minute, events) VALUES (date_trunc('minute', now(), 'UTC') - interval '8 days', 1)"
 bg raw sg-raw-store --batch-ms 300; RAW=$LAST_PID
 start_sm() { bg sm sg-stream-metrics --batch-rows 3000 --batch-ms 300 --progress-interval 2; SM=$LAST_PID; }
 start_sm
@@ -35,6 +38,8 @@ sg-stream-metrics --idle-exit 3 2>"$T/sm.final.log" || fail "final sg-stream-met
 
 assert_eq 100000 "$(psql_q 'SELECT sum(total_events) FROM metrics_streaming_daily')" "events counted by streaming"
 audit_minutes
+assert_eq 0 "$(psql_q "SELECT count(*) FROM metrics_streaming_minute WHERE minute < now() - interval '7 days'")" \
+  "minutes older than 7 days left in metrics_streaming_minute"
 sg-batch-metrics --all >"$T/batch.out" 2>"$T/batch.log" || fail "sg-batch-metrics --all"
 rc_of sg-compare --all >"$T/compare.out" 2>"$T/compare.log"
 cat "$T/compare.out" >&2

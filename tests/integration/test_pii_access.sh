@@ -238,6 +238,14 @@ psql_q "INSERT INTO pii_access_log (accessed_at, db_role, purpose, user_id, colu
   ('2026-01-15 23:59:59.999+00', 'sg_owner', 'support', '00000000-0000-4000-8000-0000000000a3', '{email}'),
   ('2026-01-16 00:00:00+00', 'sg_writer', 'support', '00000000-0000-4000-8000-0000000000a4', '{email}'),
   ('2026-01-13 12:00:00+00', 'sg_writer', 'erasure', '00000000-0000-4000-8000-0000000000a5', '{email}')"
+# The HTTP API's access log: its 401 and 403 of the date are refused
+# attempts too; a 200 and another day's 401 are not.
+psql_q "INSERT INTO api_access_log (at, token_name, role, method, route, status, duration_ms) VALUES
+  ('2026-01-15 06:59:59.500+00', NULL, NULL, 'GET', '/stats/summary', 401, 0.2),
+  ('2026-01-15 08:30:00.250+00', 'dash-ingest', 'ingest', 'GET', '/compliance/flags/{flag_id}', 403, 0.3),
+  ('2026-01-15 08:31:00+00', 'dash', 'analyst', 'GET', '/stats/summary', 200, 4.1),
+  ('2026-01-15 09:00:00+00', NULL, NULL, 'GET', NULL, 404, 0.1),
+  ('2026-01-16 00:00:00.001+00', NULL, NULL, 'POST', '/events', 401, 0.2)"
 mkdir -p "$T/serverlog"
 cat >"$T/serverlog/postgresql-15-main-2026-01-15.csv" <<CSV
 2026-01-15 07:00:00.100 UTC,"sg_analytics","$TEST_DB",101,"127.0.0.1:5000",6b0b0001.65,1,"SELECT",2026-01-15 07:00:00 UTC,3/1,0,ERROR,42501,"permission denied for table users_pii",,,,,,"SELECT email FROM users_pii
@@ -262,6 +270,7 @@ if [ -n "${SG_UPDATE_GOLDEN:-}" ]; then as_golden >"$GOLDEN/access_audit_2026-01
 diff -u "$GOLDEN/access_audit_2026-01-15.md" <(as_golden) >"$T/report.diff" || { cat "$T/report.diff" >&2; fail "access_audit_2026-01-15.md differs from its golden file"; }
 pass "access_audit_2026-01-15.md matches its golden file"
 grep -q "Refused attempts: 3" "$T/report.out" || fail "summary: 3 refused attempts expected"
+grep -q "Refused API requests: 2" "$T/report.out" || fail "summary: 2 refused API requests expected"
 if grep -q '@' "$R"; then fail "an '@' in the access audit"; fi
 # Deterministic: a second run gives the same bytes but for Generated at.
 sg-report access-audit --date 2026-01-15 --server-log "$T/serverlog" --output-dir "$T/reports2" --dsn "$ANALYTICS_DSN" >/dev/null 2>&1
@@ -272,6 +281,8 @@ pass "two runs give the same report"
 sg-report access-audit --date 2026-01-15 --server-log "$T/no-such-log" --output-dir "$T/reports3" >/dev/null 2>&1 || fail "report without a server log"
 assert_eq 1 "$(grep -c '^\*\*Not covered:\*\* cannot read the server log' "$T/reports3/access_audit_2026-01-15.md")" "one line when the server log is absent"
 grep -qE '^\| `sg_writer` +\| `erasure` +\| +2 \| +2 \|$' "$T/reports3/access_audit_2026-01-15.md" || fail "the table part without a server log"
+grep -qE '^\| 08:30:00.250 +\| 403 +\| `dash-ingest` \| `ingest` \| `GET /compliance/flags/\{flag_id\}` \|$' "$T/reports3/access_audit_2026-01-15.md" \
+  || fail "the API's refusals without a server log"
 pass "without a server log the report covers the table and says so in one line"
 # Today, on the live server log: the refusals of section 1 and 2 are listed.
 if [ -n "$SERVER_LOG" ] && [ "${SERVER_LOG:0:1}" = / ]; then

@@ -10,6 +10,8 @@
  * line, then the answer (or {"code":..,"detail":..}) as compact JSON on
  * the next. The database: $PG_DSN (a libpq conninfo); Kafka, for
  * stats/pipeline: $KAFKA_BOOTSTRAP_SERVERS (absent: no client, lag null).
+ * API_QUERY_DRIVER_DROP=1: the connection's own backend is terminated
+ * before the call (a database lost under the query: 503, db_lost).
  * Exit 0 whatever the status; 2 for a usage error, 1 if the database is
  * unreachable. */
 #include <stdio.h>
@@ -120,6 +122,11 @@ int main(int argc, char **argv)
         }
         if (strcmp(r->name, "stats/pipeline") == 0)
                 rq.rk = kafka_new();
+        if (getenv("API_QUERY_DRIVER_DROP")) {
+                PGresult *res = PQexec(db, "SELECT pg_terminate_backend("
+                                           "pg_backend_pid())");
+                PQclear(res);
+        }
 
         status = r->fn(db, &rq, &out, &p);
         if (status == 200) {
