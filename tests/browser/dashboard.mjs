@@ -9,6 +9,7 @@
 //
 //   node tests/browser/dashboard.mjs --url URL --token-file F --expect F.json --out DIR
 //        [--privacy-token-file F --revoke-cmd 'sh command that revokes it']
+//        [--stop-cmd 'sh command that stops the server' (run last)]
 //   node tests/browser/dashboard.mjs --url URL --token-file F --shot FILE.png
 //        (only logs in, waits for every panel and chart, and saves a screenshot)
 //
@@ -225,6 +226,21 @@ async function main() {
       await page.getByTestId('login-error').waitFor({ state: 'visible', timeout: 12000 });
       eq('Your token was refused (401): log in again.', await text('login-error'), 'the message after a 401 mid-session');
     }
+  }
+
+  // The API goes away under an open page: every panel says so and keeps
+  // its last numbers, marked stale.
+  if (args['stop-cmd']) {
+    await login(TOKEN);
+    await page.getByTestId('who-name').waitFor({ state: 'visible' });
+    await waitRendered();
+    execSync(args['stop-cmd'], { stdio: ['ignore', 'ignore', 'inherit'] });
+    await page.waitForFunction((panels) => panels.every((id) => document.getElementById(id).classList.contains('is-error')),
+      PANELS, { timeout: 12000, polling: 100 });
+    eq('The API failed: cannot reach the API.', (await page.locator('#p-flags .panel-error').textContent()).trim(),
+      'the flags panel once the API is gone');
+    eq(EXP.flags_total, num(await text('flags-total')), 'total flags still shown (stale) once the API is gone');
+    ok('every panel shows its error state once the API is gone');
   }
 
   eq([], dialogs, 'dialogs opened (alert, confirm, ...)');

@@ -12,7 +12,8 @@
 # high flag ids in order, countries' events. Also: the hostile strings are
 # text (no element made of them, no dialog, no CSP violation), no request
 # leaves localhost, a wrong token gets the login error, logout, a role
-# that may not see a panel (403), a token revoked mid-session (401). The
+# that may not see a panel (403), a token revoked mid-session (401), the
+# server stopped under an open page (every panel's error state). The
 # screenshot is kept in the test's folder (dashboard.png).
 # One broker lane (sg-broker): the page reads PostgreSQL through sg-api;
 # the broker only gives the lag its high watermarks.
@@ -129,7 +130,7 @@ jq -n \
 rc_of node "$SG_SRC/tests/browser/dashboard.mjs" --url "$URL" --token-file "$T/analyst.token" \
   --expect "$T/expect.json" --out "$T" --privacy-token-file "$T/privacy.token" \
   --revoke-cmd "sg-api token revoke --name dash-privacy --dsn '$OWNER_DSN' >/dev/null" \
-  >"$T/browser.out" 2>"$T/browser.log"
+  --stop-cmd "kill -TERM $API" >"$T/browser.out" 2>"$T/browser.log"
 cat "$T/browser.out" >&2
 [ "$RC" -eq 0 ] || { cat "$T/browser.log" >&2; fail "the dashboard in Chromium (screenshot: $T/failure.png)"; }
 pass "the dashboard in Chromium: $(grep -c '^ok:' "$T/browser.out") checks (screenshot: $T/dashboard.png)"
@@ -139,6 +140,6 @@ pass "the dashboard in Chromium: $(grep -c '^ok:' "$T/browser.out") checks (scre
 [ "$(psql_q "SELECT count(*) FROM api_access_log WHERE status = 401 AND route = '/auth/whoami'")" -ge 1 ] \
   || fail "no 401 of the wrong token in api_access_log"
 pass "the wrong token's 401 is in api_access_log"
-kill -TERM "$API"
+# (The browser test stopped sg-api with SIGTERM.)
 wait_pid "$API" 20 || fail "sg-api exit status (SIGTERM)"
 pass "sg-api stopped on SIGTERM"
