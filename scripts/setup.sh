@@ -63,6 +63,31 @@ install_missing "${PACKAGES[@]}"
 # version that is.
 CLANG_MAJOR=$(clang --version | sed -n 's/.*clang version \([0-9]*\)\..*/\1/p' | head -1)
 install_missing "libclang-rt-$CLANG_MAJOR-dev"
+# The dashboard's browser test drives Debian's Chromium (never a browser
+# download of Playwright's own): the test path only.
+if [ "$SANITIZE" -eq 1 ]; then install_missing chromium; fi
+
+# -------------------------------------------------------------- JavaScript
+# The dashboard's chart library (chart.js, served by sg-api as
+# /static/vendor/chart.umd.js) and the browser test's driver
+# (playwright-core): exact versions in package-lock.json, installed into
+# node_modules/ by npm ci without install scripts. Skipped when
+# node_modules/ was installed from this very lockfile (its digest is kept
+# there). Node.js and npm from Debian, only if there is no node at all.
+if ! command -v node >/dev/null; then install_missing nodejs npm; fi
+command -v npm >/dev/null || { echo "setup.sh: node is installed but npm is not (install npm)" >&2; exit 1; }
+LOCK_SUM=$(sha256sum "$ROOT/package-lock.json" | cut -d' ' -f1)
+if [ "$(cat "$ROOT/node_modules/.sg-lock.sha256" 2>/dev/null)" != "$LOCK_SUM" ] ||
+   [ ! -f "$ROOT/node_modules/chart.js/dist/chart.umd.js" ]; then
+  say "installing the JavaScript packages of package-lock.json (npm ci)"
+  mkdir -p "$ROOT/.sg"
+  if ! (cd "$ROOT" && npm ci --ignore-scripts --no-audit --no-fund) >"$ROOT/.sg/npm-ci.log" 2>&1; then
+    cat "$ROOT/.sg/npm-ci.log" >&2
+    echo "setup.sh: npm ci failed (output above, also in .sg/npm-ci.log)" >&2
+    exit 1
+  fi
+  echo "$LOCK_SUM" >"$ROOT/node_modules/.sg-lock.sha256"
+fi
 
 # ------------------------------------------------------------------- build
 # Quiet when it works; the whole compiler output when it does not.
