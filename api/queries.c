@@ -882,10 +882,15 @@ int sg_api_q_compliance_summary(PGconn *db, const sg_api_req_t *rq,
  * statement is planned with its values (the unnamed statement), so an off
  * filter costs nothing. Keyset order: window_start DESC, flag_id DESC
  * (compliance_flags_window, sql/016, read backwards). */
+/* One row even when no flag matches (then only as_of is set): as_of is
+ * the statement's now(), like every other answer's. */
 static const char SQL_FLAGS[] =
-    "SELECT " FLAG_JSON "::text,"
+    "SELECT n.as_of, f.j, f.cursor_us, f.cursor_id"
+    "  FROM (SELECT " TS("now()") " AS as_of) AS n"
+    "  LEFT JOIN LATERAL ("
+    "SELECT " FLAG_JSON "::text AS j,"
     "       (extract(epoch FROM window_start) * 1000000)::bigint AS cursor_us,"
-    "       flag_id::text AS cursor_id"
+    "       flag_id::text AS cursor_id, window_start AS ws, flag_id AS fid"
     "  FROM compliance_flags"
     " WHERE ($1::text IS NULL OR rule = $1)"
     "   AND ($2::text IS NULL OR severity = $2)"
@@ -896,7 +901,8 @@ static const char SQL_FLAGS[] =
     "   AND ($7::timestamptz IS NULL"
     "        OR (window_start, flag_id) < ($7::timestamptz, $8::uuid))"
     " ORDER BY window_start DESC, flag_id DESC"
-    " LIMIT $9::int";
+    " LIMIT $9::int) AS f ON true"
+    " ORDER BY f.ws DESC, f.fid DESC";
 
 /* One-of parameters: NULL when absent, the value when allowed, else a
  * 400. */
@@ -982,8 +988,10 @@ int sg_api_q_compliance_flags(PGconn *db, const sg_api_req_t *rq,
         if (!items)
                 sg_oom("json answer");
         n = PQntuples(res);
+        if (n == 1 && PQgetisnull(res, 0, 1))
+                n = 0; /* no flag: the row of as_of alone */
         for (int i = 0; i < n && i < limit; i++) {
-                json_t *f = cell_json(res, i, 0, p);
+                json_t *f = cell_json(res, i, 1, p);
                 if (!f) {
                         json_decref(items);
                         PQclear(res);
@@ -995,12 +1003,13 @@ int sg_api_q_compliance_flags(PGconn *db, const sg_api_req_t *rq,
         j = json_object();
         if (!j)
                 sg_oom("json answer");
+        jset(j, "as_of", json_string(PQgetvalue(res, 0, 0)));
         jset(j, "items", items);
         if (n > limit) {
                 int last = (int)limit - 1;
                 sg_api_cursor_encode(
-                    strtoll(PQgetvalue(res, last, 1), NULL, 10),
-                    PQgetvalue(res, last, 2), next);
+                    strtoll(PQgetvalue(res, last, 2), NULL, 10),
+                    PQgetvalue(res, last, 3), next);
                 jset(j, "next_cursor", json_string(next));
         } else {
                 jset(j, "next_cursor", json_null());
