@@ -11,22 +11,28 @@
 #      violations of every rule), its flags against the ground truth
 #   -> sg-alert delivering the alerts those causes inserted to a local
 #      webhook receiver (signed; beyond the sink's rate, one digest)
+#   -> sg-api: tokens with roles, events over HTTP acknowledged by Kafka
+#      and stored, stats and compliance queries, refusals, /metrics; the
+#      dashboard's address and an analyst token to log in with
 #   -> the reports (daily KPIs, GDPR audit, compliance, consent, access
 #      audit) and what sg-retention would drop (--dry-run).
 # Options: --events N (default 30000), --invalid-ratio F (default 0.01),
 # --embedded (run on sg-broker, librdkafka's in-memory mock cluster, instead;
-# also the fallback, said in one line, when Java or Maven cannot be installed).
+# also the fallback, said in one line, when Java or Maven cannot be installed),
+# --serve (at the end, keep sg-api and the dashboard up until Ctrl-C).
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 EVENTS=30000
 INVALID=0.01
 EMBEDDED=0
+SERVE=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --events) EVENTS=${2:?--events needs a number}; shift 2 ;;
     --invalid-ratio) INVALID=${2:?--invalid-ratio needs a fraction}; shift 2 ;;
     --embedded) EMBEDDED=1; shift ;;
-    -h|--help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --serve) SERVE=1; shift ;;
+    -h|--help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "demo.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -76,7 +82,7 @@ if [ "$EMBEDDED" -eq 0 ]; then
     echo "the database holds offsets of another Kafka cluster (an earlier demo on sg-broker): starting from an empty database $DB"
     sg_db_create "$DB"
     sg_psql_owner postgres -c "REVOKE CONNECT ON DATABASE $DB FROM PUBLIC" \
-      -c "GRANT CONNECT ON DATABASE $DB TO sg_owner, sg_writer, sg_analytics" >/dev/null
+      -c "GRANT CONNECT ON DATABASE $DB TO sg_owner, sg_writer, sg_analytics, sg_api" >/dev/null
   fi
 else
   step "starting sg-broker (embedded Kafka-protocol broker); logs of this run go to $RUN/"
@@ -218,6 +224,44 @@ echo "and the digest that carried the rest (beyond the sink's 5 a minute):"
 jq -r 'select(.status == 200) | .body | fromjson | select(.source == "digest") | .text' "$RUN/receiver.jsonl" | head -1 | sed 's/^/  /'
 sg_stop_pid "$RECV"
 
+step "the HTTP API: sg-api (tokens with roles; POST /events answered once Kafka acknowledged; queries)"
+# Tokens are printed once and stored as SHA-256 only; names are per run.
+TAG=demo-$(date +%s)
+INGEST_TOKEN=$("$BIN/sg-api" token create --role ingest --name "$TAG-ingest" 2>>"$RUN/api.log") ||
+  sg_die "sg-api token create failed (see $RUN/api.log)"
+ANALYST_TOKEN=$("$BIN/sg-api" token create --role analyst --name "$TAG-analyst" 2>>"$RUN/api.log") ||
+  sg_die "sg-api token create failed (see $RUN/api.log)"
+"$BIN/sg-api" token list 2>>"$RUN/api.log" | grep -E "^name|$TAG" | sed 's/^/  /'
+sg_bg api "$BIN/sg-api" --listen 127.0.0.1:0; API=$LAST_PID
+sg_wait_until 30 grep -q "listening addr=" "$RUN/api.log" || sg_die "sg-api did not start (see $RUN/api.log)"
+APORT=$(sed -n 's/.*listening addr=[^ ]*:\([0-9]*\) .*/\1/p' "$RUN/api.log" | tail -1)
+AURL=http://127.0.0.1:$APORT
+echo "sg-api at $AURL (the server connects as the sg_api role, which cannot read personal data)"
+acurl() { curl -sS -o "$RUN/api.body" -w '%{http_code}' "$@"; }
+# Three events of the v1 contract, one per line; the IP is masked by sg-api
+# before Kafka, like the consumers mask it.
+uid=$(sql -At -c "SELECT user_id FROM users_public LIMIT 1")
+for i in 1 2 3; do
+  printf '{"event_id":"%s","user_id":"%s","event_type":"page_view","event_timestamp":"%s","country":"DE","ip_address":"203.0.113.%d","has_consent":true}\n' \
+    "$(cat /proc/sys/kernel/random/uuid)" "$uid" "$(date -u +%Y-%m-%dT%H:%M:%S.000Z)" "$i"
+done >"$RUN/api-events.ndjson"
+code=$(acurl -H "Authorization: Bearer $INGEST_TOKEN" -H 'Content-Type: application/x-ndjson' \
+  --data-binary @"$RUN/api-events.ndjson" "$AURL/events")
+echo "POST /events (3 events, NDJSON, ingest token): $code $(cat "$RUN/api.body")"
+[ "$code" = 202 ] || sg_die "POST /events answered $code (see $RUN/api.log)"
+"$BIN/sg-raw-store" --idle-exit 2 2>"$RUN/raw-store.api.log" || sg_die "sg-raw-store failed (see $RUN/raw-store.api.log)"
+echo "in events_raw: $(sql -At -c "SELECT count(*) FROM events_raw WHERE event_id IN ($(jq -r '.event_ids | map("'"'"'" + . + "'"'"'") | join(",")' "$RUN/api.body"))") of the 3 acknowledged events; their IPs (203.0.113.1-3) stored as $(sql -At -c "SELECT DISTINCT ip_truncated FROM events_raw WHERE event_id = '$(jq -r '.event_ids[0]' "$RUN/api.body")'")"
+code=$(acurl -H "Authorization: Bearer $ANALYST_TOKEN" "$AURL/stats/summary")
+echo "GET /stats/summary (analyst): $code $(jq -c '{events, plays, playback_errors, error_rate, purchase_amount, top_countries: .top_countries[:3]}' "$RUN/api.body")"
+code=$(acurl -H "Authorization: Bearer $ANALYST_TOKEN" "$AURL/compliance/summary?from=$(date -u -d '-7 days' +%F)&to=$(date -u +%F)")
+echo "GET /compliance/summary (analyst, last 7 days): $code $(jq -c '{total, risk, by_rule: .by_rule[:3]}' "$RUN/api.body")"
+code=$(acurl -H "Authorization: Bearer $ANALYST_TOKEN" -H 'Content-Type: application/json' --data-binary '{}' "$AURL/events")
+echo "POST /events with the analyst token: $code $(jq -r .title "$RUN/api.body") (every role has its routes)"
+code=$(acurl -H "Authorization: Bearer sgt_not-a-token" "$AURL/stats/summary")
+echo "an unknown token: $code $(jq -r .title "$RUN/api.body") (401 and 403 are refused attempts in the access-audit report below)"
+echo "GET /metrics (Prometheus; routes are templates, never ids):"
+curl -sS "$AURL/metrics" | grep '^sg_api_http_requests_total' | head -4 | sed 's/^/  /'
+
 step "reports: the daily KPI report and the consent report for yesterday, today's GDPR audit and access audit, the compliance report of the scenario's day"
 "$BIN/sg-report" daily --output-dir "$ROOT/reports/output" 2>"$RUN/report.log" || true
 "$BIN/sg-report" gdpr-audit --date "$(date -u +%F)" --output-dir "$ROOT/reports/output" 2>>"$RUN/report.log" || true
@@ -233,5 +277,15 @@ step "retention: what sg-retention would do today (--dry-run; it runs as sg_owne
 
 step "and the analytics role cannot read personal data:"
 sql -c "SELECT email FROM users_pii LIMIT 1" 2>&1 | head -1 || true
+echo
+echo "The dashboard: $AURL/ , log in with this analyst token (shown once; revoke it with"
+echo "  build/bin/sg-api token revoke --name $TAG-analyst):"
+echo "  $ANALYST_TOKEN"
+if [ "$SERVE" -eq 1 ]; then
+  echo "sg-api keeps serving (--serve): Ctrl-C to stop."
+  wait "$API" || true
+else
+  echo "(sg-api stops with the demo: run build/bin/sg-api, then open http://127.0.0.1:8080/, or ./scripts/demo.sh --serve)"
+fi
 echo
 echo "Done. Each daemon can also run in its own terminal: see the README. Logs: $RUN/"
