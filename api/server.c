@@ -1665,6 +1665,7 @@ int sg_api_server_run(const sg_api_conf_t *conf)
         bool poller = false, dbt = false;
         int rc = 1, started_workers = 0;
         long long last_ms, last_req = 0, last_ev = 0, next_progress;
+        sg_metrics_http_t *mhttp = NULL;
 
         ctx->conf = conf;
         pthread_mutex_init(&ctx->klock, NULL);
@@ -1674,13 +1675,15 @@ int sg_api_server_run(const sg_api_conf_t *conf)
         ctx->limiter = sg_api_limiter_new(conf->auth_fail_limit);
         ctx->alog = sg_api_access_log_new(ACCESS_QUEUE_MAX);
         ctx->metrics = sg_metrics_new();
-        sg_metrics_process(ctx->metrics, SG_VERSION);
         sg_api_metrics_init(ctx->metrics);
 
         /* PostgreSQL first: an outage is waited out (a line per attempt),
          * a refusal ends the run in one line. */
         sg_pg_session_init(&s, conf->common, "sg_api", PROG);
         snprintf(ctx->conninfo, sizeof(ctx->conninfo), "%s", s.conninfo);
+        /* The process basics, and --metrics-listen's own port if given. */
+        if (sg_metrics_serve(conf->metrics, ctx->metrics, &mhttp) != 0)
+                goto out;
         if (!sg_pg_session_get(&s, &err)) {
                 if (err.msg[0])
                         sg_error("%s", err.msg);
@@ -1811,6 +1814,7 @@ out:
         sg_api_tokens_destroy(ctx->tokens);
         sg_api_limiter_destroy(ctx->limiter);
         sg_api_access_log_destroy(ctx->alog);
+        sg_metrics_http_stop(mhttp);
         sg_api_metrics_init(NULL);
         sg_metrics_destroy(ctx->metrics);
         free(ctx->workers);

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 
 #include "sg_cli.h"
+#include "sg_metrics_http.h"
 
 typedef struct sg_api_conf {
         const sg_cli_common_t *common;
@@ -27,6 +28,9 @@ typedef struct sg_api_conf {
         const char *www_dir;         /* the dashboard's files */
         const char *chartjs;         /* /static/vendor/chart.umd.js */
         int progress_s;
+        /* --metrics-listen: /metrics on a port of its own too (it is
+         * always on the API's port, without a token) */
+        const sg_metrics_conf_t *metrics;
 } sg_api_conf_t;
 
 /* Runs the server until SIGINT/SIGTERM. Returns the exit status: 0 after a

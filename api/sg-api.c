@@ -248,6 +248,8 @@ int main(int argc, char **argv)
              .unit = "s", .help = "progress line period"},
             SG_OPT_END,
         };
+        sg_metrics_conf_t mc;
+        sg_opt_t metrics_opts[2];
         const sg_opt_t token_opts[] = {
             {.name = "role", .kind = SG_OPT_STRING, .dest = &tj.role,
              .arg = "ROLE", .help = "token create: ingest, analyst, privacy "
@@ -269,8 +271,8 @@ int main(int argc, char **argv)
                      "document and the dashboard. Bearer tokens with\nroles "
                      "ingest, analyst, privacy, admin; every request is a row "
                      "of api_access_log.",
-            .tables = {opts, token_opts},
-            .titles = {"Server", "Tokens"},
+            .tables = {opts, token_opts, metrics_opts},
+            .titles = {"Server", "Tokens", "Metrics"},
             .epilog = "The server connects as sg_api by default, the token "
                       "commands as sg_owner\n(who owns api_tokens). A token "
                       "is printed once, on stdout; only its SHA-256\nis "
@@ -280,6 +282,9 @@ int main(int argc, char **argv)
         };
         int first = 0, st;
 
+        sg_metrics_conf_init(&mc);
+        sg_metrics_opts(&mc, metrics_opts);
+        conf.metrics = &mc;
         sg_cli_common_init(&common);
         st = sg_cli_parse(&cli, &common, argc, argv, &first);
         if (st != SG_CLI_RUN)

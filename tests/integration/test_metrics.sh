@@ -148,8 +148,29 @@ wait_until 20 alert_seen || fail "sg-alert's metrics: $(grep '^sg_alert' "$(scra
 assert_eq "$alerts" "$(psql_q "SELECT count(*) FROM alert_deliveries WHERE status = 'pending'")" "pending deliveries in the table"
 pass "sg-alert: pending gauge = alert_deliveries, retries counted by sink"
 
+# sg-api: /metrics on its --metrics-listen port as on its own (no token
+# needed on either), requests counted by route template, never the path
+# (which here holds a user id).
+start api sg-api --listen 127.0.0.1:0 --dsn "host=$PGHOST_TEST dbname=$TEST_DB user=sg_api"
+wait_until 30 grep -q "listening addr=" "$T/api.log" || fail "sg-api: no 'listening' line: $(tail -3 "$T/api.log")"
+APORT=$(sed -n 's/.*listening addr=[^ ]*:\([0-9]*\) .*/\1/p' "$T/api.log" | head -1)
+uid=$(psql_q "SELECT user_id FROM users_public LIMIT 1")
+assert_eq 200 "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$APORT/healthz")" "sg-api /healthz"
+assert_eq 401 "$(curl -s -o /dev/null -w '%{http_code}' -H 'Authorization: Bearer sgt_nope' \
+  "http://127.0.0.1:$APORT/stats/content/$uid")" "sg-api: a query with an unknown token"
+api_counted() {
+  local f; f=$(scrape api)
+  [ "$(value "$f" 'sg_api_http_requests_total{route="/healthz",status="200"}')" = 1 ] &&
+    [ "$(value "$f" 'sg_api_http_requests_total{route="/stats/content/{content_id}",status="401"}')" = 1 ]
+}
+wait_until 10 api_counted || fail "sg-api's request counters: $(grep '^sg_api_http' "$(scrape api)")"
+curl -sf -o "$T/scrape-api-ownport.txt" "http://127.0.0.1:$APORT/metrics" || fail "sg-api's /metrics on its own port"
+grep -q '^sg_api_http_requests_total{route="/healthz",status="200"} 1$' "$T/scrape-api-ownport.txt" \
+  || fail "sg-api's own port serves other numbers than --metrics-listen's"
+pass "sg-api: /metrics on --metrics-listen and on its own port, requests counted by route template"
+
 # Process basics on every daemon.
-for d in raw sm cpl gdpr alert; do
+for d in raw sm cpl gdpr alert api; do
   f=$(scrape $d)
   grep -q '^sg_build_info{version="[0-9.]*"} 1$' "$f" || fail "$d: sg_build_info"
   grep -q '^process_start_time_seconds [0-9]' "$f" || fail "$d: process_start_time_seconds"
