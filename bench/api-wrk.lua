@@ -8,7 +8,12 @@
 --                none). wrk is closed-loop: a connection waits for its
 --                answer, so this paces the rate, it does not fix it.
 --   SG_OUT       where done() writes its JSON summary
+--   SG_GET       instead: GET this path, no token (the ceiling: sg-api's
+--                GET /healthz, HTTP alone, no validation, Kafka or database)
+-- Event ids: 500 distinct requests per thread, cycled (ids repeat: the
+-- producer path does not deduplicate; the consumers would).
 local token = os.getenv("SG_TOKEN")
+local get_path = os.getenv("SG_GET")
 local batch = tonumber(os.getenv("SG_BATCH") or "1")
 local delay_ms = tonumber(os.getenv("SG_DELAY_MS") or "0")
 local out = os.getenv("SG_OUT")
@@ -22,6 +27,10 @@ function setup(thread)
 end
 
 function init(args)
+  if get_path and get_path ~= "" then
+    reqs[1] = wrk.format("GET", get_path)
+    return
+  end
   local ctype = batch == 1 and "application/json" or "application/x-ndjson"
   local hdr = { ["Authorization"] = "Bearer " .. token, ["Content-Type"] = ctype }
   local k = 0
