@@ -13,7 +13,7 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       build-essential cmake pkg-config \
       librdkafka-dev libpq-dev libjansson-dev libjsmn-dev libcurl4-openssl-dev \
-      libssl-dev libmicrohttpd-dev \
+      libssl-dev libmicrohttpd-dev nodejs npm \
  && rm -rf /var/lib/apt/lists/*
 
 # The sources live at /src, so the compiled-in SG_SQL_DIR is /src/sql and
@@ -23,6 +23,9 @@ WORKDIR /src
 COPY . .
 RUN cmake -S . -B /build -DCMAKE_BUILD_TYPE=Release -DSG_TESTS=OFF \
  && cmake --build /build -j
+# The dashboard's chart library, at the version package-lock.json pins
+# (the browser test's driver, a dev dependency, is left out).
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund
 
 # --- runtime stage ----------------------------------------------------------
 FROM debian:bookworm-slim AS runtime
@@ -37,6 +40,7 @@ COPY --from=build /build/bin/ /usr/local/bin/
 COPY --from=build /src/sql/ /usr/share/streamguard/sql/
 COPY --from=build /src/config/ /usr/share/streamguard/config/
 COPY --from=build /src/api/www/ /usr/share/streamguard/www/
+COPY --from=build /src/node_modules/chart.js/dist/chart.umd.js /usr/share/streamguard/chart.umd.js
 
 # sg-migrate is normally given --dir /usr/share/streamguard/sql; the links
 # make the compiled-in defaults (/src/sql, /src/config, sg-api's /src/api/www)
@@ -45,6 +49,8 @@ RUN mkdir -p /src/api \
  && ln -s /usr/share/streamguard/sql /src/sql \
  && ln -s /usr/share/streamguard/config /src/config \
  && ln -s /usr/share/streamguard/www /src/api/www \
+ && mkdir -p /src/node_modules/chart.js/dist \
+ && ln -s /usr/share/streamguard/chart.umd.js /src/node_modules/chart.js/dist/chart.umd.js \
  && useradd --system --uid 10001 --user-group --create-home \
       --home-dir /home/streamguard --shell /usr/sbin/nologin streamguard
 
