@@ -179,7 +179,9 @@ assert_eq 2010 "$(sent_count)" "deliveries sent when --once returns"
 rc_of sg-alert test --sink main --sinks "$T/a.sinks" >"$T/test-ok.out" 2>"$T/test-ok.err"
 assert_eq 0 "$RC" "sg-alert test exit status (200)"
 grep -Eq "^sink main: HTTP 200 in [0-9]+ ms$" "$T/test-ok.out" || fail "sg-alert test printed: $(cat "$T/test-ok.out")"
-jq -e 'select(.kind == "test" and .path == "/main" and (.body | fromjson | .source) == "test"
+# jq -s + any: jq 1.6's -e judges only the last input's output, so a match
+# followed by other lines would read as "none".
+jq -s -e 'any(.[]; .kind == "test" and .path == "/main" and (.body | fromjson | .source) == "test"
               and .signature_valid and .status == 200)' "$T/recv1.jsonl" >/dev/null || fail "the test alert did not arrive"
 pass "sg-alert test: one line, the test alert arrived signed"
 
@@ -255,7 +257,7 @@ assert_eq 15 "$(psql_q "SELECT count(*) FROM alert_deliveries WHERE status = 'di
 assert_eq '{"alerts": 15, "by_kind": {"offset_gap": 7, "dead_letter_rate": 8}, "by_severity": {"high": 8, "medium": 7}}|high|1' \
   "$(psql_q "SELECT counts::text || '|' || severity || '|' || (SELECT count(*) FROM alert_deliveries WHERE alert_id = a.alert_id) FROM alerts a WHERE source = 'digest'")" \
   "digest counts, severity, delivery rows"
-jq -e --arg d "$digest" 'select(.path == "/throttled" and .key == $d and .status == 200
+jq -s -e --arg d "$digest" 'any(.[]; .path == "/throttled" and .key == $d and .status == 200
   and (.body | fromjson | .summary | startswith("15 more alerts in the last minute (high 8, medium 7), by kind: dead_letter_rate 8, offset_gap 7")))' \
   "$T/recv2.jsonl" >/dev/null || fail "the digest did not arrive as expected"
 assert_eq 6 "$(jq -r 'select(.path == "/throttled" and .status == 200) | .key' "$T/recv2.jsonl" | sort -u | wc -l)" \
