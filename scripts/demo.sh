@@ -201,7 +201,7 @@ step "alerts: sg-alert delivers what the causes above inserted (here: the high f
 # sink takes 5 alerts a minute, the rest arrive folded into one digest.
 SG_DEMO_ALERT_SECRET=$(openssl rand -hex 24)
 export SG_DEMO_ALERT_SECRET
-RPORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+RPORT=$(sg_free_port)
 rm -f "$RUN/receiver.port" "$RUN/receiver.jsonl"
 sg_bg receiver python3 "$ROOT/tests/tools/alert_receiver.py" --port "$RPORT" --port-file "$RUN/receiver.port" \
   --secret-env SG_DEMO_ALERT_SECRET --log "$RUN/receiver.jsonl"; RECV=$LAST_PID

@@ -25,6 +25,10 @@ declare -F sg_die >/dev/null || sg_die() { echo "$*" >&2; exit 1; }
 # rc_of CMD...: runs CMD with errexit off; its exit status is in RC.
 rc_of() { RC=0; "$@" || RC=$?; }
 
+# sg_free_port: a TCP port free on 127.0.0.1 right now (the kernel's
+# choice), for a helper server that takes its port as an argument.
+sg_free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+
 # sg_wait_until SECONDS CMD...: polls CMD every 0.2 s until it succeeds;
 # returns 1 if it did not within SECONDS.
 sg_wait_until() {

@@ -26,8 +26,7 @@ for args in "--bogus" "--batch-size 0" "--drain-timeout x" "--progress-interval 
   grep -q "Usage: sg-alert" "$T/usage.err" || fail "sg-alert $args: no usage on stderr"
 done
 
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-P1=$(free_port); P2=$(free_port); P3=$(free_port); DEAD_PORT=$(free_port)
+P1=$(sg_free_port); P2=$(sg_free_port); P3=$(sg_free_port); DEAD_PORT=$(sg_free_port)
 
 # A missing secret variable: one line naming it, exit 1.
 cat >"$T/unset.sinks" <<CONF

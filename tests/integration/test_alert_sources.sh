@@ -14,7 +14,7 @@ source "$(dirname "$0")/lib.sh"
 
 RECEIVER=$SG_SRC/tests/tools/alert_receiver.py
 export SG_ALERT_SRC_SECRET="src-$RANDOM$RANDOM-hmac"
-PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+PORT=$(sg_free_port)
 
 db_create
 broker_start 1

@@ -129,7 +129,7 @@ assert_eq 0 "$(value "$(scrape gdpr)" 'sg_privacy_request_oldest_pending_seconds
 # go to a sink nobody listens on: retried, counted under the sink's name.
 alerts=$(psql_q "SELECT count(*) FROM alerts")
 [ "$alerts" -gt 0 ] || fail "no dead-letter alerts to deliver"
-DEAD_PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+DEAD_PORT=$(sg_free_port)
 export SG_METRICS_IT_SECRET="it-$RANDOM-secret"
 cat >"$T/alert.sinks" <<CONF
 backoff_min = 100ms

@@ -20,8 +20,7 @@ mkdir -p "$CACHE"
     -DincludeScope=runtime -DoutputDirectory="$CACHE/libs" >"$T/mvn.log" 2>&1 && touch "$CACHE/.complete"
 ) 9>"$CACHE.lock" || { tail -20 "$T/mvn.log" >&2; fail "cannot resolve Apache Kafka $V from Maven Central"; }
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-ZK_PORT=$(free_port); PORT=$(free_port)
+ZK_PORT=$(sg_free_port); PORT=$(sg_free_port)
 mkdir -p "$T/zk" "$T/data"
 printf 'dataDir=%s\nclientPort=%s\nclientPortAddress=127.0.0.1\n' "$T/zk" "$ZK_PORT" >"$T/zk.properties"
 printf '%s\n' "broker.id=0" "listeners=PLAINTEXT://127.0.0.1:$PORT" "advertised.listeners=PLAINTEXT://127.0.0.1:$PORT" \
