@@ -230,6 +230,26 @@ static void ip_address(sg_rand_t *r, char out[48])
         *p = '\0';
 }
 
+/* A user's networks: a home one (70 % of events) and a mobile one (29 %),
+ * the same for the same user and slot, and now and then (1 %) somewhere
+ * else (travel, a VPN). Real users reach a service from a few networks;
+ * an address drawn afresh for every event made every user of a busy hour
+ * trip multi_network, and the flags then measured the generator. */
+static void user_ip(uint64_t seed, size_t user_idx, sg_rand_t *r,
+                    char out[48])
+{
+        unsigned t = (unsigned)sg_rand_below(r, 100);
+        sg_rand_t d;
+
+        if (t == 0) {
+                ip_address(r, out);
+                return;
+        }
+        sg_rand_init(&d, seed ^ 0x6e6574776f726b73ULL,
+                     (uint64_t)user_idx * 2 + (t < 71 ? 0 : 1));
+        ip_address(&d, out);
+}
+
 /* Draws a valid event from r. Most draws are made whatever the event
  * type, so the mix of one field barely shifts the others. */
 static void spec_draw(const sg_gen_conf_t *conf, const sg_gen_user_t *users,
@@ -305,7 +325,7 @@ static void spec_draw(const sg_gen_conf_t *conf, const sg_gen_user_t *users,
                 s->error_code = sg_gen_errors[t];
 
         if (sg_rand_below(r, 100) < 92)
-                ip_address(r, s->ip);
+                user_ip(conf->seed, user_idx, r, s->ip);
 
         s->metadata = sg_rand_below(r, 100) < 95;
         s->app_minor = (unsigned)sg_rand_below(r, 20);
