@@ -59,7 +59,8 @@ long long sg_alerts_add(PGconn *conn, const sg_alert_t *a, size_t n,
             "$5::text[], $6::text[], $7::text[], $8::text[]) "
             "AS t(id, src, kind, sev, st, sid, c, m) "
             "ON CONFLICT (alert_id) DO NOTHING",
-            8, params, "adding alerts", &affected, err);
+            8, params, "adding alerts",
+            sg_pg_pipe_on(conn) ? NULL : &affected, err);
         for (int k = 0; k < 8; k++)
                 sg_buf_fini(&col[k]);
         return rc < 0 ? -1 : affected;

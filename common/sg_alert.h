@@ -34,8 +34,8 @@ void sg_alert_id(const char *source, const char *kind, const char *key,
 int sg_alert_add(PGconn *conn, const sg_alert_t *a,
                  sg_pg_err_t *err) SG_MUST_CHECK;
 
-/* The same for n alerts in one statement. Returns how many were new, or
- * -1 with err. */
+/* The same for n alerts in one statement. Returns how many were new (0
+ * when conn is in pipeline mode: sent, not yet run), or -1 with err. */
 long long sg_alerts_add(PGconn *conn, const sg_alert_t *a, size_t n,
                         sg_pg_err_t *err) SG_MUST_CHECK;
 

@@ -337,14 +337,136 @@ int sg_pg_command(PGconn *conn, const char *sql, int nparams,
                                  affected, err);
 }
 
+/* The statements sent in pipeline mode and not yet answered (what each
+ * is, for the error): one pipeline per thread at a time. */
+#define SG_PG_PIPE_MAX 256
+static _Thread_local struct {
+        const PGconn *conn;
+        int n;
+        const char *what[SG_PG_PIPE_MAX];
+} sg_pipe;
+
+bool sg_pg_pipe_on(const PGconn *conn)
+{
+        return conn && PQpipelineStatus(conn) != PQ_PIPELINE_OFF;
+}
+
+int sg_pg_pipe_begin(PGconn *conn, sg_pg_err_t *err)
+{
+        if (sg_pipe.conn && sg_pipe.conn != conn && sg_pg_pipe_on(sg_pipe.conn)) {
+                sg_pg_err_fmt(err, false, "a pipeline is open on another "
+                                          "connection of this thread");
+                return -1;
+        }
+        if (PQenterPipelineMode(conn) != 1) {
+                sg_pg_err_set(err, conn, NULL, "entering pipeline mode");
+                return -1;
+        }
+        sg_pipe.conn = conn;
+        sg_pipe.n = 0;
+        return 0;
+}
+
+static int sg_pg_pipe_send(PGconn *conn, const char *sql, int nparams,
+                           const char *const *params, const int *lengths,
+                           const int *formats, const char *what,
+                           sg_pg_err_t *err)
+{
+        if (sg_pipe.conn != conn || sg_pipe.n >= SG_PG_PIPE_MAX) {
+                sg_pg_err_fmt(err, false, "%s: pipeline %s", what,
+                              sg_pipe.conn != conn ? "not begun here"
+                                                   : "full");
+                return -1;
+        }
+        if (PQsendQueryParams(conn, sql, nparams, NULL, params, lengths,
+                              formats, 0) != 1) {
+                sg_pg_err_set(err, conn, NULL, what);
+                return -1;
+        }
+        sg_pipe.what[sg_pipe.n++] = what;
+        return 0;
+}
+
+int sg_pg_pipe_flush(PGconn *conn, sg_pg_err_t *err)
+{
+        if (PQflush(conn) != 0 || PQconsumeInput(conn) != 1) {
+                sg_pg_err_set(err, conn, NULL, "sending a pipeline");
+                return -1;
+        }
+        return 0;
+}
+
+int sg_pg_pipe_end(PGconn *conn, sg_pg_err_t *err)
+{
+        int i = 0, nulls = 0, rc = 0;
+        bool synced = false;
+
+        if (!sg_pg_pipe_on(conn))
+                return 0;
+        if (PQpipelineSync(conn) != 1) {
+                sg_pg_err_set(err, conn, NULL, "ending a pipeline");
+                rc = -1;
+        }
+        /* Each statement's result, then NULL; at the end the sync. */
+        while (!synced) {
+                PGresult *res = PQgetResult(conn);
+                ExecStatusType st;
+                if (!res) {
+                        if (++nulls > 1 || PQstatus(conn) != CONNECTION_OK) {
+                                if (rc == 0)
+                                        sg_pg_err_set(err, conn, NULL,
+                                                      "ending a pipeline");
+                                rc = -1;
+                                break;
+                        }
+                        continue;
+                }
+                nulls = 0;
+                st = PQresultStatus(res);
+                if (st == PGRES_PIPELINE_SYNC) {
+                        PQclear(res);
+                        synced = true;
+                        continue;
+                }
+                if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK &&
+                    rc == 0) {
+                        sg_pg_err_set(err, conn, res,
+                                      i < sg_pipe.n ? sg_pipe.what[i]
+                                                    : "a pipelined statement");
+                        rc = -1;
+                }
+                i++;
+                PQclear(res);
+        }
+        if (PQexitPipelineMode(conn) != 1) {
+                if (rc == 0)
+                        sg_pg_err_set(err, conn, NULL, "leaving pipeline mode");
+                rc = -1;
+        }
+        sg_pipe.n = 0;
+        return rc;
+}
+
 int sg_pg_command_bin(PGconn *conn, const char *sql, int nparams,
                       const char *const *params, const int *lengths,
                       const int *formats, const char *what,
                       long long *affected, sg_pg_err_t *err)
 {
-        PGresult *res = PQexecParams(conn, sql, nparams, NULL, params, lengths,
-                                     formats, 0);
+        PGresult *res;
         int rc = 0;
+
+        if (sg_pg_pipe_on(conn)) {
+                if (affected) {
+                        sg_pg_err_fmt(err, false,
+                                      "%s: no row count in pipeline mode",
+                                      what);
+                        return -1;
+                }
+                return sg_pg_pipe_send(conn, sql, nparams, params, lengths,
+                                       formats, what, err);
+        }
+        res = PQexecParams(conn, sql, nparams, NULL, params, lengths, formats,
+                           0);
 
         if (PQresultStatus(res) != PGRES_COMMAND_OK) {
                 sg_pg_err_set(err, conn, res, what);

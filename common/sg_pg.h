@@ -123,6 +123,20 @@ int sg_pg_command(PGconn *conn, const char *sql, int nparams,
                   const char *const *params, const char *what,
                   long long *affected, sg_pg_err_t *err) SG_MUST_CHECK;
 
+/* Pipeline mode (libpq's, on one connection of one thread): while it is
+ * on, sg_pg_command and sg_pg_command_bin send their statement and return
+ * at once (0, or -1 when it cannot be sent; *affected must be NULL); the
+ * backend works through them while the caller goes on. sg_pg_pipe_end
+ * waits for all of them and leaves pipeline mode: 0, or -1 with the first
+ * statement's error (the open transaction is then aborted). Queries
+ * (sg_pg_query) are refused while it is on. sg_pg_pipe_flush sends what
+ * libpq still buffers and reads what has come back, without waiting for
+ * the backend. */
+int sg_pg_pipe_begin(PGconn *conn, sg_pg_err_t *err) SG_MUST_CHECK;
+bool sg_pg_pipe_on(const PGconn *conn);
+int sg_pg_pipe_flush(PGconn *conn, sg_pg_err_t *err) SG_MUST_CHECK;
+int sg_pg_pipe_end(PGconn *conn, sg_pg_err_t *err) SG_MUST_CHECK;
+
 /* The same two with binary values (lengths and formats as PQexecParams';
  * NULL: all text) and, for sg_pg_query_bin, binary results: bytea
  * without hex escaping both ways. */
