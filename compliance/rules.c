@@ -389,6 +389,11 @@ void sg_rules_batch_reset(sg_rules_t *r)
                 r->parts[i].touched = false;
 }
 
+void sg_rules_flags_clear(sg_rules_t *r)
+{
+        sg_fmap_clear(&r->flags);
+}
+
 void sg_rules_forget_part(sg_rules_t *r, int32_t partition)
 {
         for (size_t i = 0; i < r->nparts; i++) {

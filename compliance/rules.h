@@ -176,6 +176,10 @@ void sg_rules_eval(sg_rules_t *r, int32_t partition, int64_t offset,
 
 /* The batch's outputs, valid until the next eval or reset. */
 const sg_flag_t *sg_rules_flags(const sg_rules_t *r, size_t *n);
+/* Split mode: empties the batch's list of raises and escalations once
+ * they are written (a batch written in parts: a later escalation of the
+ * same flag is then an entry of its own, as in a later batch). */
+void sg_rules_flags_clear(sg_rules_t *r);
 const sg_wpart_t *sg_rules_windows(const sg_rules_t *r, size_t *n);
 const sg_risk_count_t *sg_rules_risk(const sg_rules_t *r, size_t *n);
 const sg_late_count_t *sg_rules_late(const sg_rules_t *r, size_t *n);

@@ -21,6 +21,8 @@
 
 #include <inttypes.h>
 #include <limits.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,12 +49,21 @@
 #define DRAIN_MS 5000
 #define REPLAY_CHUNK 5000      /* events evaluated per erasure lookup */
 #define REPLAY_TIMEOUT_MS 30000
+/* Events evaluated per part of a batch while it is gathered (feed): their
+ * flags go to the backend, which writes them while the next part is read
+ * (--eval-chunk). */
+#define FEED_CHUNK 2500
+#define ERS_MAX 500000 /* users whose erasure is kept (then: read again) */
+#define ARENA_BLOCK (4 << 20)  /* bytes of messages per arena block */
+#define PUBLISH_EVERY 256      /* messages handed to the parser at once */
+#define PARSE_STEP 512         /* messages parsed between progress reports */
 
 typedef struct sg_cpl_conf {
         const char *rules_path;
         const char *flags_topic;
         bool no_publish;
         long long snapshot_s;
+        long long feed_chunk;
         int alert_sev; /* sg_severity_t; 0: no alerts */
 } sg_cpl_conf_t;
 
@@ -69,6 +80,26 @@ typedef struct sg_erased {
         char user_id[37];
         long long at_us;
 } sg_erased_t;
+
+/* A message of the batch as read, waiting for the parser thread. */
+typedef struct sg_cpl_raw {
+        const char *value; /* in the arena; NULL: none */
+        size_t len;
+        int32_t partition;
+        int64_t offset;
+} sg_cpl_raw_t;
+
+/* The batch's message bytes: blocks that never move (the parser reads
+ * them while more are added), kept for the next batch. */
+typedef struct sg_cpl_arena {
+        char **block;
+        size_t nblocks, cur, used;
+} sg_cpl_arena_t;
+
+typedef struct sg_ers_map {
+        sg_erased_t *v;
+        size_t cap, n;
+} sg_ers_map_t;
 
 typedef struct sg_cpl_totals {
         long long evaluated, duplicates, late, invalid;
@@ -103,9 +134,26 @@ typedef struct sg_compliance {
         sg_replay_t *replay;
         sg_cpl_part_t part[MAX_PARTS];
         long long erasure_ms; /* this flush's erasure lookups (debug) */
+        long long wait_parse_ms, wait_pg_ms; /* flush's waits (debug) */
 
+        /* The batch's messages (raw, in order) and its valid events (evs,
+         * in the same order), parsed by the parser thread: this thread
+         * adds to raw and evaluates the evs parsed so far. Under mu: the
+         * parser's progress (nparsed messages, nev_pub events) and what it
+         * may parse (nraw_pub); raw and evs move (grow) only while it is
+         * idle (nparsed == nraw_pub). batch_invalid and batch_by_reason
+         * are the parser's until it is idle. */
+        sg_cpl_raw_t *raw;
+        size_t nraw, rawcap;
+        sg_cpl_arena_t arena;
         sg_cev_t *evs;
-        size_t nev, evcap;
+        size_t nev; /* the evs parsed, as last read from nev_pub */
+        pthread_t parser;
+        bool parser_on, parser_stop;
+        pthread_mutex_t mu;
+        pthread_cond_t work, idle;
+        size_t nraw_pub, nparsed, nev_pub;
+        size_t publish_every; /* PUBLISH_EVERY, or --eval-chunk if less */
         long long nmsgs; /* this batch's messages, valid or not */
         long long batch_invalid;
         long long batch_by_reason[SG_REASON__CNT];
@@ -115,6 +163,13 @@ typedef struct sg_compliance {
         sg_series_t *m_late;   /* sg_compliance_late_events_total */
         sg_series_t *m_ext;    /* sg_compliance_flag_extensions_total */
         bool suspect; /* a flush ran and did not commit: reload the state */
+        /* The batch is being evaluated while it is gathered (feed): evs
+         * before fed are evaluated and their flags sent (pipeline). */
+        bool streamed;
+        size_t fed;
+        sg_ers_map_t ers;       /* users' erasures, as read */
+        long long ers_version; /* of privacy_erasures_version, then */
+        bool ers_checked;      /* the version was read in this batch */
         sg_cpl_totals_t batch, total;
 
         /* The outbox's sender: its own connection, outside the engine's
@@ -159,6 +214,14 @@ static void sg_cpl_conf_init(void *conf, sg_opt_t *opts)
                     "flags'\nextensions) at least this often while events "
                     "flow; a restart\nreplays at most this much of the "
                     "partition"};
+        c->feed_chunk = FEED_CHUNK;
+        opts[i++] = (sg_opt_t){
+            .name = "eval-chunk", .kind = SG_OPT_LLONG, .dest = &c->feed_chunk,
+            .arg = "N", .min = 0, .max = 1000000,
+            .help = "evaluate the batch N events at a time while it is "
+                    "read, the\nflags of each part written by the server "
+                    "meanwhile (in the batch's\ntransaction); 0: all at "
+                    "commit"};
         c->alert_sev = SG_SEV_HIGH;
         opts[i++] = (sg_opt_t){
             .name = "alert-severity", .kind = SG_OPT_CHOICE,
@@ -198,9 +261,113 @@ static sg_reason_t sg_cpl_parse(const sg_msg_t *msg, sg_cev_t **evs,
         return SG_REASON_OK;
 }
 
+/* --- The parser thread ---------------------------------------------------- */
+
+/* Parses what was published, in order, into evs (the valid ones). */
+static void *sg_cpl_parser(void *arg)
+{
+        sg_compliance_t *c = arg;
+
+        pthread_mutex_lock(&c->mu);
+        for (;;) {
+                size_t i, end, k;
+                while (c->nparsed == c->nraw_pub && !c->parser_stop)
+                        pthread_cond_wait(&c->work, &c->mu);
+                if (c->parser_stop)
+                        break;
+                i = c->nparsed;
+                end = c->nraw_pub;
+                if (end - i > PARSE_STEP)
+                        end = i + PARSE_STEP; /* progress shows sooner */
+                k = c->nev_pub;
+                pthread_mutex_unlock(&c->mu);
+                for (; i < end; i++) {
+                        const sg_cpl_raw_t *m = &c->raw[i];
+                        sg_msg_t msg = {.value = m->value,
+                                        .value_len = m->len,
+                                        .partition = m->partition,
+                                        .offset = m->offset};
+                        size_t cap = k + 1;
+                        sg_reason_t r = sg_cpl_parse(&msg, &c->evs, &k, &cap);
+                        if (r != SG_REASON_OK) {
+                                c->batch_invalid++;
+                                c->batch_by_reason[r]++;
+                        }
+                }
+                pthread_mutex_lock(&c->mu);
+                c->nparsed = end;
+                c->nev_pub = k;
+                pthread_cond_broadcast(&c->idle);
+        }
+        pthread_mutex_unlock(&c->mu);
+        return NULL;
+}
+
+/* Hands the messages added so far to the parser. */
+static void sg_cpl_publish(sg_compliance_t *c)
+{
+        pthread_mutex_lock(&c->mu);
+        if (c->nraw_pub != c->nraw) {
+                c->nraw_pub = c->nraw;
+                pthread_cond_signal(&c->work);
+        }
+        c->nev = c->nev_pub;
+        pthread_mutex_unlock(&c->mu);
+}
+
+/* Publishes everything and waits until at least nev events are parsed,
+ * or all messages are (then returns true: evs[0..nev) are the batch's
+ * valid events, and the parser is idle). */
+static bool sg_cpl_parsed_wait(sg_compliance_t *c, size_t nev)
+{
+        bool all;
+
+        pthread_mutex_lock(&c->mu);
+        if (c->nraw_pub != c->nraw) {
+                c->nraw_pub = c->nraw;
+                pthread_cond_signal(&c->work);
+        }
+        while (c->nparsed != c->nraw_pub && c->nev_pub < nev)
+                pthread_cond_wait(&c->idle, &c->mu);
+        c->nev = c->nev_pub;
+        all = c->nparsed == c->nraw_pub;
+        pthread_mutex_unlock(&c->mu);
+        return all;
+}
+
+static void sg_cpl_parsed_all(sg_compliance_t *c)
+{
+        (void)sg_cpl_parsed_wait(c, SIZE_MAX);
+}
+
+/* A copy of the message's value in the arena (a value above the
+ * contract's limit is kept up to one byte over it: enough for the
+ * validator to say too_large). */
+static const char *sg_cpl_keep(sg_cpl_arena_t *a, const char *v, size_t *len)
+{
+        char *out;
+
+        if (*len > SG_EVENT_MAX_VALUE + 1)
+                *len = SG_EVENT_MAX_VALUE + 1;
+        if (a->nblocks == 0 || a->used + *len > ARENA_BLOCK) {
+                if (a->nblocks > 0)
+                        a->cur++, a->used = 0;
+                if (a->cur == a->nblocks) {
+                        a->block = sg_xrealloc(a->block, (a->nblocks + 1) *
+                                                             sizeof(*a->block));
+                        a->block[a->nblocks++] = sg_xmalloc(ARENA_BLOCK);
+                }
+        }
+        out = a->block[a->cur] + a->used;
+        memcpy(out, v, *len);
+        a->used += *len;
+        return out;
+}
+
 static int sg_cpl_add(void *stage, const sg_msg_t *msg)
 {
         sg_compliance_t *c = stage;
+        sg_cpl_raw_t *m;
 
         if (msg->partition < 0 || msg->partition >= MAX_PARTS) {
                 sg_error("partition %d of topic=%s: sg-compliance follows "
@@ -216,76 +383,146 @@ static int sg_cpl_add(void *stage, const sg_msg_t *msg)
                         pp->next = msg->offset + 1;
         }
         c->nmsgs++;
-        sg_reason_t r = sg_cpl_parse(msg, &c->evs, &c->nev, &c->evcap);
-        if (r != SG_REASON_OK) {
-                c->batch_invalid++;
-                c->batch_by_reason[r]++;
+        if (c->nraw == c->rawcap) {
+                /* Grown while the parser is idle. */
+                sg_cpl_parsed_all(c);
+                c->rawcap = c->rawcap ? c->rawcap * 2 : 4096;
+                c->raw = sg_xrealloc(c->raw, c->rawcap * sizeof(*c->raw));
+                c->evs = sg_xrealloc(c->evs, c->rawcap * sizeof(*c->evs));
         }
+        m = &c->raw[c->nraw];
+        m->len = msg->value ? msg->value_len : 0;
+        m->value = msg->value ? sg_cpl_keep(&c->arena, msg->value, &m->len)
+                              : NULL;
+        m->partition = msg->partition;
+        m->offset = msg->offset;
+        c->nraw++;
+        if (c->nraw % c->publish_every == 0)
+                sg_cpl_publish(c);
         return 0;
 }
 
 /* --- Loading state ------------------------------------------------------------ */
 
-static int sg_erased_cmp(const void *a, const void *b)
+/* Users' erasure times (-1: not erased) as read, kept while the erasures'
+ * version (sql/017) stays the same: open addressing on the id; an empty
+ * slot has id[0] == 0. */
+static sg_erased_t *sg_ers_slot(sg_ers_map_t *m, const char *u)
 {
-        return strcmp(((const sg_erased_t *)a)->user_id,
-                      ((const sg_erased_t *)b)->user_id);
+        uint64_t h = 1469598103934665603ULL;
+        size_t j;
+
+        for (const char *p = u; *p; p++)
+                h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+        j = (size_t)(h ^ (h >> 29)) & (m->cap - 1);
+        while (m->v[j].user_id[0] && strcmp(m->v[j].user_id, u) != 0)
+                j = (j + 1) & (m->cap - 1);
+        return &m->v[j];
 }
 
-/* The erasures (anonymized requests) of the batch's users, sorted. */
-static sg_erased_t *sg_cpl_erasures(const sg_cev_t *evs, size_t nev,
-                                    PGconn *conn, size_t *n, sg_pg_err_t *err)
+static void sg_ers_reserve(sg_ers_map_t *m, size_t more)
 {
+        sg_ers_map_t old = *m;
+
+        if ((m->n + more) * 2 <= m->cap)
+                return;
+        m->cap = m->cap ? m->cap : 1024;
+        while ((m->n + more) * 2 > m->cap)
+                m->cap *= 2;
+        m->v = sg_xcalloc(m->cap, sizeof(*m->v));
+        for (size_t i = 0; i < old.cap; i++)
+                if (old.v[i].user_id[0])
+                        *sg_ers_slot(m, old.v[i].user_id) = old.v[i];
+        free(old.v);
+}
+
+static void sg_ers_clear(sg_ers_map_t *m)
+{
+        if (m->n)
+                memset(m->v, 0, m->cap * sizeof(*m->v));
+        m->n = 0;
+}
+
+/* Sets at[i] to the erasure time of evs[i]'s user (-1: none), reading
+ * those the cache does not hold: all of them when the erasures' version
+ * moved since the cache was filled (an erasure committed meanwhile), so
+ * that the answers are those of a read now. */
+static int sg_cpl_erasures(sg_compliance_t *c, const sg_cev_t *evs,
+                           size_t nev, PGconn *conn, long long *at,
+                           sg_pg_err_t *err)
+{
+        sg_ers_map_t *m = &c->ers;
+        sg_erased_t **slot;
         sg_buf_t ids;
         const char *params[1];
-        sg_erased_t *out;
         PGresult *res;
+        size_t asked = 0;
+        long long version;
 
-        size_t cap = 64;
-        const char **set;
-
-        /* Each user once: an open-addressing set on the ids. */
-        while (cap < 2 * nev)
-                cap *= 2;
-        set = sg_xcalloc(cap, sizeof(*set));
+        if (!c->ers_checked) {
+                /* Once per batch, as the erasures were read before. */
+                res = sg_pg_query(conn,
+                                  "SELECT version FROM privacy_erasures_version",
+                                  0, NULL, 1, "reading the erasures' version",
+                                  err);
+                if (!res)
+                        return -1;
+                version = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+                PQclear(res);
+                c->ers_checked = true;
+                if (version != c->ers_version) {
+                        sg_ers_clear(m);
+                        c->ers_version = version;
+                }
+        }
+        if (m->n + nev > ERS_MAX) {
+                sg_ers_clear(m);
+        }
+        sg_ers_reserve(m, nev);
+        slot = sg_xcalloc(nev + 1, sizeof(*slot));
         sg_buf_init(&ids);
         sg_buf_array_begin(&ids);
         for (size_t i = 0; i < nev; i++) {
                 const char *u = evs[i].ev.user_id;
-                uint64_t h = 1469598103934665603ULL;
-                size_t j;
-                for (const char *p = u; *p; p++)
-                        h = (h ^ (unsigned char)*p) * 1099511628211ULL;
-                j = (size_t)(h ^ (h >> 29)) & (cap - 1);
-                while (set[j] && strcmp(set[j], u) != 0)
-                        j = (j + 1) & (cap - 1);
-                if (set[j])
+                sg_erased_t *e = slot[i] = sg_ers_slot(m, u);
+                if (e->user_id[0])
                         continue;
-                set[j] = u;
+                snprintf(e->user_id, sizeof(e->user_id), "%s", u);
+                e->at_us = -1;
+                m->n++;
                 sg_buf_array_str(&ids, u);
+                asked++;
         }
         sg_buf_array_end(&ids);
-        free(set);
         params[0] = ids.data;
-        res = sg_pg_query(conn,
-                          "SELECT user_id::text, (extract(epoch FROM "
-                          "min(processed_at)) * 1000000)::bigint "
-                          "FROM privacy_requests WHERE status = 'anonymized' "
-                          "AND user_id = ANY($1::uuid[]) GROUP BY user_id",
-                          1, params, 0, "reading erasures", err);
+        res = NULL;
+        if (asked > 0) {
+                res = sg_pg_query(
+                    conn,
+                    "SELECT user_id::text, (extract(epoch FROM "
+                    "min(processed_at)) * 1000000)::bigint "
+                    "FROM privacy_requests WHERE status = 'anonymized' "
+                    "AND user_id = ANY($1::uuid[]) GROUP BY user_id",
+                    1, params, 0, "reading erasures", err);
+                if (!res) {
+                        sg_buf_fini(&ids);
+                        free(slot);
+                        sg_ers_clear(m); /* asked, not answered */
+                        return -1;
+                }
+        }
         sg_buf_fini(&ids);
-        if (!res)
-                return NULL;
-        *n = (size_t)PQntuples(res);
-        out = sg_xcalloc(*n + 1, sizeof(*out));
-        for (size_t i = 0; i < *n; i++) {
-                snprintf(out[i].user_id, sizeof(out[i].user_id), "%s",
-                         PQgetvalue(res, (int)i, 0));
-                out[i].at_us = strtoll(PQgetvalue(res, (int)i, 1), NULL, 10);
+        for (int i = 0; res && i < PQntuples(res); i++) {
+                sg_erased_t *e = sg_ers_slot(m, PQgetvalue(res, i, 0));
+                if (e->user_id[0])
+                        e->at_us = strtoll(PQgetvalue(res, i, 1), NULL, 10);
         }
         PQclear(res);
-        qsort(out, *n, sizeof(*out), sg_erased_cmp);
-        return out;
+        /* No insertion since the slots were found: they still hold. */
+        for (size_t i = 0; i < nev; i++)
+                at[i] = slot[i]->at_us;
+        free(slot);
+        return 0;
 }
 
 /* Evaluates events (in partition order) against the erasures of their
@@ -293,31 +530,28 @@ static sg_erased_t *sg_cpl_erasures(const sg_cev_t *evs, size_t nev,
 static int sg_cpl_eval(sg_compliance_t *c, PGconn *conn, const sg_cev_t *evs,
                        size_t n, sg_pg_err_t *err)
 {
-        sg_erased_t *erased;
-        size_t nerased = 0;
+        long long *at;
 
         if (n == 0)
                 return 0;
+        at = sg_xcalloc(n, sizeof(*at));
         {
                 long long t0 = sg_time_mono_ms();
-                if (!(erased = sg_cpl_erasures(evs, n, conn, &nerased, err)))
+                if (sg_cpl_erasures(c, evs, n, conn, at, err) < 0) {
+                        free(at);
                         return -1;
+                }
                 c->erasure_ms += sg_time_mono_ms() - t0;
         }
         for (size_t i = 0; i < n; i++) {
                 const sg_cev_t *e = &evs[i];
-                sg_erased_t key, *hit;
                 sg_eval_result_t res;
-                memcpy(key.user_id, e->ev.user_id, sizeof(key.user_id));
-                hit = nerased ? bsearch(&key, erased, nerased, sizeof(*erased),
-                                        sg_erased_cmp)
-                              : NULL;
-                sg_rules_eval(c->rules, e->partition, e->offset, &e->ev,
-                              hit ? hit->at_us : -1, &res);
+                sg_rules_eval(c->rules, e->partition, e->offset, &e->ev, at[i],
+                              &res);
                 c->batch.evaluated += !res.duplicate;
                 c->batch.duplicates += res.duplicate;
         }
-        free(erased);
+        free(at);
         return 0;
 }
 
@@ -957,23 +1191,173 @@ static void sg_cpl_forget_all(sg_compliance_t *c)
 
 /* --- The batch ----------------------------------------------------------------- */
 
-static int sg_cpl_flush(void *stage, PGconn *conn, sg_pg_err_t *err)
-{
-        sg_compliance_t *c = stage;
-        size_t nflags;
-        const sg_flag_t *flags;
-        long long closed_late = 0, t[5] = {sg_time_mono_ms(), 0, 0, 0, 0};
-        long long snap_ms = c->conf->snapshot_s * 1000;
+static PGconn *sg_cpl_obconn(sg_compliance_t *c);
 
+/* The start of a batch's evaluation (its first part, or flush). */
+static void sg_cpl_batch_begin(sg_compliance_t *c)
+{
         /* A flush that did not commit left the state half-advanced: start
          * again from what is stored. */
         if (c->suspect)
                 sg_cpl_forget_all(c);
         c->suspect = true;
+        c->fed = 0;
+        c->ers_checked = false;
         memset(&c->batch, 0, sizeof(c->batch));
+        memset(c->batch_flags, 0, sizeof(c->batch_flags));
         c->erasure_ms = 0;
+        c->wait_parse_ms = c->wait_pg_ms = 0;
         for (int p = 0; p < MAX_PARTS; p++)
                 c->part[p].snap = false;
+}
+
+/* Evaluates the batch's events from fed on, their partitions restored
+ * first (which waits for what the pipeline holds); erasures read on
+ * econn. */
+static int sg_cpl_eval_rest(sg_compliance_t *c, PGconn *conn, PGconn *econn,
+                            sg_pg_err_t *err)
+{
+        for (size_t i = c->fed; i < c->nev; i++) {
+                int32_t p = c->evs[i].partition;
+                if (c->part[p].loaded)
+                        continue;
+                if (sg_pg_pipe_end(conn, err) < 0 ||
+                    sg_cpl_load_part(c, conn, p, c->part[p].first, err) < 0)
+                        return -1;
+        }
+        if (sg_cpl_eval(c, econn, c->evs + c->fed, c->nev - c->fed, err) < 0)
+                return -1;
+        c->fed = c->nev;
+        return 0;
+}
+
+/* Writes the raises and escalations evaluated since the last write (in
+ * pipeline mode: sent). */
+static int sg_cpl_write_flags(sg_compliance_t *c, PGconn *conn,
+                              sg_pg_err_t *err)
+{
+        size_t nflags;
+        const sg_flag_t *flags = sg_rules_flags(c->rules, &nflags);
+
+        if (sg_flag_write(conn, SG_FLAGS_STREAM, c->topic, flags, nflags, true,
+                          c->conf->alert_sev, err) < 0)
+                return -1;
+        for (size_t i = 0; i < nflags; i++) {
+                if ((int)flags[i].rule >= 0 && flags[i].rule < SG_RULE__CNT &&
+                    flags[i].severity >= 0 &&
+                    flags[i].severity <= SG_SEV_HIGH &&
+                    flags[i].change >= 0 && flags[i].change <= 2)
+                        c->batch_flags[flags[i].rule][flags[i].severity]
+                                      [flags[i].change]++;
+                c->batch.flags.raised += flags[i].change == SG_FLAG_RAISED;
+                c->batch.flags.escalated += flags[i].change == SG_FLAG_ESCALATED;
+        }
+        sg_rules_flags_clear(c->rules);
+        return 0;
+}
+
+/* While the batch is gathered (the engine opened its transaction): every
+ * FEED_CHUNK events, evaluates them and sends their flags in pipeline
+ * mode, so that the backend writes them on its core while the next
+ * events are read and parsed. Erasures are read on the outbox's
+ * connection (this one is busy). Any failure: the engine calls
+ * sg_cpl_feed_abort and flush evaluates the whole batch again from the
+ * stored state. */
+static int sg_cpl_feed(void *stage, PGconn *conn, sg_pg_err_t *err)
+{
+        sg_compliance_t *c = stage;
+        PGconn *econn;
+
+        /* c->nev: what the parser had done when add last handed it
+         * messages (every publish_every). */
+        if (c->conf->feed_chunk <= 0 || c->nraw % c->publish_every != 0 ||
+            c->nev < c->fed + (size_t)c->conf->feed_chunk)
+                return 0;
+        econn = sg_cpl_obconn(c);
+        if (!econn)
+                return 0; /* none now: flush does it all */
+        if (!c->streamed) {
+                sg_cpl_batch_begin(c);
+                c->streamed = true;
+        }
+        if (sg_cpl_eval_rest(c, conn, econn, err) < 0)
+                return -1;
+        if (!sg_pg_pipe_on(conn) && sg_pg_pipe_begin(conn, err) < 0)
+                return -1;
+        if (sg_cpl_write_flags(c, conn, err) < 0)
+                return -1;
+        return sg_pg_pipe_flush(conn, err);
+}
+
+/* In flush (the batch's partitions restored): evaluates the rest of the
+ * batch as the parser delivers it, a part at a time, each part's flags
+ * sent in pipeline mode while the next is parsed and evaluated; returns
+ * once all are written. Without a second connection for the erasures,
+ * or with --eval-chunk 0: all at once, one statement after another. */
+static int sg_cpl_eval_stream(sg_compliance_t *c, PGconn *conn,
+                              sg_pg_err_t *err)
+{
+        size_t chunk = c->conf->feed_chunk > 0 ? (size_t)c->conf->feed_chunk
+                                               : SIZE_MAX;
+        PGconn *econn = chunk != SIZE_MAX ? sg_cpl_obconn(c) : NULL;
+
+        if (!econn) {
+                sg_cpl_parsed_all(c);
+                if (sg_pg_pipe_end(conn, err) < 0 ||
+                    sg_cpl_eval_rest(c, conn, conn, err) < 0)
+                        return -1;
+                return sg_cpl_write_flags(c, conn, err);
+        }
+        for (;;) {
+                long long w0 = sg_time_mono_ms();
+                bool all = sg_cpl_parsed_wait(c, c->fed + chunk);
+                c->wait_parse_ms += sg_time_mono_ms() - w0;
+                if (sg_cpl_eval_rest(c, conn, econn, err) < 0)
+                        return -1;
+                if (!sg_pg_pipe_on(conn) && sg_pg_pipe_begin(conn, err) < 0)
+                        return -1;
+                if (sg_cpl_write_flags(c, conn, err) < 0 ||
+                    sg_pg_pipe_flush(conn, err) < 0)
+                        return -1;
+                if (all)
+                        break;
+        }
+        {
+                long long w0 = sg_time_mono_ms();
+                int rc = sg_pg_pipe_end(conn, err);
+                c->wait_pg_ms += sg_time_mono_ms() - w0;
+                return rc;
+        }
+}
+
+static void sg_cpl_feed_abort(void *stage, PGconn *conn)
+{
+        sg_compliance_t *c = stage;
+        sg_pg_err_t err;
+
+        /* Rolled back next: leave pipeline mode (a broken connection is
+         * dropped by the engine). suspect stays set: flush reloads. */
+        if (conn && sg_pg_pipe_end(conn, &err) < 0)
+                sg_debug("ending the batch's pipeline: %s", err.msg);
+        c->streamed = false;
+        c->fed = 0;
+}
+
+static int sg_cpl_flush(void *stage, PGconn *conn, sg_pg_err_t *err)
+{
+        sg_compliance_t *c = stage;
+        bool cont = c->streamed;
+        size_t fed = cont ? c->fed : 0;
+        long long closed_late = 0, t[5] = {sg_time_mono_ms(), 0, 0, 0, 0};
+        long long snap_ms = c->conf->snapshot_s * 1000;
+
+        /* A retry (this flush fails) evaluates the whole batch again. */
+        c->streamed = false;
+        if (!cont)
+                sg_cpl_batch_begin(c);
+        else if (sg_pg_pipe_end(conn, err) < 0)
+                return -1; /* the flags sent while gathering */
+        c->wait_pg_ms += sg_time_mono_ms() - t[0];
         {
                 PGresult *res = sg_pg_query(
                     conn, "SELECT pg_advisory_xact_lock(" LOCK_KEY ")", 0, NULL,
@@ -988,24 +1372,11 @@ static int sg_cpl_flush(void *stage, PGconn *conn, sg_pg_err_t *err)
                 if (c->part[p].next >= 0 && !c->part[p].loaded &&
                     sg_cpl_load_part(c, conn, p, c->part[p].first, err) < 0)
                         return -1;
-        if (sg_cpl_eval(c, conn, c->evs, c->nev, err) < 0)
+        if (sg_cpl_eval_stream(c, conn, err) < 0)
                 return -1;
         t[1] = sg_time_mono_ms();
-        flags = sg_rules_flags(c->rules, &nflags);
-        memset(c->batch_flags, 0, sizeof(c->batch_flags));
-        for (size_t i = 0; i < nflags; i++) {
-                if ((int)flags[i].rule >= 0 && flags[i].rule < SG_RULE__CNT &&
-                    flags[i].severity >= 0 &&
-                    flags[i].severity <= SG_SEV_HIGH &&
-                    flags[i].change >= 0 && flags[i].change <= 2)
-                        c->batch_flags[flags[i].rule][flags[i].severity]
-                                      [flags[i].change]++;
-                c->batch.flags.raised += flags[i].change == SG_FLAG_RAISED;
-                c->batch.flags.escalated += flags[i].change == SG_FLAG_ESCALATED;
-        }
         c->batch.flags.extended = sg_rules_extensions(c->rules);
-        if (sg_flag_write(conn, SG_FLAGS_STREAM, c->topic, flags, nflags, true,
-                          c->conf->alert_sev, err) < 0 ||
+        if (sg_cpl_write_flags(c, conn, err) < 0 ||
             sg_cpl_write_parts(c, conn, err) < 0)
                 return -1;
         t[2] = sg_time_mono_ms();
@@ -1023,16 +1394,26 @@ static int sg_cpl_flush(void *stage, PGconn *conn, sg_pg_err_t *err)
                         return -1;
         }
         t[4] = sg_time_mono_ms();
-        sg_debug("flush events=%zu flags=%zu ms: load+eval=%lld (erasures=%lld) "
-                 "flags=%lld windows+close=%lld snapshots=%lld",
-                 c->nev, nflags, t[1] - t[0], c->erasure_ms, t[2] - t[1],
-                 t[3] - t[2], t[4] - t[3]);
+        sg_debug("flush events=%zu flags=%lld streamed=%zu ms: load+eval=%lld "
+                 "(erasures=%lld waiting for the parser=%lld, for the "
+                 "server=%lld) flags=%lld windows+close=%lld snapshots=%lld",
+                 c->nev, c->batch.flags.raised + c->batch.flags.escalated,
+                 fed, t[1] - t[0], c->erasure_ms, c->wait_parse_ms,
+                 c->wait_pg_ms, t[2] - t[1], t[3] - t[2], t[4] - t[3]);
         return 0;
 }
 
 static void sg_cpl_batch_clear(sg_compliance_t *c)
 {
+        sg_cpl_parsed_all(c); /* the parser idle: its counts are final */
+        pthread_mutex_lock(&c->mu);
+        c->nraw_pub = c->nparsed = c->nev_pub = 0;
+        pthread_mutex_unlock(&c->mu);
+        c->nraw = 0;
+        c->arena.cur = c->arena.used = 0;
         c->nev = 0;
+        c->fed = 0;
+        c->streamed = false;
         c->nmsgs = 0;
         c->batch_invalid = 0;
         memset(c->batch_by_reason, 0, sizeof(c->batch_by_reason));
@@ -1278,6 +1659,19 @@ static int sg_cpl_init(void *stage, const sg_stage_env_t *env)
         }
         c->rules = sg_rules_new(&c->rules_conf);
         sg_rules_set_split(c->rules, true);
+        pthread_mutex_init(&c->mu, NULL);
+        pthread_cond_init(&c->work, NULL);
+        pthread_cond_init(&c->idle, NULL);
+        if (pthread_create(&c->parser, NULL, sg_cpl_parser, c) != 0) {
+                sg_error("cannot start the parser thread");
+                sg_rules_destroy(c->rules);
+                c->rules = NULL;
+                return -1;
+        }
+        c->parser_on = true;
+        c->publish_every = PUBLISH_EVERY;
+        if (c->conf->feed_chunk > 0 && c->conf->feed_chunk < PUBLISH_EVERY)
+                c->publish_every = (size_t)c->conf->feed_chunk;
         c->replay = sg_replay_new(env->common);
         for (int p = 0; p < MAX_PARTS; p++)
                 c->part[p].next = c->part[p].done = -1;
@@ -1343,7 +1737,20 @@ static void sg_cpl_fini(void *stage)
         sg_pg_session_close(&c->obpg);
         sg_rules_destroy(c->rules);
         sg_replay_destroy(c->replay);
+        if (c->parser_on) {
+                pthread_mutex_lock(&c->mu);
+                c->parser_stop = true;
+                pthread_cond_signal(&c->work);
+                pthread_mutex_unlock(&c->mu);
+                pthread_join(c->parser, NULL);
+                c->parser_on = false;
+        }
+        for (size_t i = 0; i < c->arena.nblocks; i++)
+                free(c->arena.block[i]);
+        free(c->arena.block);
+        free(c->raw);
         free(c->evs);
+        free(c->ers.v);
 }
 
 const sg_stage_t sg_compliance_stage = {
@@ -1362,6 +1769,8 @@ const sg_stage_t sg_compliance_stage = {
     .fini = sg_cpl_fini,
     .add = sg_cpl_add,
     .flush = sg_cpl_flush,
+    .feed = sg_cpl_feed,
+    .feed_abort = sg_cpl_feed_abort,
     .committed = sg_cpl_committed,
     .counts = sg_cpl_counts,
     .discard = sg_cpl_discard,

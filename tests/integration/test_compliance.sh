@@ -116,22 +116,50 @@ alert_set >"$T/alerts1.txt"
 pass "alerts: one for each of the $nhigh high flags (raised or escalated), none below high"
 
 # Run 2: three SIGKILLs mid-run, small batches so that they land mid-run.
+# --eval-chunk 2: a batch is evaluated in parts of 2 events as the parser
+# thread delivers them, their flags written in pipeline mode, part of them
+# while the batch is still read (the default, 2500, does the same on big
+# batches): the kills land in either path, and the flags must not differ
+# from run 1's (no chunks: batches of 5 are evaluated at commit).
+CHUNKED=(--eval-chunk 2 --log-level debug)
 reset_state
-bg cpl2 sg-compliance --idle-exit 3 "${SMALL[@]}" --no-publish; CPL=$LAST_PID
+# And once, a statement sent in pipeline mode fails (the 12th that inserts
+# flags: a serialization failure, transient): the batch is rolled back and
+# evaluated again from the stored state.
+psql_q "CREATE SEQUENCE sg_test_fail;
+        GRANT USAGE ON SEQUENCE sg_test_fail TO sg_writer;
+        CREATE FUNCTION sg_test_fail() RETURNS trigger LANGUAGE plpgsql AS \$\$
+        BEGIN
+          IF nextval('sg_test_fail') = 12 THEN
+            RAISE EXCEPTION 'injected failure' USING ERRCODE = '40001';
+          END IF;
+          RETURN NULL;
+        END \$\$;
+        CREATE TRIGGER sg_test_fail AFTER INSERT ON compliance_flags
+          FOR EACH STATEMENT EXECUTE FUNCTION sg_test_fail();" >/dev/null
+bg cpl2 sg-compliance --idle-exit 3 "${SMALL[@]}" "${CHUNKED[@]}" --no-publish; CPL=$LAST_PID
 restart_cpl() {
   sg_kill9 "$CPL"
-  bg "cpl2-$1" sg-compliance --idle-exit 3 "${SMALL[@]}" --no-publish; CPL=$LAST_PID
+  bg "cpl2-$1" sg-compliance --idle-exit 3 "${SMALL[@]}" "${CHUNKED[@]}" --no-publish; CPL=$LAST_PID
 }
 # Under way, with enough left that the kill (0.1-0.9 s later) lands mid-run.
 ready() { c=$(committed); [ "$c" -gt 0 ] && [ "$c" -lt $((TOTAL - 1000)) ]; }
 sg_kill9_loop 3 ready restart_cpl
 wait_pid "$CPL" 300 || fail "sg-compliance after the kills: exit status"
 assert_eq "$TOTAL" "$(committed)" "offsets after the kills"
+psql_q "DROP TRIGGER sg_test_fail ON compliance_flags; DROP FUNCTION sg_test_fail();
+        DROP SEQUENCE sg_test_fail" >/dev/null
+grep -hq 'storing flags: 40001.*injected failure' "$T"/cpl2*.log || fail "the injected failure did not happen"
 flag_set >"$T/run2.txt"
 diff "$T/run1.txt" "$T/run2.txt" >"$T/run2.diff" || { head -20 "$T/run2.diff" >&2; fail "flags after 3 SIGKILLs differ"; }
 alert_set >"$T/alerts2.txt"
 diff "$T/alerts1.txt" "$T/alerts2.txt" >"$T/alerts2.diff" || { head -20 "$T/alerts2.diff" >&2; fail "alerts after 3 SIGKILLs differ"; }
-pass "three SIGKILLs: the identical flag set and the identical alerts"
+pass "three SIGKILLs and a failed statement: the identical flag set and the identical alerts"
+# Both paths ran: parts evaluated while their batch was read, and batches
+# evaluated whole at commit.
+grep -hq 'flush events=[0-9]* .*streamed=[1-9]' "$T"/cpl2*.log || fail "no batch was evaluated while it was read"
+grep -hq 'flush events=[1-9][0-9]* .*streamed=0 ' "$T"/cpl2*.log || fail "every batch was evaluated while it was read"
+pass "with --eval-chunk 2: batches evaluated while read and at commit"
 
 # Run 3: two instances, one joins late and the first leaves mid-run.
 reset_state
