@@ -1761,7 +1761,7 @@ const sg_stage_t sg_compliance_stage = {
              "published on the flags topic after commit.\nInvalid events are "
              "never evaluated (sg-raw-store keeps them).",
     .group = "sg-compliance",
-    .batch_rows = 20000,
+    .batch_rows = 50000,
     .batch_ms = 500,
     .queue_kbytes = 65536,
     .size = sizeof(sg_compliance_t),
