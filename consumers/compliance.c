@@ -1763,7 +1763,10 @@ const sg_stage_t sg_compliance_stage = {
     .group = "sg-compliance",
     .batch_rows = 50000,
     .batch_ms = 500,
-    .queue_kbytes = 65536,
+    /* As sg-stream-metrics's: the prefetch queue must hold about a second
+     * of consumption (~200,000 events/s here), or the consumer idles
+     * while librdkafka backs off a full queue (bench/RESULTS.md). */
+    .queue_kbytes = 131072,
     .size = sizeof(sg_compliance_t),
     .init = sg_cpl_init,
     .fini = sg_cpl_fini,
