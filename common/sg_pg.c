@@ -372,12 +372,15 @@ static int sg_pg_pipe_send(PGconn *conn, const char *sql, int nparams,
                            const int *formats, const char *what,
                            sg_pg_err_t *err)
 {
-        if (sg_pipe.conn != conn || sg_pipe.n >= SG_PG_PIPE_MAX) {
-                sg_pg_err_fmt(err, false, "%s: pipeline %s", what,
-                              sg_pipe.conn != conn ? "not begun here"
-                                                   : "full");
+        if (sg_pipe.conn != conn) {
+                sg_pg_err_fmt(err, false, "%s: pipeline not begun here", what);
                 return -1;
         }
+        /* As many statements as we can name: then wait for them (a sync
+         * point; the transaction goes on) and go on sending. */
+        if (sg_pipe.n >= SG_PG_PIPE_MAX &&
+            (sg_pg_pipe_end(conn, err) < 0 || sg_pg_pipe_begin(conn, err) < 0))
+                return -1;
         if (PQsendQueryParams(conn, sql, nparams, NULL, params, lengths,
                               formats, 0) != 1) {
                 sg_pg_err_set(err, conn, NULL, what);

@@ -126,7 +126,8 @@ int sg_pg_command(PGconn *conn, const char *sql, int nparams,
 /* Pipeline mode (libpq's, on one connection of one thread): while it is
  * on, sg_pg_command and sg_pg_command_bin send their statement and return
  * at once (0, or -1 when it cannot be sent; *affected must be NULL); the
- * backend works through them while the caller goes on. sg_pg_pipe_end
+ * backend works through them while the caller goes on (every 256
+ * statements, the next waits for them: a sync point). sg_pg_pipe_end
  * waits for all of them and leaves pipeline mode: 0, or -1 with the first
  * statement's error (the open transaction is then aborted). Queries
  * (sg_pg_query) are refused while it is on. sg_pg_pipe_flush sends what
