@@ -237,28 +237,39 @@ static void sg_cpl_conf_init(void *conf, sg_opt_t *opts)
 
 /* Parses one message into the next slot of *evs (grown as needed);
  * returns whether it is a valid event (then (*n)++). */
+/* Parses one message's value (NULL: none) into *e; returns whether it is
+ * a valid event (an invalid one is never evaluated: the raw store keeps
+ * it). */
+static sg_reason_t sg_cpl_parse_one(const char *value, size_t len,
+                                    int32_t partition, int64_t offset,
+                                    sg_cev_t *e)
+{
+        char why[256];
+        sg_reason_t r;
+
+        r = sg_event_parse(value ? value : "", value ? len : 0, &e->ev, why,
+                           sizeof(why));
+        sg_event_fini(&e->ev); /* the metadata: not needed */
+        e->partition = partition;
+        e->offset = offset;
+        return r;
+}
+
+/* The same into the next slot of *evs (grown as needed; (*n)++ when
+ * valid). */
 static sg_reason_t sg_cpl_parse(const sg_msg_t *msg, sg_cev_t **evs,
                                 size_t *n, size_t *cap)
 {
-        char why[256];
-        sg_cev_t *e;
         sg_reason_t r;
 
         if (*n == *cap) {
                 *cap = *cap ? *cap * 2 : 1024;
                 *evs = sg_xrealloc(*evs, *cap * sizeof(**evs));
         }
-        e = &(*evs)[*n];
-        r = sg_event_parse(msg->value ? msg->value : "",
-                           msg->value ? msg->value_len : 0, &e->ev, why,
-                           sizeof(why));
-        sg_event_fini(&e->ev); /* the metadata: not needed */
-        if (r != SG_REASON_OK)
-                return r; /* never evaluated (the raw store keeps it) */
-        e->partition = msg->partition;
-        e->offset = msg->offset;
-        (*n)++;
-        return SG_REASON_OK;
+        r = sg_cpl_parse_one(msg->value, msg->value_len, msg->partition,
+                             msg->offset, &(*evs)[*n]);
+        *n += r == SG_REASON_OK;
+        return r;
 }
 
 /* --- The parser thread ---------------------------------------------------- */
@@ -281,15 +292,15 @@ static void *sg_cpl_parser(void *arg)
                         end = i + PARSE_STEP; /* progress shows sooner */
                 k = c->nev_pub;
                 pthread_mutex_unlock(&c->mu);
+                /* evs holds as many slots as raw: no growth here. */
                 for (; i < end; i++) {
                         const sg_cpl_raw_t *m = &c->raw[i];
-                        sg_msg_t msg = {.value = m->value,
-                                        .value_len = m->len,
-                                        .partition = m->partition,
-                                        .offset = m->offset};
-                        size_t cap = k + 1;
-                        sg_reason_t r = sg_cpl_parse(&msg, &c->evs, &k, &cap);
-                        if (r != SG_REASON_OK) {
+                        sg_reason_t r =
+                            sg_cpl_parse_one(m->value, m->len, m->partition,
+                                             m->offset, &c->evs[k]);
+                        if (r == SG_REASON_OK) {
+                                k++;
+                        } else {
                                 c->batch_invalid++;
                                 c->batch_by_reason[r]++;
                         }
@@ -303,14 +314,20 @@ static void *sg_cpl_parser(void *arg)
         return NULL;
 }
 
-/* Hands the messages added so far to the parser. */
-static void sg_cpl_publish(sg_compliance_t *c)
+/* Under mu: hands the messages added so far to the parser. */
+static void sg_cpl_hand_over(sg_compliance_t *c)
 {
-        pthread_mutex_lock(&c->mu);
         if (c->nraw_pub != c->nraw) {
                 c->nraw_pub = c->nraw;
                 pthread_cond_signal(&c->work);
         }
+}
+
+/* Hands them over, and notes how far the parser got. */
+static void sg_cpl_publish(sg_compliance_t *c)
+{
+        pthread_mutex_lock(&c->mu);
+        sg_cpl_hand_over(c);
         c->nev = c->nev_pub;
         pthread_mutex_unlock(&c->mu);
 }
@@ -323,10 +340,7 @@ static bool sg_cpl_parsed_wait(sg_compliance_t *c, size_t nev)
         bool all;
 
         pthread_mutex_lock(&c->mu);
-        if (c->nraw_pub != c->nraw) {
-                c->nraw_pub = c->nraw;
-                pthread_cond_signal(&c->work);
-        }
+        sg_cpl_hand_over(c);
         while (c->nparsed != c->nraw_pub && c->nev_pub < nev)
                 pthread_cond_wait(&c->idle, &c->mu);
         c->nev = c->nev_pub;
