@@ -729,16 +729,25 @@ static int sg_user_load(sg_part_t *p, const char *user_id, sg_rd_t *in,
         return 0;
 }
 
+void sg_rules_empty_dump(sg_buf_t *out)
+{
+        sg_buf_append(out, SNAP_MAGIC, 4);
+        sg_put_u64(out, (uint64_t)LLONG_MIN);
+        sg_put_u64(out, 0);
+}
+
 void sg_rules_part_dump(const sg_rules_t *r, int32_t partition, sg_buf_t *out)
 {
         const sg_part_t *p = sg_rules_part(r, partition);
         sg_buf_t one;
 
-        sg_buf_append(out, SNAP_MAGIC, 4);
-        sg_put_u64(out, (uint64_t)(p ? p->max_ts : LLONG_MIN));
-        sg_put_u64(out, p ? p->nusers : 0);
-        if (!p)
+        if (!p) {
+                sg_rules_empty_dump(out);
                 return;
+        }
+        sg_buf_append(out, SNAP_MAGIC, 4);
+        sg_put_u64(out, (uint64_t)p->max_ts);
+        sg_put_u64(out, p->nusers);
         sg_buf_init(&one);
         for (size_t i = 0; i < p->ucap; i++) {
                 const sg_user_t *u = p->users[i];

@@ -143,6 +143,9 @@ bool sg_rules_part_known(const sg_rules_t *r, int32_t partition);
 /* The partition's whole state (its highest event time and every user's),
  * appended to out: a snapshot. Pending extensions are not in it. */
 void sg_rules_part_dump(const sg_rules_t *r, int32_t partition, sg_buf_t *out);
+/* The snapshot of an empty state (no users, no event seen): what
+ * sg_rules_part_dump gives for a partition never fed. */
+void sg_rules_empty_dump(sg_buf_t *out);
 /* Replaces the partition's state by a snapshot's (no pending
  * extensions). Returns 0, or -1 (the partition left empty) if the bytes
  * are not a snapshot this version wrote. */

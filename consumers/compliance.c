@@ -54,6 +54,8 @@
  * (--eval-chunk). */
 #define FEED_CHUNK 2500
 #define ERS_MAX 500000 /* users whose erasure is kept (then: read again) */
+#define ERS_ALL_MAX 50000 /* erased users read all at once (more: per
+                             user; --erasure-preload) */
 #define ARENA_BLOCK (4 << 20)  /* bytes of messages per arena block */
 #define PUBLISH_EVERY 256      /* messages handed to the parser at once */
 #define PARSE_STEP 512         /* messages parsed between progress reports */
@@ -64,6 +66,7 @@ typedef struct sg_cpl_conf {
         bool no_publish;
         long long snapshot_s;
         long long feed_chunk;
+        long long erasure_preload;
         int alert_sev; /* sg_severity_t; 0: no alerts */
 } sg_cpl_conf_t;
 
@@ -115,6 +118,9 @@ typedef struct sg_cpl_part {
         bool evaluated;      /* state changed since its snapshot */
         bool snap;           /* this transaction writes its snapshot */
         bool want_snap;      /* no snapshot stored: write one now */
+        bool marker;         /* this transaction writes want_snap's marker */
+        int64_t empty_at;    /* want_snap: the offset its state started
+                                empty at */
         bool loaded;         /* its state is in memory (restored) */
         bool assigned;       /* this member's (engine's word) */
         bool probed;         /* looked at between batches since */
@@ -169,7 +175,10 @@ typedef struct sg_compliance {
         size_t fed;
         sg_ers_map_t ers;       /* users' erasures, as read */
         long long ers_version; /* of privacy_erasures_version, then */
+        bool ers_known;        /* ers_version was read */
         bool ers_checked;      /* the version was read in this batch */
+        bool ers_all;          /* ers holds every erased user: any other
+                                  is not erased */
         sg_cpl_totals_t batch, total;
 
         /* The outbox's sender: its own connection, outside the engine's
@@ -222,6 +231,14 @@ static void sg_cpl_conf_init(void *conf, sg_opt_t *opts)
                     "read, the\nflags of each part written by the server "
                     "meanwhile (in the batch's\ntransaction); 0: all at "
                     "commit"};
+        c->erasure_preload = ERS_ALL_MAX;
+        opts[i++] = (sg_opt_t){
+            .name = "erasure-preload", .kind = SG_OPT_LLONG,
+            .dest = &c->erasure_preload, .arg = "N",
+            .min = 0, .max = ERS_MAX,
+            .help = "read every erased user at once (again when an "
+                    "erasure\ncommits) while there are at most N; beyond, "
+                    "and with 0, look\nusers up as their events come"};
         c->alert_sev = SG_SEV_HIGH;
         opts[i++] = (sg_opt_t){
             .name = "alert-severity", .kind = SG_OPT_CHOICE,
@@ -235,8 +252,6 @@ static void sg_cpl_conf_init(void *conf, sg_opt_t *opts)
 
 /* --- Adding ------------------------------------------------------------------- */
 
-/* Parses one message into the next slot of *evs (grown as needed);
- * returns whether it is a valid event (then (*n)++). */
 /* Parses one message's value (NULL: none) into *e; returns whether it is
  * a valid event (an invalid one is never evaluated: the raw store keeps
  * it). */
@@ -457,10 +472,57 @@ static void sg_ers_clear(sg_ers_map_t *m)
         m->n = 0;
 }
 
-/* Sets at[i] to the erasure time of evs[i]'s user (-1: none), reading
- * those the cache does not hold: all of them when the erasures' version
- * moved since the cache was filled (an erasure committed meanwhile), so
- * that the answers are those of a read now. */
+/* Reads every erased user into the cache when there are at most
+ * --erasure-preload of them (then no event needs a lookup); else leaves the
+ * cache empty, to be filled user by user. */
+static int sg_cpl_erasures_all(sg_compliance_t *c, PGconn *conn,
+                               sg_pg_err_t *err)
+{
+        char limit[24];
+        const char *params[1] = {limit};
+        long long max = c->conf->erasure_preload;
+        PGresult *res;
+        int n;
+
+        c->ers_all = false;
+        if (max <= 0) {
+                sg_debug("erasures read: user by user (--erasure-preload 0)");
+                return 0;
+        }
+        snprintf(limit, sizeof(limit), "%lld", max + 1);
+        res = sg_pg_query(conn,
+                          "SELECT user_id::text, (extract(epoch FROM "
+                          "min(processed_at)) * 1000000)::bigint "
+                          "FROM privacy_requests WHERE status = 'anonymized' "
+                          "AND user_id IS NOT NULL GROUP BY user_id "
+                          "LIMIT $1::integer",
+                          1, params, 0, "reading erasures", err);
+        if (!res)
+                return -1;
+        n = PQntuples(res);
+        c->ers_all = n <= max;
+        sg_debug("erasures read: %s", c->ers_all ? "every erased user at once"
+                                                 : "user by user (too many)");
+        if (c->ers_all) {
+                sg_ers_reserve(&c->ers, (size_t)n + 1); /* never empty */
+                for (int i = 0; i < n; i++) {
+                        sg_erased_t *e =
+                            sg_ers_slot(&c->ers, PQgetvalue(res, i, 0));
+                        snprintf(e->user_id, sizeof(e->user_id), "%s",
+                                 PQgetvalue(res, i, 0));
+                        e->at_us = strtoll(PQgetvalue(res, i, 1), NULL, 10);
+                        c->ers.n++;
+                }
+        }
+        PQclear(res);
+        return 0;
+}
+
+/* Sets at[i] to the erasure time of evs[i]'s user (-1: none). When the
+ * erasures' version moved since the cache was filled (an erasure
+ * committed meanwhile), the cache is read again, so that the answers are
+ * those of a read now: every erased user when they are few, else those
+ * of the events, as the cache does not hold them. */
 static int sg_cpl_erasures(sg_compliance_t *c, const sg_cev_t *evs,
                            size_t nev, PGconn *conn, long long *at,
                            sg_pg_err_t *err)
@@ -484,10 +546,23 @@ static int sg_cpl_erasures(sg_compliance_t *c, const sg_cev_t *evs,
                 version = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
                 PQclear(res);
                 c->ers_checked = true;
-                if (version != c->ers_version) {
+                if (version != c->ers_version || !c->ers_known) {
                         sg_ers_clear(m);
+                        c->ers_all = false;
+                        c->ers_known = false;
+                        if (sg_cpl_erasures_all(c, conn, err) < 0)
+                                return -1;
                         c->ers_version = version;
+                        c->ers_known = true;
                 }
+        }
+        if (c->ers_all) {
+                for (size_t i = 0; i < nev; i++) {
+                        const sg_erased_t *e =
+                            sg_ers_slot(m, evs[i].ev.user_id);
+                        at[i] = e->user_id[0] ? e->at_us : -1;
+                }
+                return 0;
         }
         if (m->n + nev > ERS_MAX) {
                 sg_ers_clear(m);
@@ -620,6 +695,7 @@ static int sg_cpl_load_part(sg_compliance_t *c, PGconn *conn, int32_t part,
                 PQclear(res);
                 sg_rules_forget_part(c->rules, part);
                 c->part[part].want_snap = true;
+                c->part[part].empty_at = upto;
                 sg_info("partition=%d has no snapshot yet: its rules state "
                         "starts empty at offset %" PRId64,
                         part, upto);
@@ -653,6 +729,7 @@ static int sg_cpl_load_part(sg_compliance_t *c, PGconn *conn, int32_t part,
                         part, from, upto);
                 sg_rules_forget_part(c->rules, part);
                 c->part[part].want_snap = true;
+                c->part[part].empty_at = upto;
                 return 0;
         }
         sg_rules_set_replay(c->rules, true);
@@ -1138,6 +1215,81 @@ static int sg_cpl_snapshot(sg_compliance_t *c, PGconn *conn, int32_t part,
         return rc;
 }
 
+/* The partitions of the batch that had no snapshot (their state started
+ * empty at empty_at): instead of their state, a snapshot of the empty
+ * state at that offset, all in one statement. A restart replays them
+ * from there, as from any snapshot; their state itself is written when
+ * it is next due (--snapshot-s, or between batches). A partition's first
+ * batch thus costs no more than the others (33 partitions' states and
+ * extensions were most of a first batch's commit). */
+static int sg_cpl_markers(sg_compliance_t *c, PGconn *conn, sg_pg_err_t *err)
+{
+        char minbuf[24];
+        const char *params[5] = {c->topic, NULL, NULL, minbuf, NULL};
+        int lengths[5] = {0}, formats[5] = {0};
+        sg_buf_t parts, offs, empty;
+        long long n = 0, written = 0;
+        int rc;
+
+        sg_buf_init(&parts);
+        sg_buf_init(&offs);
+        sg_buf_array_begin(&parts);
+        sg_buf_array_begin(&offs);
+        for (int p = 0; p < MAX_PARTS; p++) {
+                sg_cpl_part_t *pp = &c->part[p];
+                if (pp->next < 0 || !pp->want_snap || pp->snap_at >= 0)
+                        continue;
+                sg_buf_array_int(&parts, p);
+                sg_buf_array_int(&offs, pp->empty_at);
+                n++;
+        }
+        sg_buf_array_end(&parts);
+        sg_buf_array_end(&offs);
+        if (n == 0) {
+                sg_buf_fini(&parts);
+                sg_buf_fini(&offs);
+                return 0;
+        }
+        sg_buf_init(&empty);
+        sg_rules_empty_dump(&empty);
+        snprintf(minbuf, sizeof(minbuf), "%lld", LLONG_MIN);
+        params[1] = parts.data;
+        params[2] = offs.data;
+        params[4] = empty.data;
+        lengths[4] = (int)empty.len;
+        formats[4] = 1; /* bytea, binary */
+        rc = sg_pg_command_bin(
+            conn,
+            "INSERT INTO compliance_snapshots (topic, kafka_partition, "
+            "next_offset, max_ts_us, users, state) SELECT $1, t.p, t.o, $4, "
+            "0, $5 FROM unnest($2::int[], $3::bigint[]) AS t(p, o) "
+            "ON CONFLICT (topic, kafka_partition) DO NOTHING",
+            5, params, lengths, formats, "storing empty snapshots", &written,
+            err);
+        sg_buf_fini(&parts);
+        sg_buf_fini(&offs);
+        sg_buf_fini(&empty);
+        if (rc < 0)
+                return -1;
+        if (written != n) {
+                /* Another member wrote a snapshot of one of them since
+                 * this process found none. */
+                sg_pg_err_fmt(err, true,
+                              "a partition's snapshot appeared under this "
+                              "process (another member wrote it): reloading");
+                return -1;
+        }
+        for (int p = 0; p < MAX_PARTS; p++) {
+                sg_cpl_part_t *pp = &c->part[p];
+                if (pp->next < 0 || !pp->want_snap || pp->snap_at >= 0)
+                        continue;
+                pp->snap_at = pp->empty_at;
+                pp->snap = pp->marker = true;
+        }
+        sg_debug("empty snapshots written partitions=%lld", n);
+        return 0;
+}
+
 /* Between batches (wants_flush): snapshots of the partitions changed
  * since theirs, where the group's stored offset is still this process's
  * (else the partition went elsewhere: its state here is dropped). */
@@ -1200,6 +1352,7 @@ static void sg_cpl_forget_all(sg_compliance_t *c)
         for (int p = 0; p < MAX_PARTS; p++) {
                 c->part[p].loaded = c->part[p].evaluated = false;
                 c->part[p].snap = c->part[p].probed = false;
+                c->part[p].marker = false;
         }
 }
 
@@ -1222,7 +1375,7 @@ static void sg_cpl_batch_begin(sg_compliance_t *c)
         c->erasure_ms = 0;
         c->wait_parse_ms = c->wait_pg_ms = 0;
         for (int p = 0; p < MAX_PARTS; p++)
-                c->part[p].snap = false;
+                c->part[p].snap = c->part[p].marker = false;
 }
 
 /* Evaluates the batch's events from fed on, their partitions restored
@@ -1399,9 +1552,11 @@ static int sg_cpl_flush(void *stage, PGconn *conn, sg_pg_err_t *err)
             sg_cpl_close(c, conn, err) < 0)
                 return -1;
         t[3] = sg_time_mono_ms();
+        if (sg_cpl_markers(c, conn, err) < 0)
+                return -1;
         for (int p = 0; p < MAX_PARTS; p++) {
                 sg_cpl_part_t *pp = &c->part[p];
-                if (pp->next < 0 ||
+                if (pp->next < 0 || pp->marker ||
                     !(pp->want_snap || t[3] - pp->snap_ms >= snap_ms))
                         continue;
                 if (sg_cpl_snapshot(c, conn, p, pp->next, err) < 0)
@@ -1435,7 +1590,7 @@ static void sg_cpl_batch_clear(sg_compliance_t *c)
         memset(&c->batch, 0, sizeof(c->batch));
         for (int p = 0; p < MAX_PARTS; p++) {
                 c->part[p].next = -1;
-                c->part[p].snap = false;
+                c->part[p].snap = c->part[p].marker = false;
         }
 }
 
@@ -1496,7 +1651,10 @@ static void sg_cpl_committed(void *stage)
                         pp->evaluated = true;
                 }
                 if (pp->snap) {
-                        pp->evaluated = pp->want_snap = false;
+                        /* After an empty snapshot, the state is still to
+                         * be written. */
+                        pp->evaluated = pp->marker;
+                        pp->want_snap = pp->marker = false;
                         pp->snap_ms = now;
                 }
         }

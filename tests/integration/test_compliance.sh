@@ -121,7 +121,8 @@ pass "alerts: one for each of the $nhigh high flags (raised or escalated), none 
 # while the batch is still read (the default, 2500, does the same on big
 # batches): the kills land in either path, and the flags must not differ
 # from run 1's (no chunks: batches of 5 are evaluated at commit).
-CHUNKED=(--eval-chunk 2 --log-level debug)
+# Erasures are looked up user by user here (run 1 reads them all at once).
+CHUNKED=(--eval-chunk 2 --erasure-preload 0 --log-level debug)
 reset_state
 # And once, a statement sent in pipeline mode fails (the 12th that inserts
 # flags: a serialization failure, transient): the batch is rolled back and
@@ -160,6 +161,7 @@ pass "three SIGKILLs and a failed statement: the identical flag set and the iden
 grep -hq 'flush events=[0-9]* .*streamed=[1-9]' "$T"/cpl2*.log || fail "no batch was evaluated while it was read"
 grep -hq 'flush events=[1-9][0-9]* .*streamed=0 ' "$T"/cpl2*.log || fail "every batch was evaluated while it was read"
 pass "with --eval-chunk 2: batches evaluated while read and at commit"
+grep -hq 'erasures read: user by user' "$T"/cpl2*.log || fail "run 2 did not look erasures up user by user"
 
 # Run 3: two instances, one joins late and the first leaves mid-run.
 reset_state
@@ -237,6 +239,37 @@ wait_until 10 grep -q 'rules reloaded' "$T/cpl4.log" || fail "good rules file no
 kill -0 "$CPL" || fail "sg-compliance died on SIGHUP"
 kill -TERM "$CPL"; wait_pid "$CPL" 30 || fail "sg-compliance (SIGHUP run) exit status"
 pass "SIGHUP: a bad file refused (old rules stay), a good one taken"
+
+# An erasure committed while sg-compliance runs is seen by its next batch
+# (sql/017's version moves), whether it reads every erased user at once
+# (the default) or user by user: a user whose events were evaluated (and
+# found not erased) is erased, and their next events raise
+# erased_user_activity.
+reached() { [ "$(committed)" -ge "$1" ]; }
+for preload in 50000 0; do
+  n=$((preload == 0 ? 9 : 10))
+  U=$(psql_q "SELECT user_id FROM users_public ORDER BY user_id LIMIT 1 OFFSET $((n - 1))")
+  email_u=$(psql_q "SELECT email FROM users_pii WHERE user_id = '$U'")
+  [ -n "$email_u" ] || fail "user $n has no e-mail to erase"
+  before=$(committed)
+  bg "cpl6-$preload" sg-compliance --no-publish --erasure-preload "$preload" --log-level debug; CPL=$LAST_PID
+  wait_until 30 grep -q 'assigned partition' "$T/cpl6-$preload.log" || fail "sg-compliance (erasure run) did not start"
+  generate --count 200 --users-limit "$n" --seed $((20 + n))
+  wait_until 60 reached $((before + 200)) || fail "the events before the erasure were not evaluated"
+  assert_eq 0 "$(psql_q "SELECT count(*) FROM compliance_flags WHERE rule = 'erased_user_activity' AND subject_id = '$U'")" \
+    "erased_user_activity flags of user $n before the erasure"
+  psql -X -q -w -At -v ON_ERROR_STOP=1 -v e="$email_u" "$PG_DSN" \
+    <<<"INSERT INTO privacy_requests (email) VALUES (:'e')" >/dev/null
+  sg-gdpr --once --no-notices >>"$T/gdpr.out" 2>>"$T/gdpr.log" || fail "sg-gdpr --once (user $n)"
+  generate --count 200 --users-limit "$n" --seed $((40 + n))
+  wait_until 60 reached $((before + 400)) || fail "the events after the erasure were not evaluated"
+  kill -TERM "$CPL"; wait_pid "$CPL" 30 || fail "sg-compliance (erasure run) exit status"
+  [ "$(psql_q "SELECT count(*) FROM compliance_flags WHERE rule = 'erased_user_activity' AND subject_id = '$U'")" -ge 1 ] \
+    || fail "no erased_user_activity flag for a user erased while sg-compliance ran (--erasure-preload $preload)"
+  grep -q "erasures read: $([ "$preload" = 0 ] && echo 'user by user' || echo 'every erased user at once')" "$T/cpl6-$preload.log" \
+    || fail "--erasure-preload $preload: not the expected way of reading erasures"
+done
+pass "an erasure committed while sg-compliance runs is seen by its next batch (erasures read all at once, and user by user)"
 
 # No PII: no e-mail (nor '@') in flags, evidence, the outbox or the logs.
 emails=$(psql_q "SELECT count(*) FROM compliance_flags WHERE evidence::text LIKE '%@%' OR subject_id LIKE '%@%'")
