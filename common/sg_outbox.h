@@ -23,9 +23,10 @@
 
 typedef struct sg_outbox sg_outbox_t;
 
-/* One leased row, valid during the send call. */
+/* One message of a leased row, valid during the send call. key and
+ * payload are not NUL-terminated: use the lengths. */
 typedef struct sg_outbox_msg {
-        long long id;    /* the idempotency key */
+        long long id;    /* its row's id (a row may hold several) */
         const char *key; /* NULL when the row has none */
         size_t key_len;
         const char *payload;
@@ -61,9 +62,10 @@ sg_outbox_t *sg_outbox_new(const char *channel, int lease_s,
 /* NULL-safe. Call sg_outbox_drain and sg_outbox_record first. */
 void sg_outbox_destroy(sg_outbox_t *ob);
 
-/* The sender's verdict on message id. A failed one is released for a
- * later attempt after retry_ms (0: at once); why is a reason code or a
- * status, never data. */
+/* The sender's verdict on a message of row id. A failed row is released
+ * for a later attempt after retry_ms (0: at once); why is a reason code
+ * or a status, never data. A row of several messages is recorded once
+ * all of them are reported: sent if all were delivered. */
 void sg_outbox_done(sg_outbox_t *ob, long long id, bool delivered,
                     const char *why, int retry_ms);
 
@@ -73,9 +75,18 @@ int sg_outbox_add(PGconn *conn, const char *channel, const char *key,
                   const char *payload, long long ref_id,
                   sg_pg_err_t *err) SG_MUST_CHECK;
 
-/* Leases up to limit unsent rows of the channel (oldest first; none held
- * by an unexpired lease) and hands them to the sender. Returns how many,
- * or -1 with err. */
+/* Inserts n messages into channel, in the caller's transaction (or
+ * pipeline): several per row (sql/018, at most 500), a message whose key
+ * or value cannot be a line in a row of its own. Returns 0, or -1 with
+ * err. */
+int sg_outbox_add_many(PGconn *conn, const char *channel,
+                       const char *const *keys, const char *const *payloads,
+                       size_t n, sg_pg_err_t *err) SG_MUST_CHECK;
+
+/* Leases the oldest unsent rows of the channel (none held by an
+ * unexpired lease) holding up to limit messages (at least one row), and
+ * hands their messages to the sender. Returns how many rows, or -1 with
+ * err. */
 int sg_outbox_sweep(sg_outbox_t *ob, PGconn *conn, int limit,
                     sg_pg_err_t *err) SG_MUST_CHECK;
 

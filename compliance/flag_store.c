@@ -8,6 +8,7 @@
 
 #include "sg_alert.h"
 #include "sg_buf.h"
+#include "sg_outbox.h"
 #include "sg_pg.h"
 #include "sg_time.h"
 
@@ -138,19 +139,6 @@ static sg_known_t *sg_flags_known(PGconn *conn, sg_flag_table_t table,
         return k;
 }
 
-static int sg_flags_outbox(PGconn *conn, sg_buf_t *keys, sg_buf_t *payloads,
-                           sg_pg_err_t *err)
-{
-        const char *params[3] = {SG_FLAG_CHANNEL, keys->data, payloads->data};
-
-        return sg_pg_command(conn,
-                             "INSERT INTO outbox (channel, msg_key, payload) "
-                             "SELECT $1, t.k, t.p FROM unnest($2::text[], "
-                             "$3::text[]) AS t(k, p)",
-                             3, params, "adding flags to the outbox", NULL,
-                             err);
-}
-
 /* The alert of a raised or escalated flag (text: its key, counts and
  * summary). Ids, the rule, numbers: nothing else. */
 static void sg_flag_alert(const sg_flag_t *f, const char *change,
@@ -189,8 +177,10 @@ static int sg_flags_upsert(PGconn *conn, sg_flag_table_t table,
                            const char *const *change, int alert_sev,
                            sg_pg_err_t *err)
 {
-        sg_buf_t col[NCOLS], keys, payloads;
+        sg_buf_t col[NCOLS];
         const char *params[NCOLS + 1];
+        const char **keys = NULL;
+        char **payloads = NULL;
         size_t nout = 0, nalerts = 0;
         sg_alert_t *alerts = NULL;
         char (*text)[3][256] = NULL;
@@ -205,19 +195,17 @@ static int sg_flags_upsert(PGconn *conn, sg_flag_table_t table,
                 sg_buf_init(&col[i]);
                 sg_buf_array_begin(&col[i]);
         }
-        sg_buf_init(&keys);
-        sg_buf_init(&payloads);
-        sg_buf_array_begin(&keys);
-        sg_buf_array_begin(&payloads);
+        if (change) {
+                keys = sg_xcalloc(n, sizeof(*keys));
+                payloads = sg_xcalloc(n, sizeof(*payloads));
+        }
         for (size_t i = 0; i < n; i++) {
                 const sg_flag_t *f = &flags[i];
                 char num[40];
 
                 if (change && change[i]) {
-                        char *json = sg_flag_json(f, change[i]);
-                        sg_buf_array_str(&keys, f->subject_id);
-                        sg_buf_array_str(&payloads, json);
-                        free(json);
+                        keys[nout] = f->subject_id;
+                        payloads[nout] = sg_flag_json(f, change[i]);
                         nout++;
                         if (alerts && (int)f->severity >= alert_sev)
                                 sg_flag_alert(f, change[i], &alerts[nalerts],
@@ -248,12 +236,13 @@ static int sg_flags_upsert(PGconn *conn, sg_flag_table_t table,
                 params[i] = col[i].data;
         }
         params[NCOLS] = topic;
-        sg_buf_array_end(&keys);
-        sg_buf_array_end(&payloads);
         if (sg_pg_command(conn, sg_upsert_sql[table], NCOLS + 1, params,
                           "storing flags", NULL, err) < 0)
                 goto out;
-        if (nout && sg_flags_outbox(conn, &keys, &payloads, err) < 0)
+        /* Several flags per outbox row (sql/018). */
+        if (nout && sg_outbox_add_many(conn, SG_FLAG_CHANNEL, keys,
+                                       (const char *const *)payloads, nout,
+                                       err) < 0)
                 goto out;
         if (nalerts && sg_alerts_add(conn, alerts, nalerts, err) < 0)
                 goto out;
@@ -263,8 +252,10 @@ out:
         free(text);
         for (int i = 0; i < NCOLS; i++)
                 sg_buf_fini(&col[i]);
-        sg_buf_fini(&keys);
-        sg_buf_fini(&payloads);
+        for (size_t i = 0; i < nout; i++)
+                free(payloads[i]);
+        free(keys);
+        free(payloads);
         return rc;
 }
 

@@ -43,8 +43,9 @@
 
 #define MAX_PARTS 1024         /* partitions of the topic we can follow */
 #define LOCK_KEY "7163411"     /* pg_advisory_xact_lock: one closer */
-#define SWEEP_LIMIT 500        /* outbox rows leased per sweep */
-#define INFLIGHT_MAX 5000
+/* Flags handed to the producer and not yet reported, at most (a sweep
+ * leases outbox rows up to what is left of it). */
+#define INFLIGHT_MAX 20000
 #define RECONNECT_MS 5000      /* the outbox's connection, when it broke */
 #define DRAIN_MS 5000
 #define REPLAY_CHUNK 5000      /* events evaluated per erasure lookup */
@@ -1788,7 +1789,8 @@ static void sg_cpl_tick(void *stage)
                 sg_warn("outbox: recording deliveries failed, will retry "
                         "reason=\"%s\"", err.msg);
         if (sg_outbox_inflight(c->ob) < INFLIGHT_MAX &&
-            sg_outbox_sweep(c->ob, conn, SWEEP_LIMIT, &err) < 0)
+            sg_outbox_sweep(c->ob, conn,
+                            INFLIGHT_MAX - sg_outbox_inflight(c->ob), &err) < 0)
                 sg_warn("outbox: sweep failed, will retry reason=\"%s\"",
                         err.msg);
 }

@@ -94,6 +94,31 @@ cut -f2- "$T/published.txt" | jq -r '[.flag_id, .severity] | @tsv' | tac | sort 
 assert_eq "$(psql_q "SELECT flag_id || E'\t' || severity FROM compliance_flags ORDER BY 1")" \
   "$(sort "$T/last-severity.txt")" "published severities"
 pass "new and escalated flags published ($(wc -l <"$T/published.txt") messages)"
+[ "$(psql_q "SELECT count(*) FROM outbox WHERE channel = 'compliance_flag' AND messages > 1")" -ge 1 ] \
+  || fail "no outbox row held several flags (sql/018)"
+
+# A produce that fails (sg-broker's fault injection): the outbox row is
+# released with all its messages, sent again, and recorded sent once every
+# one of them is delivered. Every row is made unsent again first.
+if [ "$SG_TEST_BROKER" != kafka ]; then
+  psql_q "UPDATE outbox SET sent_at = NULL, leased_until = NULL, attempts = 0
+           WHERE channel = 'compliance_flag'" >/dev/null
+  echo "errors Produce 2 TOPIC_AUTHORIZATION_FAILED" >"$SG_BROKER_FILE.ctl"
+  bg cplp sg-compliance "${SMALL[@]}"; CPL=$LAST_PID
+  wait_until 60 unsent || fail "flags left unsent after the produce errors"
+  kill -TERM "$CPL"; wait_pid "$CPL" 30 || fail "sg-compliance (produce errors) exit status"
+  grep -q 'message not delivered' "$T/cplp.log" || fail "the injected produce errors did not happen"
+  [ "$(psql_q "SELECT count(*) FROM outbox WHERE channel = 'compliance_flag' AND attempts > 1")" -ge 1 ] \
+    || fail "no outbox row was sent twice"
+  kcat -C -b "$BROKERS" -t compliance_flags -e -q -f '%k\t%s\n' >"$T/published2.txt" 2>>"$T/kcat.log" \
+    || fail "reading compliance_flags"
+  # Each flag's messages, before and now: now at least twice as many.
+  per_flag() { cut -f2- "$1" | jq -r .flag_id | sort | uniq -c | awk '{print $2, $1}' | sort; }
+  join <(per_flag "$T/published.txt") <(per_flag "$T/published2.txt") >"$T/again.txt"
+  assert_eq "$(psql_q "SELECT count(*) FROM compliance_flags")" "$(awk '$3 >= 2 * $2' "$T/again.txt" | wc -l)" \
+    "flags whose messages were all published again after the produce errors"
+  pass "produce errors: the failed rows sent again, every flag published"
+fi
 
 # Alerts (default --alert-severity high): one per flag that reached high,
 # in the flag's transaction; none for the others.
