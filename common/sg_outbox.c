@@ -111,19 +111,6 @@ void sg_outbox_done(sg_outbox_t *ob, long long id, bool delivered,
         *g = ob->groups[--ob->ngroups];
 }
 
-int sg_outbox_add(PGconn *conn, const char *channel, const char *key,
-                  const char *payload, long long ref_id, sg_pg_err_t *err)
-{
-        char ref[24];
-        const char *params[4] = {channel, key, payload, ref};
-
-        snprintf(ref, sizeof(ref), "%lld", ref_id);
-        return sg_pg_command(conn,
-                             "INSERT INTO outbox (channel, msg_key, payload, "
-                             "ref_id) VALUES ($1, $2, $3, $4::bigint)",
-                             4, params, "adding to the outbox", NULL, err);
-}
-
 /* A row is at most this many messages (sql/018). */
 #define SG_OUTBOX_ROW_MAX 500
 
@@ -133,18 +120,30 @@ static bool sg_outbox_fits(const char *key, const char *payload)
         return key && !strpbrk(key, "\t\n") && !strchr(payload, '\n');
 }
 
+/* One row: ref NULL for none, messages 1 unless payload is that many
+ * lines. */
 static int sg_outbox_insert(PGconn *conn, const char *channel,
-                            const char *key, const char *payload, int messages,
-                            sg_pg_err_t *err)
+                            const char *key, const char *payload,
+                            const char *ref, int messages, sg_pg_err_t *err)
 {
         char s_msgs[16];
-        const char *params[4] = {channel, key, payload, s_msgs};
+        const char *params[5] = {channel, key, payload, ref, s_msgs};
 
         snprintf(s_msgs, sizeof(s_msgs), "%d", messages);
         return sg_pg_command(conn,
                              "INSERT INTO outbox (channel, msg_key, payload, "
-                             "messages) VALUES ($1, $2, $3, $4::integer)",
-                             4, params, "adding to the outbox", NULL, err);
+                             "ref_id, messages) VALUES ($1, $2, $3, "
+                             "$4::bigint, $5::integer)",
+                             5, params, "adding to the outbox", NULL, err);
+}
+
+int sg_outbox_add(PGconn *conn, const char *channel, const char *key,
+                  const char *payload, long long ref_id, sg_pg_err_t *err)
+{
+        char ref[24];
+
+        snprintf(ref, sizeof(ref), "%lld", ref_id);
+        return sg_outbox_insert(conn, channel, key, payload, ref, 1, err);
 }
 
 int sg_outbox_add_many(PGconn *conn, const char *channel,
@@ -161,7 +160,7 @@ int sg_outbox_add_many(PGconn *conn, const char *channel,
                 if (i < n && !fits) {
                         /* In a row of its own, as before sql/018. */
                         rc = sg_outbox_insert(conn, channel, keys[i],
-                                              payloads[i], 1, err);
+                                              payloads[i], NULL, 1, err);
                         continue;
                 }
                 if (i < n) {
@@ -178,11 +177,11 @@ int sg_outbox_add_many(PGconn *conn, const char *channel,
                         continue;
                 if (in_row == 1)
                         rc = sg_outbox_insert(conn, channel, keys[first],
-                                              payloads[first], 1, err);
+                                              payloads[first], NULL, 1, err);
                 else {
                         sg_buf_putc(&row, '\0');
                         rc = sg_outbox_insert(conn, channel, NULL, row.data,
-                                              in_row, err);
+                                              NULL, in_row, err);
                 }
                 sg_buf_reset(&row);
                 in_row = 0;
