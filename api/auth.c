@@ -12,6 +12,7 @@
 #include <openssl/sha.h>
 
 #include "sg_buf.h"
+#include "sg_hash.h"
 #include "sg_pg.h"
 #include "sg_time.h"
 
@@ -321,12 +322,7 @@ void sg_api_limiter_destroy(sg_api_limiter_t *l)
 /* Where addr lives: a hash picks the first of LIMITER_PROBE slots. */
 static size_t limiter_home(const void *addr, size_t len)
 {
-        const uint8_t *p = addr;
-        uint64_t h = 1469598103934665603ULL; /* FNV-1a */
-
-        for (size_t i = 0; i < len; i++)
-                h = (h ^ p[i]) * 1099511628211ULL;
-        return (size_t)(h % LIMITER_SLOTS);
+        return (size_t)(sg_fnv1a(addr, len, SG_FNV_OFFSET) % LIMITER_SLOTS);
 }
 
 /* The slot of addr, or NULL. Lock held. Expired windows are freed on the

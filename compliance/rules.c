@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "sg_defs.h"
+#include "sg_hash.h"
 #include "sg_time.h"
 #include "sg_uuid.h"
 
@@ -29,17 +30,6 @@ typedef struct sg_imap {
 
 typedef bool (*sg_imap_eq_fn)(const void *ctx, size_t idx, const void *key);
 typedef uint64_t (*sg_imap_hash_fn)(const void *ctx, size_t idx);
-
-static uint64_t sg_fnv(const void *data, size_t len, uint64_t h)
-{
-        const unsigned char *p = data;
-
-        for (size_t i = 0; i < len; i++)
-                h = (h ^ p[i]) * 1099511628211ULL;
-        return h;
-}
-
-#define FNV0 1469598103934665603ULL
 
 static uint64_t sg_mix(uint64_t h)
 {
@@ -245,7 +235,7 @@ static void sg_user_free(sg_user_t *u)
 
 static uint64_t sg_user_hash(const char *id)
 {
-        return sg_fnv(id, strlen(id), FNV0);
+        return sg_fnv1a(id, strlen(id), SG_FNV_OFFSET);
 }
 
 static sg_user_t **sg_part_user_slot(sg_part_t *p, const char *id)
@@ -479,7 +469,7 @@ static bool sg_safe_text(const char *s);
 
 static int sg_user_dict(sg_user_t *u, const char *s)
 {
-        uint32_t h = (uint32_t)sg_fnv(s, strlen(s), FNV0);
+        uint32_t h = (uint32_t)sg_fnv1a(s, strlen(s), SG_FNV_OFFSET);
 
         for (int i = 0; i < u->ndict; i++)
                 if (u->dict[i].h == h && strcmp(u->dict[i].s, s) == 0)
@@ -859,10 +849,10 @@ typedef struct sg_wkey {
 static uint64_t sg_wkey_hash(sg_rule_id_t rule, const char *subject,
                              long long start)
 {
-        uint64_t h = sg_fnv(&rule, sizeof(rule), FNV0);
+        uint64_t h = sg_fnv1a(&rule, sizeof(rule), SG_FNV_OFFSET);
 
-        h = sg_fnv(subject, strlen(subject), h);
-        return sg_fnv(&start, sizeof(start), h);
+        h = sg_fnv1a(subject, strlen(subject), h);
+        return sg_fnv1a(&start, sizeof(start), h);
 }
 
 static bool sg_win_eq(const void *ctx, size_t idx, const void *key)
@@ -915,10 +905,10 @@ typedef struct sg_rkey {
 
 static uint64_t sg_rkey_hash(int32_t day, const char *country, int level)
 {
-        uint64_t h = sg_fnv(&day, sizeof(day), FNV0);
+        uint64_t h = sg_fnv1a(&day, sizeof(day), SG_FNV_OFFSET);
 
-        h = sg_fnv(country, strlen(country), h);
-        return sg_fnv(&level, sizeof(level), h);
+        h = sg_fnv1a(country, strlen(country), h);
+        return sg_fnv1a(&level, sizeof(level), h);
 }
 
 static bool sg_risk_eq(const void *ctx, size_t idx, const void *key)
@@ -1542,7 +1532,7 @@ void sg_rules_eval(sg_rules_t *r, int32_t partition, int64_t offset,
 {
         const sg_rule_conf_t *rule = r->conf.rule;
         sg_part_t *p = sg_rules_part_get(r, partition);
-        uint64_t idh = sg_fnv(ev->event_id, strlen(ev->event_id), FNV0);
+        uint64_t idh = sg_fnv1a(ev->event_id, strlen(ev->event_id), SG_FNV_OFFSET);
         long long day = sg_time_utc_day(ev->ts_us);
         long long day_start = day * DAY_US;
         sg_ctx_t x = {r, p, partition, offset, ev, NULL, 0, 0};

@@ -34,6 +34,7 @@
 #include "rules.h"
 #include "sg_buf.h"
 #include "sg_defs.h"
+#include "sg_hash.h"
 #include "sg_log.h"
 #include "sg_outbox.h"
 #include "sg_outbox_kafka.h"
@@ -441,11 +442,9 @@ static int sg_cpl_add(void *stage, const sg_msg_t *msg)
  * slot has id[0] == 0. */
 static sg_erased_t *sg_ers_slot(sg_ers_map_t *m, const char *u)
 {
-        uint64_t h = 1469598103934665603ULL;
+        uint64_t h = sg_fnv1a(u, strlen(u), SG_FNV_OFFSET);
         size_t j;
 
-        for (const char *p = u; *p; p++)
-                h = (h ^ (unsigned char)*p) * 1099511628211ULL;
         j = (size_t)(h ^ (h >> 29)) & (m->cap - 1);
         while (m->v[j].user_id[0] && strcmp(m->v[j].user_id, u) != 0)
                 j = (j + 1) & (m->cap - 1);

@@ -1,6 +1,7 @@
 #include "stream_metrics.h"
 #include "sg_buf.h"
 #include "sg_defs.h"
+#include "sg_hash.h"
 #include "sg_log.h"
 #include "sg_pg.h"
 #include "sg_time.h"
@@ -11,12 +12,11 @@
 
 static uint64_t sg_agg_hash(int32_t day, int type, const char *str)
 {
-        uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+        uint8_t t = (uint8_t)(type + 1);
+        uint64_t h = sg_fnv1a(&day, sizeof(day), SG_FNV_OFFSET);
 
-        h = (h ^ (uint64_t)(uint32_t)day) * 1099511628211ULL;
-        h = (h ^ (uint64_t)(uint8_t)(type + 1)) * 1099511628211ULL;
-        for (; *str; str++)
-                h = (h ^ (uint8_t)*str) * 1099511628211ULL;
+        h = sg_fnv1a(&t, 1, h);
+        h = sg_fnv1a(str, strlen(str), h);
         return h ^ (h >> 29);
 }
 
