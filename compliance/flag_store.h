@@ -32,7 +32,7 @@ typedef struct sg_flag_counts {
 /* Stores the flags (topic: where their first events are). With outbox
  * set, raised and escalated flags are also inserted into the outbox
  * (channel SG_FLAG_CHANNEL, key = the subject id, payload = the flag as
- * JSON), and those of severity alert_sev or above (an sg_severity_t; 0:
+ * JSON; several per row: sg_outbox_add_many), and those of severity alert_sev or above (an sg_severity_t; 0:
  * none) into alerts (common/sg_alert.h: source compliance, kind the rule,
  * one alert per flag and change). Adds to counts. Returns 0, or -1 with
  * err. */
