@@ -110,9 +110,15 @@ int sg_engine_tx(sg_engine_t *e, const char *what, sg_engine_tx_fn fn,
                         e->fatal = true;
                         return -1;
                 }
-                sg_warn("%s failed, postgres unavailable; retrying in %d ms "
-                        "reason=\"%s\"",
-                        what, backoff.delay_ms, err.msg);
+                /* A serialization failure or a deadlock (class 40) is
+                 * not an outage: say which. */
+                sg_warn("%s failed, %s; retrying in %d ms reason=\"%s\"",
+                        what,
+                        strncmp(err.sqlstate, "40", 2) == 0
+                            ? "rolled back by the server (serialization "
+                              "failure or deadlock)"
+                            : "postgres unavailable",
+                        backoff.delay_ms, err.msg);
                 sg_pg_session_drop(&e->pg);
                 if (sg_backoff_wait(&backoff))
                         return -1;

@@ -175,7 +175,8 @@ wait_pid "$CPL" 300 || fail "sg-compliance after the kills: exit status"
 assert_eq "$TOTAL" "$(committed)" "offsets after the kills"
 psql_q "DROP TRIGGER sg_test_fail ON compliance_flags; DROP FUNCTION sg_test_fail();
         DROP SEQUENCE sg_test_fail" >/dev/null
-grep -hq 'storing flags: 40001.*injected failure' "$T"/cpl2*.log || fail "the injected failure did not happen"
+grep -hq 'failed, rolled back by the server (serialization failure or deadlock).*storing flags: 40001.*injected failure' "$T"/cpl2*.log \
+  || fail "the injected failure did not happen (or was logged as an outage)"
 flag_set >"$T/run2.txt"
 diff "$T/run1.txt" "$T/run2.txt" >"$T/run2.diff" || { head -20 "$T/run2.diff" >&2; fail "flags after 3 SIGKILLs differ"; }
 alert_set >"$T/alerts2.txt"
