@@ -178,8 +178,8 @@ typedef struct sg_compliance {
         size_t fed;
         int snap_next;          /* where the next batch's snapshots start */
         sg_ers_map_t ers;       /* users' erasures, as read */
-        long long ers_version; /* of privacy_erasures_version, then */
-        bool ers_known;        /* ers_version was read */
+        long long ers_version; /* of privacy_erasures_version, then (it
+                                  starts at 0); -1: not read */
         bool ers_checked;      /* the version was read in this batch */
         bool ers_all;          /* ers holds every erased user: any other
                                   is not erased */
@@ -548,14 +548,12 @@ static int sg_cpl_erasures(sg_compliance_t *c, const sg_cev_t *evs,
                 version = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
                 PQclear(res);
                 c->ers_checked = true;
-                if (version != c->ers_version || !c->ers_known) {
+                if (version != c->ers_version) {
                         sg_ers_clear(m);
-                        c->ers_all = false;
-                        c->ers_known = false;
+                        c->ers_version = -1; /* until read again */
                         if (sg_cpl_erasures_all(c, conn, err) < 0)
                                 return -1;
                         c->ers_version = version;
-                        c->ers_known = true;
                 }
         }
         if (c->ers_all) {
@@ -1835,6 +1833,7 @@ static int sg_cpl_init(void *stage, const sg_stage_env_t *env)
 
         c->conf = env->conf;
         c->common = env->common;
+        c->ers_version = -1;
         snprintf(c->topic, sizeof(c->topic), "%s", env->topic);
         sg_rules_conf_defaults(&c->rules_conf);
         if (sg_rules_conf_load(&c->rules_conf, c->conf->rules_path, errstr,
